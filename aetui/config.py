@@ -1,0 +1,266 @@
+"""One typed settings object for a run, and the rules that make a value valid.
+
+Precedence, highest first: command line > checkpoint (`--load`) > config file
+(`--config`) > defaults. Every field's command-line spelling, help text and
+check live here, so the parser, the TOML reader and the lab's value prompt
+all agree on what `q=0.37` means.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from aetui.errors import ConfigError
+
+NOISE_TYPES = ("none", "mask", "gaussian", "saltpepper")
+LOSSES = ("ce", "mse")
+DECODERS = ("sigmoid", "linear")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+DATASETS = ("mnist", "digits")
+
+# Knobs the trainer accepts while it runs; the rest need a new model (reset).
+LIVE_KNOBS = ("q", "sigma", "noise", "rho", "beta", "l2", "lr", "loss", "tied", "optimizer")
+
+
+def _meta(help: str, *, choices: tuple[str, ...] | None = None, model: bool = True) -> dict:
+    return {"help": help, "choices": choices, "model": model}
+
+
+@dataclass
+class Settings:
+    """Everything that defines a run. Field names are the option names."""
+
+    # data
+    dataset: str = field(
+        default="mnist",
+        metadata=_meta(
+            "mnist (found, or downloaded and verified; falls back to the built-in digits "
+            "when it can't be had) or digits (the built-in procedural digits)",
+            choices=DATASETS,
+            model=False,
+        ),
+    )
+    data_dir: str | None = field(
+        default=None,
+        metadata=_meta(
+            "folder with the four MNIST-format IDX files (gzipped or not); "
+            "overrides $AETUI_DATA_DIR and the cache",
+            model=False,
+        ),
+    )
+    limit: int | None = field(
+        default=None,
+        metadata=_meta("train on only the first N training images", model=False),
+    )
+    # model
+    hidden: int = field(default=200, metadata=_meta("number of hidden units k (1..4096)"))
+    tied: bool = field(default=True, metadata=_meta("tied weights, V = Wᵀ (--untied: learn V)"))
+    loss: str = field(
+        default="ce",
+        metadata=_meta("reconstruction loss: ce (cross-entropy; sigmoid decoder) or mse",
+                       choices=LOSSES),
+    )
+    decoder: str = field(
+        default="sigmoid",
+        metadata=_meta("decoder output: sigmoid or linear (identity; needs --loss mse)",
+                       choices=DECODERS),
+    )
+    # corruption
+    noise: str = field(
+        default="mask",
+        metadata=_meta("corruption: none, mask (zero with prob. q), gaussian (+σ·N(0,1)), "
+                       "saltpepper (a fraction q set to 0 or 1)", choices=NOISE_TYPES),
+    )
+    q: float = field(default=0.3, metadata=_meta("corruption level for mask/saltpepper, in [0, 1)"))
+    sigma: float = field(default=0.5, metadata=_meta("Gaussian noise std σ, ≥ 0"))
+    # regularizers
+    rho: float = field(default=0.05, metadata=_meta("sparsity target ρ, in (0, 1)"))
+    beta: float = field(default=0.0, metadata=_meta("sparsity weight β (KL penalty), ≥ 0"))
+    l2: float = field(default=0.0, metadata=_meta("L2 weight decay λ on W (and V), ≥ 0"))
+    # optimisation
+    optimizer: str = field(
+        default="sgd",
+        metadata=_meta("sgd, momentum (0.9) or adam", choices=OPTIMIZERS),
+    )
+    lr: float = field(default=0.1, metadata=_meta("learning rate, > 0"))
+    batch: int = field(default=20, metadata=_meta("minibatch size, ≥ 1"))
+    seed: int = field(default=0, metadata=_meta("random seed (weights, order, corruption)"))
+
+    def validate(self) -> Settings:
+        """Raise ConfigError naming the first bad option; return self when all is well."""
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            value = getattr(self, f.name)
+            if choices and value not in choices:
+                raise ConfigError(option_name(f.name),
+                                  f"must be one of {', '.join(choices)}, got {value!r}")
+        _check_int(self, "hidden", 1, 4096)
+        _check_int(self, "batch", 1, None)
+        _check_int(self, "seed", 0, 2**32 - 1)
+        if self.limit is not None:
+            _check_int(self, "limit", 1, None)
+        _check_range(self, "q", 0.0, 1.0, lo_open=False, hi_open=True)
+        _check_range(self, "rho", 0.0, 1.0, lo_open=True, hi_open=True)
+        for name in ("sigma", "beta", "l2"):
+            _check_range(self, name, 0.0, math.inf, lo_open=False, hi_open=True)
+        _check_range(self, "lr", 0.0, math.inf, lo_open=True, hi_open=True)
+        if self.loss == "ce" and self.decoder == "linear":
+            raise ConfigError("--loss", "ce needs the sigmoid decoder (use --loss mse with "
+                                        "--decoder linear)")
+        return self
+
+    def replace(self, **changes: Any) -> Settings:
+        """A validated copy with `changes` applied."""
+        return dataclasses.replace(self, **changes).validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], *, source: str = "settings") -> Settings:
+        """Settings from a mapping (TOML file, checkpoint); unknown names are an error."""
+        known = {f.name: f for f in fields(cls)}
+        clean: dict[str, Any] = {}
+        for raw_name, value in values.items():
+            name = raw_name.replace("-", "_")
+            if name not in known:
+                raise ConfigError(source, f"unknown setting {raw_name!r}")
+            clean[name] = coerce(name, value)
+        return cls(**clean).validate()
+
+
+def option_name(name: str) -> str:
+    """The command-line spelling of a field: data_dir -> --data-dir."""
+    return "--" + name.replace("_", "-")
+
+
+def field_names() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(Settings))
+
+
+def field_help(name: str) -> str:
+    return _field(name).metadata["help"]
+
+
+def field_choices(name: str) -> tuple[str, ...] | None:
+    return _field(name).metadata.get("choices")
+
+
+def _field(name: str) -> dataclasses.Field:
+    for f in fields(Settings):
+        if f.name == name:
+            return f
+    raise ConfigError(name, "unknown setting")
+
+
+_TRUE = {"1", "true", "yes", "on", "tied"}
+_FALSE = {"0", "false", "no", "off", "untied"}
+
+
+def coerce(name: str, value: Any) -> Any:
+    """Convert `value` (a string from a prompt, or a TOML value) to the field's type."""
+    f = _field(name.replace("-", "_"))
+    kind = str(f.type)
+    option = option_name(f.name)
+    if value is None:
+        if "None" in kind:
+            return None
+        raise ConfigError(option, "needs a value")
+    try:
+        if kind.startswith("bool"):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError
+        if kind.startswith("int"):
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if kind.startswith("float"):
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
+        return str(value)
+    except (TypeError, ValueError):
+        expected = kind.split(" ")[0].split("|")[0]
+        raise ConfigError(option, f"expected {expected}, got {value!r}") from None
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Parse `q=0.37` (as typed in the lab) into a validated (field, value) pair.
+
+    Accepts the option spellings too (`--q 0.37`, `data-dir=...`) and the
+    Greek names shown in the lab (ρ, β, λ, σ).
+    """
+    aliases = {"ρ": "rho", "β": "beta", "λ": "l2", "lambda": "l2", "σ": "sigma",
+               "k": "hidden", "eta": "lr", "η": "lr"}
+    cleaned = text.strip().lstrip("-")
+    if "=" in cleaned:
+        name, _, raw = cleaned.partition("=")
+    else:
+        name, _, raw = cleaned.partition(" ")
+    name = name.strip().replace("-", "_")
+    name = aliases.get(name, name)
+    if not name or not raw.strip():
+        raise ConfigError("value", f"expected name=value (e.g. q=0.37), got {text!r}")
+    if name not in field_names():
+        raise ConfigError(name, f"unknown setting (known: {', '.join(field_names())})")
+    value = coerce(name, raw.strip())
+    Settings().replace(**{name: value})  # validates the single value in context
+    return name, value
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """The settings mapping in a TOML file (flat, or under an [aetui] table)."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("--config", f"no such file: {p}") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError("--config", f"cannot read {p}: {exc}") from None
+    if isinstance(data.get("aetui"), dict):
+        data = data["aetui"]
+    for key in data:
+        if key.replace("-", "_") not in field_names():
+            raise ConfigError("--config", f"{p}: unknown setting {key!r}")
+    return data
+
+
+def _check_int(s: Settings, name: str, lo: int, hi: int | None) -> None:
+    value = getattr(s, name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(option_name(name), f"expected an integer, got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        bound = f"from {lo} to {hi}" if hi is not None else f"at least {lo}"
+        raise ConfigError(option_name(name), f"must be {bound}, got {value}")
+
+
+def _check_range(s: Settings, name: str, lo: float, hi: float, *, lo_open: bool,
+                 hi_open: bool) -> None:
+    value = getattr(s, name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(option_name(name), f"expected a finite number, got {value!r}")
+    too_low = value <= lo if lo_open else value < lo
+    too_high = value >= hi if hi_open else value > hi
+    if too_low or too_high:
+        left = "(" if lo_open else "["
+        right = ")" if hi_open else "]"
+        interval = f"must be ≥ {lo:g}" if hi == math.inf and not lo_open else (
+            f"must be > {lo:g}" if hi == math.inf else f"must be in {left}{lo:g}, {hi:g}{right}")
+        raise ConfigError(option_name(name), f"{interval}, got {value:g}")

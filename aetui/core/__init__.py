@@ -1,0 +1,1 @@
+"""The core: trains and measures. numpy and numba only -- never Textual."""

@@ -1,0 +1,106 @@
+"""What the trainer hands to the front: frozen records holding *copies*.
+
+The trainer thread owns the live weights and its nogil kernels write them in
+place, so nothing here may alias a live array. Every array is a fresh,
+read-only copy, safe to keep and draw from any thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Trainer states, as the status bar shows them.
+COMPILING = "compiling"
+TRAINING = "training"
+PAUSED = "paused"
+DIVERGED = "diverged"
+STOPPED = "stopped"
+STATES = (COMPILING, TRAINING, PAUSED, DIVERGED, STOPPED)
+
+
+def frozen_copy(array: np.ndarray | None, dtype=np.float32) -> np.ndarray | None:
+    """A read-only copy of `array` (None stays None)."""
+    if array is None:
+        return None
+    out = np.array(array, dtype=dtype, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True)
+class LossTerms:
+    """One measurement of the objective's terms, per example (averaged over the batch).
+
+    recon: reconstruction loss summed over pixels, mean over examples.
+    l2: λ·‖W‖² (+ λ·‖V‖² untied) -- the term as it enters the objective.
+    sparsity: β·Ω, Ω = Σₗ KL(ρ‖ρ̂ₗ) -- the term as it enters the objective.
+    """
+
+    recon: float
+    l2: float
+    sparsity: float
+
+    @property
+    def total(self) -> float:
+        return self.recon + self.l2 + self.sparsity
+
+
+@dataclass(frozen=True)
+class LossPoint:
+    """A point of the loss curve: train is the running mean since the last point;
+    val is measured on the fixed held-out subset (None if not measured then)."""
+
+    step: int
+    epoch: float
+    train: LossTerms
+    val: LossTerms | None
+
+
+@dataclass(frozen=True)
+class KnobChange:
+    """A knob change as it took effect: at the start of update number `step`."""
+
+    step: int
+    name: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the front draws, as of update `step`.
+
+    rho_hat: (k,) mean activation of each hidden unit on the held-out subset.
+    filters: (units, n_in) rows Wₗ/‖Wₗ‖ for `filter_units` (the units asked for).
+    clean / corrupted / recon: (d, n_in) in [0, 1] (corrupted may leave [0, 1]
+        under Gaussian noise) for the fixed display digits, with the current noise.
+    curve: the loss curve so far (decimated so it stays a few thousand points).
+    knob_log: every knob change so far.
+    """
+
+    step: int
+    epoch: float
+    state: str
+    samples_per_s: float
+    settings: dict[str, Any]
+    train: LossTerms | None
+    val: LossTerms | None
+    rho_hat: np.ndarray
+    filter_units: tuple[int, ...]
+    filters: np.ndarray
+    clean: np.ndarray
+    corrupted: np.ndarray
+    recon: np.ndarray
+    curve: tuple[LossPoint, ...] = ()
+    knob_log: tuple[KnobChange, ...] = ()
+    message: str = ""
+    n_in: int = 784
+    image_shape: tuple[int, int] = (28, 28)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hidden(self) -> int:
+        return int(self.rho_hat.shape[0])

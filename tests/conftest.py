@@ -1,0 +1,34 @@
+"""Test-wide setup: numba's cache in a temporary folder, and where real MNIST is."""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before anything imports numba: never write compiled code into the source tree.
+_NUMBA_CACHE = tempfile.mkdtemp(prefix="aetui-test-numba-")
+os.environ["NUMBA_CACHE_DIR"] = _NUMBA_CACHE
+# Keep the user's real caches out of reach of every test.
+_HOME = tempfile.mkdtemp(prefix="aetui-test-home-")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_HOME, "cache")
+os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")
+os.environ.pop("AETUI_DATA_DIR", None)
+os.environ.pop("AETUI_MNIST_MIRRORS", None)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MNIST_DIR = Path(os.environ.get("AETUI_TEST_MNIST", REPO_ROOT.parent / "shared" / "mnist"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_NUMBA_CACHE, ignore_errors=True)
+    shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The read-only folder with the real MNIST IDX files (../shared/mnist)."""
+    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"real MNIST not found at {MNIST_DIR}")
+    return MNIST_DIR
