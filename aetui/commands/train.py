@@ -1,29 +1,214 @@
-"""`aetui train`: headless training (placeholder run until the trainer lands)."""
+"""`aetui train`: headless training with a Rich progress bar, or JSON lines for scripts."""
+
+from __future__ import annotations
 
 import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
 
 from aetui.commands import common
+from aetui.errors import ConfigError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("train", help="train headless, with a progress bar or JSON lines",
-                              description="Train headless, with a Rich progress bar or JSON lines.")
+    p = subparsers.add_parser(
+        "train",
+        help="train headless, with a progress bar or JSON lines",
+        description="Train headless, with a Rich progress bar (on stderr) or JSON lines "
+        "(on stdout), then save a checkpoint.",
+    )
     common.add_settings_options(p)
     run_group = p.add_argument_group("run")
     run_group.add_argument("--epochs", type=int, default=None, metavar="N",
-                           help="passes over the training images (default: 1 unless --steps)")
+                           help="passes over the training images (default: 1, or no limit "
+                                "with --steps)")
     run_group.add_argument("--steps", type=int, default=None, metavar="N",
                            help="stop after N minibatch updates; --steps 0 saves the initial "
                                 "weights")
     run_group.add_argument("--out", metavar="PATH", default=None,
-                           help="write the final checkpoint (.npz) here")
+                           help="write the final checkpoint (.npz) here (default: a new file "
+                                "under ~/.local/share/aetui/checkpoints)")
     run_group.add_argument("--json", action="store_true",
-                           help="print one JSON object per epoch on stdout instead of a "
-                                "progress bar")
+                           help="instead of the progress bar, print one JSON object per epoch "
+                                "(and one for a final partial epoch) on stdout")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    settings, _load = common.settings_from_args(args)
-    print(settings)
+    if args.epochs is not None and args.epochs < 1:
+        raise ConfigError("--epochs", f"must be at least 1, got {args.epochs}")
+    if args.steps is not None and args.steps < 0:
+        raise ConfigError("--steps", f"must be at least 0, got {args.steps}")
+    settings, load_path = common.settings_from_args(args)
+    out = Path(args.out) if args.out else default_checkpoint_path("train")
+
+    from aetui.core.checkpoint import load_checkpoint
+    from aetui.core.trainer import Trainer
+    from aetui.data import load_dataset
+
+    checkpoint = load_checkpoint(load_path) if load_path else None
+    data = load_dataset(settings.dataset, data_dir=settings.data_dir, seed=settings.seed,
+                        limit=settings.limit, progress=not args.json)
+    if data.note:
+        print(f"aetui: {data.note}", file=sys.stderr)
+    train_x, _, test_x, _ = data
+
+    max_epochs = args.epochs if args.epochs is not None else (None if args.steps else 1)
+    report = _Reporter(json_lines=args.json, total_steps=_total_steps(
+        settings, len(train_x), max_epochs, args.steps))
+    trainer = Trainer(settings, train_x, test_x, checkpoint=checkpoint,
+                      on_snapshot=report.snapshot, on_epoch=report.epoch,
+                      on_diverged=report.diverged)
+    report.trainer = trainer
+
+    if args.steps == 0:
+        saved = trainer.save(out)
+        print(f"aetui: saved the initial weights to {saved}", file=sys.stderr)
+        return 0
+
+    start_step = trainer.step
+    interrupted = _run_interruptibly(trainer, max_steps=args.steps, max_epochs=max_epochs,
+                                     report=report)
+    report.close()
+    if args.json and trainer.step > report.last_epoch_step and not report.diverged_message:
+        report.emit(report.partial_record(start_step))
+    saved = trainer.save(out)
+    if report.diverged_message:
+        print(f"aetui: error: {report.diverged_message}; last finite weights saved to {saved}",
+              file=sys.stderr)
+        return 1
+    if interrupted:
+        print(f"aetui: interrupted at step {trainer.step}; saved to {saved}", file=sys.stderr)
+        return 130
+    print(f"aetui: saved {saved}", file=sys.stderr)
     return 0
+
+
+def default_checkpoint_path(prefix: str) -> Path:
+    from aetui.paths import checkpoint_dir
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return checkpoint_dir() / f"{prefix}-{stamp}.npz"
+
+
+def _total_steps(settings, n_train: int, max_epochs: int | None, max_steps: int | None):
+    per_epoch = -(-n_train // settings.batch)
+    limits = [n for n in (max_steps, per_epoch * max_epochs if max_epochs else None) if n]
+    return min(limits) if limits else None
+
+
+def _run_interruptibly(trainer, *, max_steps, max_epochs, report) -> bool:
+    """Run the trainer on a thread so that Ctrl+C reaches us at once, not after the
+    nogil kernel returns; on Ctrl+C stop it cleanly. Returns True if interrupted."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            trainer.run(max_steps=max_steps, max_epochs=max_epochs)
+        except BaseException as exc:  # re-raised on the main thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=target, name="aetui-train", daemon=True)
+    worker.start()
+    interrupted = False
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        interrupted = True
+        trainer.stop()
+        worker.join()
+    if failure:
+        raise failure[0]
+    return interrupted
+
+
+class _Reporter:
+    """Turns trainer callbacks into a progress bar or JSON lines (trainer thread)."""
+
+    def __init__(self, *, json_lines: bool, total_steps: int | None) -> None:
+        self.json_lines = json_lines
+        self.trainer = None
+        self.last_epoch_step = -1
+        self.diverged_message: str | None = None
+        self._lock = threading.Lock()
+        self._progress = None
+        self._task = None
+        self._started = time.perf_counter()
+        if not json_lines:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                transient=False,
+            )
+            self._task = self._progress.add_task("training", total=total_steps, info="")
+            self._progress.start()
+
+    def emit(self, record: dict) -> None:
+        with self._lock:
+            sys.stdout.write(json.dumps(record) + "\n")
+            sys.stdout.flush()
+
+    def snapshot(self, snap) -> None:
+        if self._progress is None:
+            return
+        state = "compiling…" if snap.state == "compiling" else f"{snap.samples_per_s:,.0f}/s"
+        loss = f" loss {snap.train.recon:.2f}" if snap.train else ""
+        self._progress.update(self._task, completed=snap.step,
+                              info=f"epoch {snap.epoch:.2f} {state}{loss}")
+
+    def epoch(self, record: dict) -> None:
+        self.last_epoch_step = int(record["step"])
+        if self.json_lines:
+            self.emit(record)
+        elif self._progress is not None:
+            self._progress.console.log(
+                f"epoch {record['epoch']}: train {record['train_loss']:.3f} "
+                f"held-out {record['val_loss']:.3f} ρ̂ {record['rho_hat_mean']:.3f} "
+                f"{record['samples_per_s']:,.0f} samples/s")
+
+    def diverged(self, message: str) -> None:
+        self.diverged_message = message
+        if self.trainer is not None:
+            self.trainer.stop()
+
+    def partial_record(self, start_step: int) -> dict:
+        """The --json record for a run that ended mid-epoch (e.g. --steps)."""
+        snap = self.trainer.snapshot()
+        train = snap.train
+        val = snap.val
+        return {
+            "epoch": round(float(snap.epoch), 4),
+            "step": int(snap.step),
+            "train_loss": _total(train),
+            "val_loss": _total(val),
+            "recon": None if train is None else float(train.recon),
+            "l2": None if train is None else float(train.l2),
+            "sparsity": None if train is None else float(train.sparsity),
+            "rho_hat_mean": float(snap.rho_hat.mean()) if snap.rho_hat.size else None,
+            "samples_per_s": float(snap.samples_per_s),
+            "seconds": round(time.perf_counter() - self._started, 3),
+            "steps_run": int(snap.step) - start_step,
+        }
+
+    def close(self) -> None:
+        if self._progress is not None:
+            if self.trainer is not None:
+                self._progress.update(self._task, completed=self.trainer.step)
+            self._progress.stop()
+
+
+def _total(terms) -> float | None:
+    return None if terms is None else float(terms.total)
