@@ -1,0 +1,12 @@
+"""Digits from anywhere: MNIST-format folders, a verified MNIST download, built-in digits.
+
+    from aetui.data import load_dataset
+    train_x, train_y, test_x, test_y = load_dataset("mnist")
+
+Images are N × 784 uint8 (0 = background), labels uint8; both stay uint8 in
+memory (scale a batch at a time with `as_float`). No Textual here.
+"""
+
+from aetui.data.load import Dataset, as_float, load_dataset
+
+__all__ = ["Dataset", "as_float", "load_dataset"]
