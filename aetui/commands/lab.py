@@ -1,6 +1,11 @@
-"""`aetui` with no subcommand: the live lab (placeholder until the TUI issue lands)."""
+"""`aetui` with no subcommand: the live lab."""
+
+from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 
 
 def add_lab_options(parser: argparse.ArgumentParser) -> None:
@@ -17,4 +22,30 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("aetui: the lab is not built yet")
+    from aetui.commands import common
+    from aetui.paths import ensure_numba_cache_dir
+
+    settings, load_path = common.settings_from_args(args)
+    if not sys.stdout.isatty() and not os.environ.get("AETUI_FORCE_TUI"):
+        print("aetui: error: the lab needs a terminal (use `aetui train` for scripts)",
+              file=sys.stderr)
+        return 2
+    ensure_numba_cache_dir()
+    # Textual reads its frame-rate cap once, at import: set it first. The lab
+    # never needs more than ~15 frames a second (5 on a slow link).
+    os.environ.setdefault("TEXTUAL_FPS", "5" if args.slow_link else "15")
+
+    from aetui.tui.app import LabApp, LabOptions
+
+    options = LabOptions(ascii=args.ascii, slow_link=args.slow_link,
+                         save_path=Path(args.save) if args.save else None,
+                         save_on_quit=args.save_on_quit)
+    app = LabApp(settings, checkpoint_path=load_path, options=options)
+    saved = app.run()
+    if app.failure is not None:
+        print(f"aetui: error: {app.failure}", file=sys.stderr)
+    if saved:
+        print(f"aetui: saved {saved}")
+    elif options.save_on_quit and app.failure is None and app.return_code == 0:
+        print("aetui: nothing was saved (training had not started)", file=sys.stderr)
+    return 1 if app.failure is not None else (app.return_code or 0)

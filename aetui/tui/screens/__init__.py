@@ -1,0 +1,1 @@
+"""Screens: the lab itself, help, the value prompt, and the too-small message."""

@@ -1,0 +1,300 @@
+"""The lab's compare mode: vanilla vs denoising autoencoders, trained in turn, live.
+
+One column per noise level: the model's filter grid on top (live while it
+trains, frozen when done, with its probe accuracy and smoothness), and below
+them the same held-out digits with each model's reconstruction -- the
+lecture's figure, drawn as it forms. Training runs in a thread worker
+(`aetui.core.experiments.NoiseComparison`); the worker only posts messages.
+
+The lab binds a key that pushes `CompareScreen(settings, dataset)`; escape
+stops the worker and returns to the lab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+from rich.segment import Segment
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from aetui.config import Settings
+from aetui.render import default_mode, grid_geometry, render_grid
+
+# Pixel widths tried for each image, largest first (28 = native).
+SIZES = (28, 21, 14, 10, 7)
+
+
+class GridView(Widget):
+    """Images as a half-block grid, sized to fit (Line API, strips cached per picture)."""
+
+    DEFAULT_CSS = """
+    GridView { height: 1fr; border: round $primary 60%; padding: 0 1; }
+    """
+
+    def __init__(self, title: str, *, diverging: bool, mode: str, id: str | None = None,
+                 min_count: int = 1) -> None:
+        super().__init__(id=id)
+        self.border_title = title
+        self.diverging = diverging
+        self.mode = mode
+        self.min_count = min_count
+        self.images: np.ndarray | None = None
+        self.placeholder = "waiting…"
+        self._strips: list[Strip] = []
+
+    def set_images(self, images: np.ndarray | None, placeholder: str | None = None) -> None:
+        """New images (n × 784), or None with a placeholder text."""
+        self.images = None if images is None else np.asarray(images, dtype=np.float32)
+        if placeholder is not None:
+            self.placeholder = placeholder
+        self._rebuild()
+
+    def on_resize(self) -> None:
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        width, height = self.content_size
+        self._strips = [Strip(line).adjust_cell_length(width)
+                        for line in self.build_lines(width, height)[:height]]
+        self.refresh()
+
+    def build_lines(self, width: int, height: int) -> list[list[Segment]]:
+        if width <= 0 or height <= 0:
+            return []
+        if self.images is None or len(self.images) == 0:
+            return [[Segment(self.placeholder[:width])]]
+        images, size, cols = self.arrange(width, height)
+        if len(images) == 0:
+            return [[Segment("too small"[:width])]]
+        return render_grid(images, mode=self.mode, width=width, cols=cols,
+                           diverging=self.diverging, size=size,
+                           normalise="each" if self.diverging else "none")
+
+    def arrange(self, width: int, height: int) -> tuple[np.ndarray, int, int | None]:
+        """(images to draw, pixel size, columns or None for as many as fit)."""
+        size, count = fit_grid(len(self.images), width, height, self.min_count)
+        return self.images[:count], size, None
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.content_size.width)
+
+
+def fit_grid(n: int, width: int, height: int, min_count: int = 1) -> tuple[int, int]:
+    """(pixel size, images shown): the largest size showing min(n, min_count)
+    images; at that size, as many as fit. (SIZES[-1], 0) when none fits."""
+    want = min(n, max(min_count, 1))
+    for size in SIZES:
+        geo = grid_geometry(n, size=size, width=width, height=height)
+        if geo.width <= width and geo.height <= height and geo.capacity >= want:
+            return size, min(n, geo.capacity)
+    return SIZES[-1], 0
+
+
+class DigitRows(GridView):
+    """Rows of digits (`images` is rows × d × 784): each row one kind (x, then each
+    model's x̂), the same digits in every row; as many digits as fit, largest first."""
+
+    def arrange(self, width: int, height: int) -> tuple[np.ndarray, int, int | None]:
+        rows, d = self.images.shape[:2]
+        want = min(d, 4)
+        for size in SIZES:
+            geo = grid_geometry(d, size=size, width=width)
+            shown = min(d, geo.cols)
+            fits = rows * geo.cell_h + (rows - 1) * geo.row_gap <= height
+            if fits and shown >= want:
+                return self.images[:, :shown].reshape(rows * shown, -1), size, shown
+        return self.images[:, :0].reshape(0, self.images.shape[2]), SIZES[-1], 1
+
+
+class CompareSnapshot(Message):
+    """A snapshot of model `index` while it trains."""
+
+    def __init__(self, index: int, snapshot) -> None:
+        super().__init__()
+        self.index = index
+        self.snapshot = snapshot
+
+
+class CompareRunFinished(Message):
+    def __init__(self, index: int, result) -> None:
+        super().__init__()
+        self.index = index
+        self.result = result
+
+
+class CompareProgressed(Message):
+    def __init__(self, stage: str, fraction: float) -> None:
+        super().__init__()
+        self.stage = stage
+        self.fraction = fraction
+
+
+class CompareFinished(Message):
+    def __init__(self, result=None, error: str | None = None) -> None:
+        super().__init__()
+        self.result = result
+        self.error = error
+
+
+class CompareScreen(Screen):
+    """Train one model per noise level in turn; show their filters and reconstructions."""
+
+    BINDINGS: ClassVar = [
+        Binding("escape", "close", "back to the lab"),
+        Binding("x", "stop", "stop training"),
+    ]
+
+    DEFAULT_CSS = """
+    CompareScreen #compare-status { height: 1; padding: 0 1; background: $boost; }
+    CompareScreen #compare-filters { height: 2fr; }
+    CompareScreen #compare-digits { height: 1fr; }
+    CompareScreen .compare-column { width: 1fr; }
+    """
+
+    def __init__(self, settings: Settings, dataset: Sequence[np.ndarray],
+                 levels: Sequence[float] = (0, 0.25, 0.5), *, epochs: int = 1,
+                 probe: bool = True, mode: str | None = None, filter_count: int = 100,
+                 display_count: int = 8) -> None:
+        super().__init__()
+        from aetui.core.experiments import level_field, level_label
+
+        noise = "mask" if settings.noise == "none" else settings.noise
+        self.field = level_field(noise)
+        self.settings = settings.replace(noise=noise)
+        self.dataset = tuple(dataset)
+        self.levels = tuple(float(v) for v in levels)
+        self.labels = [level_label(noise, v) for v in self.levels]
+        self.epochs = epochs
+        self.probe = probe
+        self.mode = mode or default_mode()
+        self.filter_count = filter_count
+        self.display_count = display_count
+        self.results: dict[int, object] = {}
+        self.current: int | None = None
+        self.clean: np.ndarray | None = None
+        self.recons: dict[int, np.ndarray] = {}
+        self.finished = False
+        self.error: str | None = None
+        self._comparison = None
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Static("starting…", id="compare-status")
+        with Horizontal(id="compare-filters"):
+            for i, label in enumerate(self.labels):
+                with Vertical(classes="compare-column"):
+                    yield GridView(f"{label}: waiting", diverging=True, mode=self.mode,
+                                   id=f"filters-{i}", min_count=4)
+        yield DigitRows("digits: x, then each model's x̂", diverging=False, mode=self.mode,
+                        id="compare-digits")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from aetui.core.experiments import NoiseComparison
+
+        self._comparison = NoiseComparison(
+            self.settings, self.dataset, self.levels, epochs=self.epochs, probe=self.probe,
+            baselines=False, filter_count=self.filter_count, snapshot_interval=0.5,
+            filter_units=range(min(self.filter_count, self.settings.hidden)),
+            on_snapshot=lambda i, snap: self.post_message(CompareSnapshot(i, snap)),
+            on_run_finished=lambda i, r: self.post_message(CompareRunFinished(i, r)),
+            on_progress=lambda s, f: self.post_message(CompareProgressed(s, f)))
+        self.run_worker(self._work, thread=True, exclusive=True, group="compare",
+                        name="compare")
+
+    def _work(self) -> None:
+        """Thread worker: the whole comparison; reports only through messages."""
+        try:
+            result = self._comparison.run()
+        except Exception as exc:  # shown in the status line, never a traceback
+            self.post_message(CompareFinished(error=f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(CompareFinished(result=result))
+
+    # ------------------------------------------------------------ messages
+
+    def on_compare_snapshot(self, message: CompareSnapshot) -> None:
+        snap = message.snapshot
+        i = message.index
+        self.current = i
+        if self.clean is None and len(snap.clean):
+            self.clean = np.asarray(snap.clean[: self.display_count])
+        if len(snap.recon):
+            self.recons[i] = np.asarray(snap.recon[: self.display_count])
+        if len(snap.filters):
+            self.query_one(f"#filters-{i}", GridView).set_images(snap.filters)
+        view = self.query_one(f"#filters-{i}", GridView)
+        view.border_title = f"{self.labels[i]}: training, epoch {snap.epoch:.2f}"
+        self._status(f"training {self.labels[i]} ({i + 1}/{len(self.levels)}): epoch "
+                     f"{snap.epoch:.2f} of {self.epochs}, {snap.samples_per_s:,.0f} samples/s"
+                     f" — state {snap.state}")
+        self._show_digits()
+
+    def on_compare_progressed(self, message: CompareProgressed) -> None:
+        self._status(f"{message.stage} {100 * message.fraction:.0f}%")
+
+    def on_compare_run_finished(self, message: CompareRunFinished) -> None:
+        r = message.result
+        self.results[message.index] = r
+        view = self.query_one(f"#filters-{message.index}", GridView)
+        view.set_images(r.filters)
+        probe = "" if r.probe is None else f"probe {100 * r.probe:.1f}% · "
+        view.border_title = f"{r.label}: {probe}smooth {r.smoothness:.2f}"
+        view.border_subtitle = (f"loss {r.train_loss:.1f} / held-out {r.val_loss:.1f} · "
+                                f"ρ̂ {r.rho_hat_mean:.3f}")
+
+    def on_compare_finished(self, message: CompareFinished) -> None:
+        self.finished = True
+        self.error = message.error
+        if message.error:
+            self._status(f"comparison failed: {message.error}")
+        elif message.result is not None and message.result.stopped:
+            self._status(f"stopped after {len(message.result.runs)} of "
+                         f"{len(self.levels)} models — escape: back to the lab")
+        else:
+            self._status(f"done: {len(self.levels)} models, {self.epochs} epoch(s) each "
+                         "— escape: back to the lab")
+
+    # ------------------------------------------------------------ actions
+
+    def action_stop(self) -> None:
+        if self._comparison is not None:
+            self._comparison.stop()
+        self._status("stopping…")
+
+    def action_close(self) -> None:
+        self.action_stop()
+        self.app.pop_screen()
+
+    def on_unmount(self) -> None:
+        # A thread worker cannot be killed: make sure its loop sees the stop.
+        if self._comparison is not None:
+            self._comparison.stop()
+
+    # ------------------------------------------------------------ helpers
+
+    def _status(self, text: str) -> None:
+        self.query_one("#compare-status", Static).update(text)
+
+    def _show_digits(self) -> None:
+        if self.clean is None:
+            return
+        rows = [self.clean]
+        blank = np.zeros_like(self.clean)
+        rows += [self.recons.get(i, blank) for i in range(len(self.levels))]
+        digits = self.query_one("#compare-digits", DigitRows)
+        names = ", ".join(["x", *(f"x̂ {label}" for label in self.labels)])
+        digits.border_title = f"held-out digits, one row each: {names}"
+        digits.set_images(np.stack(rows))

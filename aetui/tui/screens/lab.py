@@ -1,0 +1,92 @@
+"""The lab screen: the panels, and every key (the footer shows them)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from aetui.tui.widgets.digits import DigitsPanel
+from aetui.tui.widgets.filters import FiltersPanel
+from aetui.tui.widgets.loss import LossPanel
+from aetui.tui.widgets.sparsity import SparsityPanel
+from aetui.tui.widgets.status import StatusBar
+
+
+def _pair(key: str, knob: str, symbol: str, what: str) -> list[Binding]:
+    """Lowercase lowers, uppercase raises; the footer shows them as one group."""
+    group = Binding.Group(f"{symbol}∓", compact=True)
+    return [
+        Binding(key, f"app.knob('{knob}', -1)", f"{symbol}−", tooltip=f"lower {what}",
+                group=group),
+        Binding(key.upper(), f"app.knob('{knob}', 1)", f"{symbol}+", tooltip=f"raise {what}",
+                group=group),
+    ]
+
+
+LAB_BINDINGS: list[Binding] = [
+    Binding("space", "app.toggle_pause", "pause", tooltip="pause / resume training"),
+    Binding("full_stop", "app.step_once", "step", key_display=".",
+            tooltip="one update while paused"),
+    Binding("r", "app.reset", "reset", tooltip="fresh weights from the seed (recovers "
+                                               "from divergence)"),
+    Binding("t", "app.toggle_tied", "tied", tooltip="toggle tied weights V = Wᵀ"),
+    Binding("n", "app.cycle_noise", "noise", tooltip="cycle the corruption: none, mask, "
+                                                     "gaussian, saltpepper"),
+    *_pair("q", "q", "q", "the corruption level q"),
+    *_pair("s", "sigma", "σ", "the Gaussian noise σ"),
+    *_pair("o", "rho", "ρ", "the sparsity target ρ"),
+    *_pair("b", "beta", "β", "the sparsity weight β"),
+    *_pair("l", "l2", "λ", "the weight decay λ"),
+    *_pair("e", "lr", "lr", "the learning rate"),
+    *_pair("k", "hidden", "k", "the number of hidden units k (resets the weights)"),
+    Binding("colon,equals_sign", "app.prompt", "set", key_display=":",
+            tooltip="type an exact value, e.g. q=0.37 (also '=')"),
+    Binding("c", "app.cycle_colours", "colours", tooltip="filter/digit colours: truecolor, "
+                                                         "256, grey, ascii"),
+    Binding("g", "app.toggle_normalise", "norm", tooltip="filter normalisation: each "
+                                                         "filter / shared scale"),
+    Binding("left_square_bracket", "app.page(-1)", "page−", key_display="[",
+            tooltip="previous page of filters", group=Binding.Group("page", compact=True)),
+    Binding("right_square_bracket", "app.page(1)", "page+", key_display="]",
+            tooltip="next page of filters", group=Binding.Group("page", compact=True)),
+    Binding("z", "app.zoom", "zoom", tooltip="filter size: auto, 28 px, 14 px"),
+    Binding("P", "app.toggle_pca", "PCA", tooltip="show the data's PCA components in the "
+                                                  "filter grid (again: back to filters)"),
+    Binding("y", "app.toggle_log", "log", tooltip="loss plot: log / linear y axis"),
+    Binding("p", "app.probe", "probe", tooltip="linear probe in the background: raw "
+                                               "pixels vs features vs PCA"),
+    Binding("C", "app.compare", "compare", tooltip="compare mode (noise levels side by side)"),
+    Binding("ctrl+s", "app.save", "save", tooltip="save a checkpoint now"),
+    Binding("ctrl+o", "app.load", "load", tooltip="load a checkpoint (type its path)"),
+    Binding("ctrl+e", "app.export_svg", "svg", tooltip="export the screen as SVG"),
+    Binding("question_mark,f1", "app.help", "help", key_display="?",
+            tooltip="this help"),
+]
+
+
+class LabScreen(Screen[None]):
+    BINDINGS = LAB_BINDINGS
+
+    def __init__(self, *, mode: str, image_interval: float, plot_interval: float,
+                 levels: int | None) -> None:
+        super().__init__()
+        self.mode = mode
+        self.image_interval = image_interval
+        self.plot_interval = plot_interval
+        self.levels = levels
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield FiltersPanel(mode=self.mode, interval=self.image_interval,
+                                   levels=self.levels, id="filters")
+                yield DigitsPanel(mode=self.mode, interval=self.image_interval,
+                                  levels=self.levels, id="digits")
+            with Vertical(id="right"):
+                yield LossPanel(interval=self.plot_interval, id="loss")
+                yield SparsityPanel(interval=self.plot_interval, id="sparsity")
+        yield Footer(compact=True)

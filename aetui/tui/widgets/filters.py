@@ -1,0 +1,143 @@
+"""The Filters panel: Wₗ/‖Wₗ‖ for as many hidden units as fit, or the data's
+PCA components in the same grid for comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.segment import Segment
+
+from aetui.render import MODES, grid_geometry, render_grid
+from aetui.tui.widgets.image_view import ImageView
+
+# Pixel sizes to try, largest first; "auto" takes the largest that still shows
+# AUTO_MIN_UNITS filters (detail vs count: 28 px is exact, 14 px still shows strokes).
+SIZES = (28, 21, 14, 12, 10, 7)
+ZOOMS = ("auto", 28, 14)
+AUTO_MIN_UNITS = 12
+
+
+class FiltersPanel(ImageView):
+    """Shows `filters` (rows = units `units`) or `pca` components, one page at a time.
+
+    The app reads `capacity` to ask the trainer for exactly the units that fit.
+    """
+
+    def __init__(self, *, mode: str = "truecolor", interval: float = 1.0,
+                 levels: int | None = None, id: str | None = None) -> None:
+        super().__init__(interval=interval, id=id)
+        self.mode = mode
+        self.levels = levels
+        self.normalise = "each"
+        self.zoom: str | int = "auto"
+        self.page = 0
+        self.show_pca = False
+        self.hidden = 0
+        self.units: tuple[int, ...] = ()
+        self.filters = np.zeros((0, 784), np.float32)
+        self.pca: np.ndarray | None = None
+        self.pca_status = ""
+        self.capacity = 0
+        self._update_title()
+
+    # -- what the app changes ----------------------------------------------------
+    def set_filters(self, units: tuple[int, ...], filters: np.ndarray, hidden: int) -> None:
+        self.units, self.filters, self.hidden = tuple(units), filters, hidden
+        self._clamp_page()
+        self.mark_dirty()
+
+    def cycle_mode(self) -> str:
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        self.mark_dirty(now=True)
+        return self.mode
+
+    def toggle_normalise(self) -> str:
+        self.normalise = "shared" if self.normalise == "each" else "each"
+        self.mark_dirty(now=True)
+        return self.normalise
+
+    def cycle_zoom(self) -> str | int:
+        self.zoom = ZOOMS[(ZOOMS.index(self.zoom) + 1) % len(ZOOMS)]
+        self.mark_dirty(now=True)
+        return self.zoom
+
+    def turn_page(self, delta: int) -> int:
+        self.page += delta
+        self._clamp_page()
+        self.mark_dirty(now=True)
+        return self.page
+
+    def toggle_pca(self) -> bool:
+        self.show_pca = not self.show_pca
+        self.page = 0
+        self.mark_dirty(now=True)
+        return self.show_pca
+
+    def set_pca(self, components: np.ndarray | None, status: str = "") -> None:
+        self.pca, self.pca_status = components, status
+        self.mark_dirty(now=self.show_pca)
+
+    # -- geometry ---------------------------------------------------------------
+    @property
+    def total(self) -> int:
+        """How many images can be paged through."""
+        if self.show_pca:
+            return 0 if self.pca is None else len(self.pca)
+        return self.hidden
+
+    @property
+    def first(self) -> int:
+        return self.page * max(self.capacity, 1)
+
+    def pages(self) -> int:
+        return max(1, -(-self.total // max(self.capacity, 1)))
+
+    def _clamp_page(self) -> None:
+        self.page = max(0, min(self.page, self.pages() - 1))
+
+    def geometry_for(self, width: int, height: int):
+        """The grid for this panel size and zoom: the largest size that shows
+        AUTO_MIN_UNITS images (or all of them), else the smallest size."""
+        sizes = SIZES if self.zoom == "auto" else (self.zoom,)
+        want = min(AUTO_MIN_UNITS, max(self.total, 1))
+        geo = None
+        for size in sizes:
+            geo = grid_geometry(want, size=size, width=width, height=height)
+            fits = geo.cell_h <= height and geo.cell_w <= width
+            if fits and geo.capacity >= want:
+                return geo
+        return geo
+
+    # -- drawing ----------------------------------------------------------------
+    def build_lines(self, width: int, height: int) -> list[list[Segment]]:
+        geo = self.geometry_for(width, height)
+        self.capacity = geo.capacity
+        self._clamp_page()
+        self._update_title()
+        images = self._visible()
+        if images is None or len(images) == 0:
+            return [[Segment(self._empty_message())]]
+        return render_grid(images, mode=self.mode, normalise=self.normalise, cols=geo.cols,
+                           size=geo.px_w, levels=self.levels)
+
+    def _visible(self) -> np.ndarray | None:
+        lo, hi = self.first, self.first + self.capacity
+        if self.show_pca:
+            return None if self.pca is None else self.pca[lo:hi]
+        # Only the units the trainer sent that belong on this page, in order.
+        wanted = [i for i, u in enumerate(self.units) if lo <= u < hi]
+        return self.filters[wanted] if wanted else None
+
+    def _empty_message(self) -> str:
+        if self.show_pca:
+            return self.pca_status or "PCA: computing…"
+        return "waiting for the first snapshot…"
+
+    def _update_title(self) -> None:
+        cap = max(self.capacity, 1)
+        lo = self.first
+        hi = min(self.total, lo + cap)
+        what = (f"PCA components {lo + 1}–{hi} of {self.total}" if self.show_pca
+                else f"filters Wₗ/‖Wₗ‖ · units {lo}–{max(hi - 1, lo)} of {self.total}")
+        self.border_title = what
+        self.border_subtitle = (f"page {self.page + 1}/{self.pages()} · {self.normalise} · "
+                                f"{self.mode}")

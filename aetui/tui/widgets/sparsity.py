@@ -1,0 +1,104 @@
+"""The Sparsity panel: histogram of ρ̂ over the hidden units with the target ρ,
+dead/saturated counts, and the KL penalty curve Ω(ρ̂) for the current ρ."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+DEAD, SATURATED = 0.01, 0.99
+
+
+def kl_curve(rho: float, rho_hat: np.ndarray) -> np.ndarray:
+    """KL(ρ‖ρ̂) for one unit, elementwise over rho_hat (clipped as the trainer does)."""
+    r = np.clip(rho_hat, 1e-6, 1 - 1e-6)
+    return rho * np.log(rho / r) + (1 - rho) * np.log((1 - rho) / (1 - r))
+
+
+class SparsityPanel(Vertical):
+    DEFAULT_CSS = """
+    SparsityPanel {
+        border: round $primary 60%;
+        border-title-color: $text;
+    }
+    SparsityPanel #sparsity-caption { height: 1; }
+    SparsityPanel Horizontal { height: 1fr; }
+    SparsityPanel PlotextPlot { width: 1fr; height: 1fr; }
+    """
+
+    def __init__(self, *, interval: float = 0.5, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.interval = interval
+        self.rho_hat: np.ndarray | None = None
+        self.rho = 0.05
+        self.val_count = 0
+        self.dead = self.saturated = 0
+        self._dirty = True
+        self.border_title = "sparsity ρ̂ (held-out)"
+
+    def compose(self) -> ComposeResult:
+        yield Static("waiting for the first snapshot…", id="sparsity-caption")
+        with Horizontal():
+            yield PlotextPlot(id="rho-hist")
+            yield PlotextPlot(id="kl-curve")
+
+    def on_mount(self) -> None:
+        self.set_interval(self.interval, self._tick)
+
+    def set_rho_hat(self, rho_hat: np.ndarray, rho: float, val_count: int) -> None:
+        self.rho_hat, self.rho, self.val_count = rho_hat, rho, val_count
+        self._dirty = True
+
+    def set_target(self, rho: float) -> None:
+        """The target changed: move the markers now, not at the next snapshot."""
+        self.rho = rho
+        self._dirty = True
+        self._tick()
+
+    def caption(self) -> str:
+        if self.rho_hat is None or len(self.rho_hat) == 0:
+            return "waiting for the first snapshot…"
+        k = len(self.rho_hat)
+        return (f"ρ̂ = mean activation on {self.val_count} held-out digits · target ρ "
+                f"{self.rho:.3g} · mean ρ̂ {float(np.mean(self.rho_hat)):.3g} · "
+                f"dead {self.dead} · saturated {self.saturated} of {k}")
+
+    def _tick(self) -> None:
+        if not self._dirty or not self.is_mounted:
+            return
+        self._dirty = False
+        if self.rho_hat is not None and len(self.rho_hat):
+            self.dead = int(np.sum(self.rho_hat < DEAD))
+            self.saturated = int(np.sum(self.rho_hat > SATURATED))
+            self._plot_histogram()
+            self._plot_kl()
+        self.query_one("#sparsity-caption", Static).update(self.caption())
+
+    def _plot_histogram(self) -> None:
+        plot = self.query_one("#rho-hist", PlotextPlot)
+        plt = plot.plt
+        plt.clear_figure()
+        bins = max(5, min(40, plot.size.width // 2))
+        plt.hist(np.asarray(self.rho_hat, float).tolist(), bins=bins, color="cyan")
+        plt.vline(self.rho, "red")
+        plt.xlim(0, 1)
+        plt.title("units per ρ̂ │ρ")
+        plot.refresh()
+
+    def _plot_kl(self) -> None:
+        plot = self.query_one("#kl-curve", PlotextPlot)
+        plt = plot.plt
+        plt.clear_figure()
+        mean = float(np.mean(self.rho_hat))
+        top = max(1.0, 3.0 * self.rho, 2.0 * mean)
+        xs = np.linspace(1e-3, min(0.999, top), 120)
+        plt.plot(xs.tolist(), kl_curve(self.rho, xs).tolist(), color="magenta",
+                 marker="braille")
+        plt.scatter([mean], [float(kl_curve(self.rho, np.array([mean]))[0])], color="orange",
+                    marker="●")
+        plt.vline(self.rho, "red")
+        plt.title("Ω(ρ̂) per unit, ● mean ρ̂")
+        plot.refresh()

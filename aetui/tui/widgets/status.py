@@ -1,0 +1,68 @@
+"""The Status bar: dataset, architecture, progress, state, and every knob."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from aetui.tui.knobs import format_value
+
+STATE_STYLES = {"compiling": "bold yellow", "training": "bold green", "paused": "bold cyan",
+                "diverged": "bold white on red", "stopped": "bold", "loading": "bold yellow",
+                "failed": "bold white on red"}
+
+
+def _sig(x: float) -> str:
+    """Three significant figures, grouped: a number that doesn't flicker."""
+    if x >= 1000:
+        digits = len(str(int(x)))
+        return f"{round(x, 3 - digits):,.0f}"
+    return f"{x:.3g}"
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 3;
+        padding: 0 1;
+        background: $panel;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.last_text = ""
+        self._last_key: tuple = ()
+        self.highlight: str | None = None
+
+    def show(self, *, dataset: str, settings, state: str, step: int, epoch: float,
+             samples_per_s: float, message: str = "", note: str = "") -> None:
+        s = settings
+        head = Text(no_wrap=True, overflow="ellipsis")
+        label = state + ("…" if state in ("compiling", "loading") else "")
+        head.append(f" {label} ", STATE_STYLES.get(state, "bold"))
+        head.append(f"  {dataset} · 784→{s.hidden} {'tied' if s.tied else 'untied'} · "
+                    f"step {step:,} · epoch {epoch:.2f} · {_sig(samples_per_s)} samples/s")
+        if note:
+            head.append(f" · {note}", "dim")
+        knobs = Text(no_wrap=True, overflow="ellipsis")
+        parts = [("noise", s.noise), ("q", s.q), ("σ", s.sigma), ("ρ", s.rho), ("β", s.beta),
+                 ("λ", s.l2), ("lr", s.lr), ("opt", s.optimizer), ("loss", s.loss),
+                 ("batch", s.batch)]
+        for i, (name, value) in enumerate(parts):
+            if i:
+                knobs.append("  ")
+            style = "reverse" if name == self.highlight else "bold"
+            knobs.append(f"{name} ", "dim")
+            knobs.append(format_value(value), style)
+        line3 = Text(message, style="bold red" if state == "diverged" else "italic",
+                     no_wrap=True, overflow="ellipsis")
+        text = Text("\n").join([head, knobs, line3])
+        text.no_wrap, text.overflow = True, "ellipsis"
+        # Repaint only when something visible changed: every repaint is bytes
+        # on the wire, and the numbers above are rounded so they rarely do.
+        key = (text.plain, self.highlight)
+        if key != self._last_key:
+            self._last_key = key
+            self.last_text = text.plain
+            self.update(text)
