@@ -1,11 +1,84 @@
-"""`aetui filters` (placeholder until its issue lands)."""
+"""`aetui filters CKPT`: what each hidden unit looks for, in the terminal or as a PNG.
+
+Unit l's filter is Wₗ/‖Wₗ‖, the unit-norm input that excites it most. With
+`--pca K` the data's first K principal components are drawn beside them, in
+the same grid style, for comparison (PCA gives global blobs, not strokes).
+"""
+
+from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from aetui.commands.probe import add_data_options, load_data
+from aetui.errors import ConfigError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    return subparsers.add_parser("filters", help="(not built yet)")
+    p = subparsers.add_parser(
+        "filters",
+        help="draw a checkpoint's filters (and PCA components) in the terminal or as a PNG",
+        description="Draw the filters Wₗ/‖Wₗ‖ of a checkpoint's first hidden units with "
+        "half-block colour (or ASCII) in the terminal, or write them as a PNG grid. "
+        "--pca K adds the data's first K principal components in the same style.",
+    )
+    p.add_argument("checkpoint", metavar="CKPT", nargs="?", default=None,
+                   help="a checkpoint (.npz) from aetui (optional with --pca)")
+    p.add_argument("--units", type=int, default=None, metavar="N",
+                   help="how many units to draw, from unit 0 (default: 64 in the "
+                        "terminal, 100 in a PNG; at most k)")
+    p.add_argument("--pca", type=int, default=None, metavar="K",
+                   help="also draw the first K principal components of the training images")
+    p.add_argument("--png", metavar="FILE", default=None,
+                   help="write a PNG instead of drawing in the terminal")
+    p.add_argument("--ascii", action="store_true",
+                   help="plain ASCII characters, no colour (also with NO_COLOR)")
+    add_data_options(p)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("aetui filters: not built yet")
+    from aetui.core.analysis import normalized_filters, pca_components
+
+    if args.checkpoint is None and args.pca is None:
+        raise ConfigError("CKPT", "give a checkpoint, or --pca K for the data's components")
+    for option, value in (("--units", args.units), ("--pca", args.pca)):
+        if value is not None and value < 1:
+            raise ConfigError(option, f"must be at least 1, got {value}")
+    panels: list[tuple[str, np.ndarray]] = []
+    settings = None
+    if args.checkpoint is not None:
+        from aetui.core.checkpoint import load_checkpoint
+
+        checkpoint = load_checkpoint(Path(args.checkpoint))
+        settings = checkpoint.settings
+        W = checkpoint.params.W
+        count = min(args.units or (100 if args.png else 64), W.shape[1])
+        panels.append((f"{Path(args.checkpoint).name}: units 0–{count - 1} of "
+                       f"{W.shape[1]}", normalized_filters(W, range(count))))
+    if args.pca is not None:
+        data = load_data(args, settings)
+        if args.pca > data.train_x.shape[1]:
+            raise ConfigError("--pca", f"at most {data.train_x.shape[1]} components, "
+                                       f"got {args.pca}")
+        panels.append((f"PCA of {data.name}: components 1–{args.pca}",
+                       pca_components(data.train_x, args.pca)))
+    if args.png:
+        from aetui.render.png import save_panels
+
+        cols = 10 if max(len(images) for _, images in panels) >= 40 else None
+        saved = save_panels(args.png, panels, cols=cols)
+        print(f"aetui: wrote {saved}", file=sys.stderr)
+        return 0
+    from rich.console import Console
+
+    from aetui.render import ImageGrid, default_mode
+
+    console = Console()
+    mode = default_mode(ascii=args.ascii)
+    for title, images in panels:
+        console.print(ImageGrid(images, mode=mode, title=title))
+    return 0

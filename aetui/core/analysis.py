@@ -268,30 +268,34 @@ def probe_accuracies(
     which: Sequence[str] = ("raw", "features", "pca"),
     l2: float = PROBE_L2,
     max_iter: int = PROBE_MAX_ITER,
+    pca_k: int | None = None,
 ) -> dict[str, float]:
     """Test accuracy of a linear probe on three representations of the images.
 
     "raw": the pixels; "features": the encoder's hidden activations h(x) on
     clean inputs (`params` with W, b); "pca": the pixels projected on as many
-    principal directions (fitted on train_x) as the model has hidden units.
+    principal directions (fitted on train_x) as the model has hidden units
+    (or `pca_k`; `params` may then be None when "features" is not asked for).
     Each probe is fitted on the training split and scored on the test split.
     Returns {name: accuracy in [0, 1]} for the names in `which`.
-    `progress(stage, fraction)` reports each stage as it runs.
+    `progress(name, fraction)` reports each probe as it runs (name as in `which`).
     """
     unknown = set(which) - {"raw", "features", "pca"}
     if unknown:
         raise ValueError(f"unknown probe(s): {', '.join(sorted(unknown))}")
-    k = int(np.asarray(params.W).shape[1]) if params is not None else None
+    if params is None and ("features" in which or ("pca" in which and pca_k is None)):
+        raise ValueError("params are needed for the features probe and to size PCA")
+    k = pca_k if pca_k is not None else int(np.asarray(params.W).shape[1])
     results: dict[str, float] = {}
     for name in which:
+        # Stage 0 covers the preparation (encoding, PCA fit); the probe fills the rest.
+        _report(progress, name, 0.0)
         if name == "raw":
             train_f, test_f = train_x, test_x
         elif name == "features":
-            _report(progress, "encoding", 0.0)
             train_f = encode(params, train_x)
             test_f = encode(params, test_x)
         else:
-            _report(progress, f"PCA-{k}", 0.0)
             pca = fit_pca(train_x, min(k, train_x.shape[1]))
             train_f, test_f = pca.transform(train_x), pca.transform(test_x)
 
