@@ -72,17 +72,17 @@ class GridView(Widget):
             return []
         if self.images is None or len(self.images) == 0:
             return [[Segment(self.placeholder[:width])]]
-        images, size, cols = self.arrange(width, height)
+        images, size, cols, row_gap = self.arrange(width, height)
         if len(images) == 0:
             return [[Segment("too small"[:width])]]
         return render_grid(images, mode=self.mode, width=width, cols=cols,
-                           diverging=self.diverging, size=size,
+                           diverging=self.diverging, size=size, row_gap=row_gap,
                            normalise="each" if self.diverging else "none")
 
-    def arrange(self, width: int, height: int) -> tuple[np.ndarray, int, int | None]:
-        """(images to draw, pixel size, columns or None for as many as fit)."""
+    def arrange(self, width: int, height: int) -> tuple[np.ndarray, int, int | None, int]:
+        """(images to draw, pixel size, columns or None for as many as fit, row gap)."""
         size, count = fit_grid(len(self.images), width, height, self.min_count)
-        return self.images[:count], size, None
+        return self.images[:count], size, None, 1
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
@@ -102,19 +102,22 @@ def fit_grid(n: int, width: int, height: int, min_count: int = 1) -> tuple[int, 
 
 
 class DigitRows(GridView):
-    """Rows of digits (`images` is rows × d × 784): each row one kind (x, then each
-    model's x̂), the same digits in every row; as many digits as fit, largest first."""
+    """Rows of digits (`images` is rows × d × 784), the same digits in every row
+    (clean x, then a reconstruction x̂): as many digits as fit, largest size first,
+    with a blank line between rows when there is room for one."""
 
-    def arrange(self, width: int, height: int) -> tuple[np.ndarray, int, int | None]:
+    def arrange(self, width: int, height: int) -> tuple[np.ndarray, int, int | None, int]:
         rows, d = self.images.shape[:2]
-        want = min(d, 4)
+        want = min(d, 3)
         for size in SIZES:
-            geo = grid_geometry(d, size=size, width=width)
-            shown = min(d, geo.cols)
-            fits = rows * geo.cell_h + (rows - 1) * geo.row_gap <= height
-            if fits and shown >= want:
-                return self.images[:, :shown].reshape(rows * shown, -1), size, shown
-        return self.images[:, :0].reshape(0, self.images.shape[2]), SIZES[-1], 1
+            for row_gap in (1, 0):
+                geo = grid_geometry(d, size=size, width=width, row_gap=row_gap)
+                shown = min(d, geo.cols)
+                fits = rows * geo.cell_h + (rows - 1) * row_gap <= height
+                if fits and shown >= want:
+                    picked = self.images[:, :shown].reshape(rows * shown, -1)
+                    return picked, size, shown, row_gap
+        return self.images[:, :0].reshape(0, self.images.shape[2]), SIZES[-1], 1, 0
 
 
 class CompareSnapshot(Message):
@@ -157,22 +160,23 @@ class CompareScreen(Screen):
 
     DEFAULT_CSS = """
     CompareScreen #compare-status { height: 1; padding: 0 1; background: $boost; }
-    CompareScreen #compare-filters { height: 2fr; }
-    CompareScreen #compare-digits { height: 1fr; }
+    CompareScreen #compare-columns { height: 1fr; }
     CompareScreen .compare-column { width: 1fr; }
+    CompareScreen .compare-column GridView { height: 3fr; }
+    CompareScreen .compare-column DigitRows { height: 2fr; min-height: 10; }
     """
 
-    def __init__(self, settings: Settings, dataset: Sequence[np.ndarray],
+    def __init__(self, settings: Settings, dataset: Sequence[np.ndarray] | None,
                  levels: Sequence[float] = (0, 0.25, 0.5), *, epochs: int = 1,
                  probe: bool = True, mode: str | None = None, filter_count: int = 100,
-                 display_count: int = 8) -> None:
+                 display_count: int = 8, trainer_factory=None) -> None:
         super().__init__()
         from aetui.core.experiments import level_field, level_label
 
         noise = "mask" if settings.noise == "none" else settings.noise
         self.field = level_field(noise)
         self.settings = settings.replace(noise=noise)
-        self.dataset = tuple(dataset)
+        self.dataset = None if dataset is None else tuple(dataset)
         self.levels = tuple(float(v) for v in levels)
         self.labels = [level_label(noise, v) for v in self.levels]
         self.epochs = epochs
@@ -186,31 +190,48 @@ class CompareScreen(Screen):
         self.recons: dict[int, np.ndarray] = {}
         self.finished = False
         self.error: str | None = None
+        self.trainer_factory = trainer_factory
         self._comparison = None
+
+    @classmethod
+    def from_lab(cls, app) -> CompareScreen:
+        """The screen for the lab's current settings, data, image mode and trainer factory.
+
+        The lab's own model is left alone (the lab pauses it); the compared
+        models are new, one per level, with the lab's other settings.
+        """
+        return cls(app.current_settings(), app.dataset,
+                   mode=app.options.image_mode(),
+                   trainer_factory=getattr(app, "trainer_factory", None))
 
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
         yield Static("starting…", id="compare-status")
-        with Horizontal(id="compare-filters"):
+        with Horizontal(id="compare-columns"):
             for i, label in enumerate(self.labels):
                 with Vertical(classes="compare-column"):
                     yield GridView(f"{label}: waiting", diverging=True, mode=self.mode,
-                                   id=f"filters-{i}", min_count=4)
-        yield DigitRows("digits: x, then each model's x̂", diverging=False, mode=self.mode,
-                        id="compare-digits")
+                                   id=f"filters-{i}", min_count=9)
+                    yield DigitRows("x (top) and x̂ (below)", diverging=False,
+                                    mode=self.mode, id=f"digits-{i}")
         yield Footer()
 
     def on_mount(self) -> None:
         from aetui.core.experiments import NoiseComparison
 
+        if self.dataset is None:
+            self.finished = True
+            self._status("the lab's digits are still loading: escape, then try again")
+            return
         self._comparison = NoiseComparison(
             self.settings, self.dataset, self.levels, epochs=self.epochs, probe=self.probe,
             baselines=False, filter_count=self.filter_count, snapshot_interval=0.5,
             filter_units=range(min(self.filter_count, self.settings.hidden)),
             on_snapshot=lambda i, snap: self.post_message(CompareSnapshot(i, snap)),
             on_run_finished=lambda i, r: self.post_message(CompareRunFinished(i, r)),
-            on_progress=lambda s, f: self.post_message(CompareProgressed(s, f)))
+            on_progress=lambda s, f: self.post_message(CompareProgressed(s, f)),
+            trainer_factory=self.trainer_factory)
         self.run_worker(self._work, thread=True, exclusive=True, group="compare",
                         name="compare")
 
@@ -240,7 +261,7 @@ class CompareScreen(Screen):
         self._status(f"training {self.labels[i]} ({i + 1}/{len(self.levels)}): epoch "
                      f"{snap.epoch:.2f} of {self.epochs}, {snap.samples_per_s:,.0f} samples/s"
                      f" — state {snap.state}")
-        self._show_digits()
+        self._show_digits(i)
 
     def on_compare_progressed(self, message: CompareProgressed) -> None:
         self._status(f"{message.stage} {100 * message.fraction:.0f}%")
@@ -288,13 +309,10 @@ class CompareScreen(Screen):
     def _status(self, text: str) -> None:
         self.query_one("#compare-status", Static).update(text)
 
-    def _show_digits(self) -> None:
-        if self.clean is None:
+    def _show_digits(self, index: int) -> None:
+        """Model `index`'s column: the shared clean digits above its reconstructions."""
+        if self.clean is None or index not in self.recons:
             return
-        rows = [self.clean]
-        blank = np.zeros_like(self.clean)
-        rows += [self.recons.get(i, blank) for i in range(len(self.levels))]
-        digits = self.query_one("#compare-digits", DigitRows)
-        names = ", ".join(["x", *(f"x̂ {label}" for label in self.labels)])
-        digits.border_title = f"held-out digits, one row each: {names}"
-        digits.set_images(np.stack(rows))
+        view = self.query_one(f"#digits-{index}", DigitRows)
+        view.border_title = f"x (top) and {self.labels[index]}'s x̂ (below)"
+        view.set_images(np.stack([self.clean, self.recons[index]]))

@@ -1,0 +1,262 @@
+"""The lecture's noise comparison: one model per corruption level, all else equal.
+
+Every model gets the same settings, seed, data and number of epochs; only the
+compared level (q for masking / salt-and-pepper, σ for Gaussian noise)
+changes. Each is measured the same way: final train and held-out
+reconstruction loss, a linear probe on its hidden features, mean ρ̂, and the
+smoothness of its filters. Raw pixels and PCA (as many components as hidden
+units) are probed once, as the baselines.
+
+Blocking and thread-agnostic: the command line calls `run()` on a worker
+thread (so Ctrl+C stays responsive), the lab's compare screen on a Textual
+thread worker. `stop()` from any other thread ends the current model within
+one trainer chunk.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from aetui.config import Settings
+from aetui.core import analysis
+from aetui.errors import ConfigError
+
+# Which Settings field a noise type's level lives in.
+LEVEL_FIELDS = {"mask": "q", "saltpepper": "q", "gaussian": "sigma"}
+
+
+def level_field(noise: str) -> str:
+    """The Settings field compared for this noise type: "q" or "sigma"."""
+    if noise not in LEVEL_FIELDS:
+        raise ConfigError("--noise", f"compare needs mask, saltpepper or gaussian noise, "
+                                     f"got {noise!r}")
+    return LEVEL_FIELDS[noise]
+
+
+def level_label(noise: str, level: float) -> str:
+    """How a run is named in tables and figures: "vanilla", "q=0.25", "σ=0.5"."""
+    if level == 0:
+        return "vanilla"
+    return f"{'σ' if level_field(noise) == 'sigma' else 'q'}={level:g}"
+
+
+def parse_levels(text: str, option: str = "--q") -> tuple[float, ...]:
+    """Parse a comma-separated list of levels ("0,0.25,0.5"); ConfigError if bad."""
+    try:
+        levels = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(option, f"expected comma-separated numbers, got {text!r}") from None
+    if not levels:
+        raise ConfigError(option, "needs at least one level")
+    if len(set(levels)) != len(levels):
+        raise ConfigError(option, f"levels must differ, got {text!r}")
+    return levels
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One trained model of the comparison, measured.
+
+    train_loss: the trainer's running mean of the objective over the last
+    epoch (on corrupted inputs, as trained); val_loss: reconstruction loss of
+    the clean held-out subset. Both per example, summed over pixels.
+    probe: linear-probe test accuracy on h(x), in [0, 1] (None if skipped).
+    rho_hat_mean: mean over units of the mean activation on the test images.
+    smoothness: `analysis.filter_smoothness` of all the model's filters.
+    filters: normalised filters of the first `filter_count` units (float32).
+    """
+
+    label: str
+    level: float
+    settings: dict[str, Any]
+    epochs: int
+    steps: int
+    seconds: float
+    train_loss: float
+    val_loss: float
+    probe: float | None
+    rho_hat_mean: float
+    smoothness: float
+    filters: np.ndarray = field(repr=False)
+    history: tuple[dict, ...] = field(default=(), repr=False)
+
+    def row(self) -> dict[str, Any]:
+        """The JSON-friendly summary (no arrays)."""
+        return {
+            "label": self.label, "level": self.level, "epochs": self.epochs,
+            "steps": self.steps, "seconds": round(self.seconds, 2),
+            "train_loss": self.train_loss, "val_loss": self.val_loss, "probe": self.probe,
+            "rho_hat_mean": self.rho_hat_mean, "smoothness": self.smoothness,
+        }
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """All runs, plus the raw-pixel and PCA probe baselines (None if skipped)."""
+
+    noise: str
+    level_field: str
+    runs: tuple[RunResult, ...]
+    baselines: dict[str, float] = field(default_factory=dict)
+    stopped: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "noise": self.noise, "level_field": self.level_field,
+            "baselines": self.baselines, "runs": [r.row() for r in self.runs],
+            "stopped": self.stopped,
+        }
+
+
+class NoiseComparison:
+    """Train and measure one model per level, in turn.
+
+    settings: the shared settings (its noise type decides the compared field;
+    "none" means masking). dataset: (train_x, train_y, test_x, test_y), uint8.
+    Callbacks run on the thread that calls `run()` (or the trainer's thread):
+    on_run_started(index, label, trainer), on_epoch(index, record),
+    on_run_finished(index, RunResult), on_progress(stage, fraction),
+    on_snapshot(index, Snapshot) every `snapshot_interval` seconds.
+    trainer_factory(settings, train_x, test_x, **kw) builds each model's
+    trainer (default: aetui.core.trainer.Trainer; tests pass a fake).
+    """
+
+    def __init__(self, settings: Settings, dataset: Sequence[np.ndarray],
+                 levels: Sequence[float], *, epochs: int = 1, probe: bool = True,
+                 baselines: bool = True, filter_count: int = 100,
+                 snapshot_interval: float = 0.25, filter_units: range | None = None,
+                 on_run_started: Callable | None = None, on_epoch: Callable | None = None,
+                 on_run_finished: Callable | None = None,
+                 on_progress: Callable[[str, float], None] | None = None,
+                 on_snapshot: Callable | None = None,
+                 trainer_factory: Callable | None = None) -> None:
+        if epochs < 1:
+            raise ConfigError("--epochs", f"must be at least 1, got {epochs}")
+        noise = "mask" if settings.noise == "none" else settings.noise
+        self.field = level_field(noise)
+        self.levels = tuple(float(v) for v in levels)
+        # Validate every level up front: a typo must not cost the first runs.
+        self.run_settings = [settings.replace(noise=noise, **{self.field: v})
+                             for v in self.levels]
+        self.noise = noise
+        self.train_x, self.train_y, self.test_x, self.test_y = dataset
+        self.epochs = epochs
+        self.probe = probe
+        self.baselines = baselines
+        self.filter_count = filter_count
+        self.snapshot_interval = snapshot_interval
+        self.filter_units = filter_units
+        self.on_run_started = on_run_started
+        self.on_epoch = on_epoch
+        self.on_run_finished = on_run_finished
+        self.on_progress = on_progress
+        self.on_snapshot = on_snapshot
+        self.trainer_factory = trainer_factory
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._trainer = None
+
+    def stop(self) -> None:
+        """Stop at the next trainer chunk (any thread); run() returns what is done."""
+        self._stop.set()
+        with self._lock:
+            if self._trainer is not None:
+                self._trainer.stop()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> ComparisonResult:
+        """Train and measure every level in turn (blocking); then the baselines."""
+        runs: list[RunResult] = []
+        for index, run_settings in enumerate(self.run_settings):
+            if self._stop.is_set():
+                break
+            result = self._train_one(index, run_settings)
+            if result is None:
+                break
+            runs.append(result)
+            if self.on_run_finished is not None:
+                self.on_run_finished(index, result)
+        base: dict[str, float] = {}
+        if self.probe and self.baselines and runs and not self._stop.is_set():
+            k = self.run_settings[0].hidden
+            base = analysis.probe_accuracies(
+                None, self.train_x, self.train_y, self.test_x, self.test_y,
+                progress=self._progress_for("baseline"), which=("raw", "pca"), pca_k=k)
+        return ComparisonResult(noise=self.noise, level_field=self.field, runs=tuple(runs),
+                                baselines=base, stopped=self._stop.is_set())
+
+    def _train_one(self, index: int, settings: Settings) -> RunResult | None:
+        factory = self.trainer_factory
+        if factory is None:
+            from aetui.core.trainer import Trainer as factory
+
+        label = level_label(self.noise, getattr(settings, self.field))
+        history: list[dict] = []
+
+        def on_epoch(record: dict) -> None:
+            history.append(dict(record))
+            if self.on_epoch is not None:
+                self.on_epoch(index, record)
+
+        on_snapshot = None
+        if self.on_snapshot is not None:
+            def on_snapshot(snap) -> None:
+                self.on_snapshot(index, snap)
+
+        trainer = factory(settings, self.train_x, self.test_x, on_epoch=on_epoch,
+                          on_snapshot=on_snapshot, snapshot_interval=self.snapshot_interval)
+        if self.filter_units is not None:
+            trainer.filter_units = self.filter_units
+        with self._lock:
+            if self._stop.is_set():
+                return None
+            self._trainer = trainer
+        if self.on_run_started is not None:
+            self.on_run_started(index, label, trainer)
+        started = time.perf_counter()
+        trainer.run(max_epochs=self.epochs)
+        seconds = time.perf_counter() - started
+        with self._lock:
+            self._trainer = None
+        if self._stop.is_set() or trainer.state == "diverged" or not history:
+            return None
+        return self.measure(index, label, settings, trainer.weights(), history, seconds,
+                            trainer.step)
+
+    def measure(self, index: int, label: str, settings: Settings, params,
+                history: list[dict], seconds: float, steps: int) -> RunResult:
+        """Probe, ρ̂ and smoothness of one trained model."""
+        progress = self._progress_for(label)
+        train_h = analysis.encode(params, self.train_x)
+        test_h = analysis.encode(params, self.test_x)
+        accuracy = None
+        if self.probe:
+            fitted = analysis.fit_linear_probe(
+                train_h, self.train_y, progress=lambda f: progress("probe", f))
+            accuracy = fitted.accuracy(test_h, self.test_y)
+        all_filters = analysis.normalized_filters(params.W)
+        last = history[-1]
+        return RunResult(
+            label=label, level=float(getattr(settings, self.field)),
+            settings=settings.to_dict(), epochs=len(history), steps=int(steps),
+            seconds=seconds, train_loss=float(last["train_loss"]),
+            val_loss=float(last["val_loss"]), probe=accuracy,
+            rho_hat_mean=float(test_h.mean()),
+            smoothness=analysis.filter_smoothness(all_filters),
+            filters=all_filters[: self.filter_count].copy(), history=tuple(history),
+        )
+
+    def _progress_for(self, label: str) -> Callable[[str, float], None]:
+        def report(stage: str, fraction: float) -> None:
+            if self.on_progress is not None:
+                self.on_progress(f"{label}: {stage}", fraction)
+        return report
