@@ -224,3 +224,15 @@ def test_idx_reader_on_its_own(tmp_path):
     out = idx.read_images(path)
     assert out.shape == (2, 784) and out.flags.writeable
     assert np.array_equal(out, images.reshape(2, 784))
+
+
+def test_data_imports_no_front_and_no_numba():
+    import subprocess
+    import sys
+
+    code = ("import sys, aetui.data; "
+            "print(sorted(m for m in ('textual', 'numba', 'rich') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

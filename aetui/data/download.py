@@ -15,6 +15,7 @@ import http.client
 import os
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Callable, Sequence
@@ -40,7 +41,21 @@ DEFAULT_TIMEOUTS = Timeouts()
 
 
 class FetchError(DataError):
-    """A file could not be had from any mirror (network, HTTP, length or checksum)."""
+    """A file could not be had from any mirror (network, HTTP, length or checksum).
+
+    `failures` lists (url, what went wrong) for each mirror tried.
+    """
+
+    def __init__(self, message: str, failures: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.failures = list(failures)
+
+    def summary(self) -> str:
+        """Short: 'host: problem; host: problem' (or the message when no mirror was tried)."""
+        if not self.failures:
+            return str(self)
+        return "; ".join(f"{urllib.parse.urlsplit(url).netloc or url}: {why}"
+                         for url, why in self.failures)
 
 
 class _MirrorFailed(Exception):
@@ -71,8 +86,9 @@ def fetch_verified(filename: str, sha256: str, dest: Path, mirrors: Sequence[str
         try:
             return _fetch_one(url, dest / filename, sha256, timeouts, progress)
         except _MirrorFailed as exc:
-            failures.append(f"{url}: {exc}")
-    raise FetchError(f"{filename}: download failed from every mirror ({'; '.join(failures)})")
+            failures.append((url, str(exc)))
+    tried = "; ".join(f"{url}: {why}" for url, why in failures)
+    raise FetchError(f"{filename}: download failed from every mirror ({tried})", failures)
 
 
 def _fetch_one(url: str, target: Path, sha256: str, timeouts: Timeouts,

@@ -108,7 +108,7 @@ def _from_cache_or_download(seed: int, allow_download: bool, allow_fallback: boo
         except FetchError as exc:
             if not allow_fallback:
                 raise
-            return _digits(seed, _fallback_note(f"the download failed: {exc}", cache))
+            return _digits(seed, _fallback_note(f"download failed: {exc.summary()}", cache))
     if folder.missing(cache):
         if not allow_fallback:
             raise DataError(f"{cache}: MNIST not found and downloads are off (pass "

@@ -86,8 +86,11 @@ def _progress_bar(enabled: bool, cache: Path) -> Iterator:
 
     console = Console(stderr=True)
     console.print(f"aetui: downloading MNIST (about 11 MB) into {cache}")
+    # Transient: the bars vanish when done; what stays is one line of outcome
+    # (below on success, or the caller's message on failure).
     bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                   TransferSpeedColumn(), TimeRemainingColumn(), console=console)
+                   TransferSpeedColumn(), TimeRemainingColumn(), console=console,
+                   transient=True)
 
     def report_for(name: str):
         task = bar.add_task(name, total=None)
@@ -99,3 +102,4 @@ def _progress_bar(enabled: bool, cache: Path) -> Iterator:
 
     with bar:
         yield report_for
+    console.print("aetui: MNIST downloaded and verified (SHA-256)")
