@@ -96,3 +96,16 @@ def test_as_float_scales_to_unit_interval():
     out = as_float(np.array([[0, 51, 255]], dtype=np.uint8))
     assert out.dtype == np.float32
     assert np.allclose(out, [[0.0, 0.2, 1.0]])
+
+
+@pytest.mark.mnist
+def test_a_linear_classifier_trained_on_them_reads_real_mnist(mnist_dir):
+    """The point of the built-in digits: they look like handwriting. A small version
+    of scripts/digits_vs_mnist.py (the full one scores ~75 %); chance is 10 %."""
+    from aetui.core.analysis import fit_linear_probe
+
+    mnist = load_dataset("mnist", data_dir=mnist_dir)
+    x, y = digits.generate(3000, 0)
+    probe = fit_linear_probe(as_float(x), y, max_iter=100)
+    accuracy = probe.accuracy(as_float(mnist.test_x[:2000]), mnist.test_y[:2000])
+    assert accuracy > 0.6
