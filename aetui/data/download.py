@@ -25,11 +25,17 @@ from pathlib import Path
 from aetui.errors import DataError
 
 CHUNK = 1 << 16
+# No file aetui fetches is near this (MNIST's largest is 9.9 MB): a bound on what a
+# misbehaving mirror can make us write to disk.
+MAX_BYTES = 100 << 20
 
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Seconds to wait for a connection (TCP + TLS), and for each read once connected."""
+    """Seconds to wait for a connection (TCP + TLS), and for each read once connected.
+
+    Name resolution (DNS) is not covered: the system resolver has its own timeout.
+    """
 
     connect: float = 3.0
     read: float = 5.0
@@ -125,6 +131,8 @@ def _stream(url: str, out, timeouts: Timeouts, progress: Progress | None) -> str
                 out.write(chunk)
                 gunzip.update(chunk)
                 received += len(chunk)
+                if received > MAX_BYTES:
+                    raise _MirrorFailed(f"response larger than {MAX_BYTES >> 20} MB")
                 if progress:
                     progress(received, total)
     except urllib.error.HTTPError as exc:
@@ -134,8 +142,8 @@ def _stream(url: str, out, timeouts: Timeouts, progress: Progress | None) -> str
     except TimeoutError as exc:
         raise _MirrorFailed(_reason(exc, timeouts)) from None
     except http.client.IncompleteRead as exc:
-        raise _MirrorFailed(f"truncated response ({len(exc.partial):,} more bytes read, "
-                            f"{exc.expected:,} missing)") from None
+        raise _MirrorFailed(f"truncated response (the connection closed with "
+                            f"{exc.expected:,} bytes still to come)") from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise _MirrorFailed(f"{type(exc).__name__}: {exc}") from None
     except zlib.error as exc:
