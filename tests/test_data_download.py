@@ -208,3 +208,16 @@ def test_search_order(server, cache, mnist_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("AETUI_DATA_DIR", str(mnist_dir))
     assert load_dataset("mnist", mirrors=[]).source == str(mnist_dir)
     assert files_in(cache) == []
+
+
+def test_stale_temporary_files_are_cleared(server, tmp_path):
+    import os
+
+    stale = tmp_path / f".{LABELS}.gz.dead.part"
+    fresh = tmp_path / f".{LABELS}.gz.live.part"  # another process may be writing it
+    for part in (stale, fresh):
+        part.write_bytes(b"partial")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    fetch_verified(LABELS + ".gz", mnist.SHA256[LABELS], tmp_path, [f"{server}/good/"],
+                   timeouts=FAST)
+    assert files_in(tmp_path) == sorted([fresh.name, LABELS + ".gz"])

@@ -14,6 +14,7 @@ import hashlib
 import http.client
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -86,6 +87,7 @@ def fetch_verified(filename: str, sha256: str, dest: Path, mirrors: Sequence[str
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"{dest}: cannot create the folder ({exc.strerror or exc})") from None
+    _remove_stale_parts(dest, filename)
     failures = []
     for base in mirrors:
         url = base.rstrip("/") + "/" + filename
@@ -112,9 +114,21 @@ def _fetch_one(url: str, target: Path, sha256: str, timeouts: Timeouts,
                                 f"{digest[:12]}…, expected {sha256[:12]}…)")
         os.replace(tmp, target)
         return target
+    except OSError as exc:  # the disk, not the mirror: full, read-only, removed...
+        raise _MirrorFailed(f"cannot write {target} ({exc.strerror or exc})") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _remove_stale_parts(dest: Path, filename: str, age: float = 3600.0) -> None:
+    """Delete temporary files of `filename` left by a killed download over `age` s ago
+    (younger ones may belong to a download running in another process)."""
+    now = time.time()
+    for part in dest.glob(f".{filename}.*.part"):
+        with contextlib.suppress(OSError):
+            if now - part.stat().st_mtime > age:
+                part.unlink()
 
 
 def _stream(url: str, out, timeouts: Timeouts, progress: Progress | None) -> str:
