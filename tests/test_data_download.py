@@ -102,6 +102,18 @@ def test_download_into_an_empty_cache(server, cache):
     assert again.source == str(cache) and np.array_equal(again.test_y, ds.test_y)
 
 
+def test_progress_can_go_to_a_callback(server, cache, mnist_dir):
+    cache.mkdir(parents=True)
+    for name in mnist.SHA256:
+        if name != LABELS:
+            (cache / f"{name}.gz").write_bytes((mnist_dir / f"{name}.gz").read_bytes())
+    calls = []
+    load_dataset("mnist", mirrors=[f"{server}/good/"], timeouts=FAST, allow_fallback=False,
+                 progress=lambda name, done, total: calls.append((name, done, total)))
+    size = (mnist_dir / f"{LABELS}.gz").stat().st_size
+    assert calls[0] == (f"{LABELS}.gz", 0, size) and calls[-1] == (f"{LABELS}.gz", size, size)
+
+
 def test_falls_back_to_the_second_mirror(server, tmp_path):
     path = fetch_verified(LABELS + ".gz", mnist.SHA256[LABELS], tmp_path,
                           [f"{server}/missing/", f"{server}/good"], timeouts=FAST)

@@ -47,7 +47,7 @@ def as_float(images: np.ndarray) -> np.ndarray:
 
 def load_dataset(name: str = "mnist", data_dir: str | Path | None = None, seed: int = 0,
                  limit: int | None = None, allow_download: bool = True,
-                 allow_fallback: bool = True, progress: bool = True, *,
+                 allow_fallback: bool = True, progress: bool | mnist.FileProgress = True, *,
                  mirrors: Sequence[str] | None = None,
                  timeouts: Timeouts | None = None) -> Dataset:
     """The digits to train on.
@@ -56,7 +56,9 @@ def load_dataset(name: str = "mnist", data_dir: str | Path | None = None, seed: 
     `name="mnist"` looks, in order, in `data_dir`, in $AETUI_DATA_DIR, in the
     cache ($XDG_CACHE_HOME/aetui/mnist), then downloads MNIST into the cache
     from `mirrors` (default: $AETUI_MNIST_MIRRORS, else the public mirrors),
-    with a progress bar on stderr when `progress`. A folder given by argument
+    with a progress bar on stderr when `progress` is True (or calling
+    `progress(file_name, bytes_done, bytes_total_or_None)` when it is a
+    function, for an app that owns the terminal). A folder given by argument
     or environment must hold a valid MNIST-format dataset (any such dataset,
     e.g. Fashion-MNIST); it is never replaced by something else. When MNIST is
     in none of the other places and cannot be downloaded, `allow_fallback`
@@ -99,7 +101,7 @@ def _from_folder(path: Path) -> Dataset:
 
 
 def _from_cache_or_download(seed: int, allow_download: bool, allow_fallback: bool,
-                            progress: bool, mirror_list: list[str],
+                            progress: bool | mnist.FileProgress, mirror_list: list[str],
                             timeouts: Timeouts) -> Dataset:
     cache = paths.mnist_cache_dir()
     if folder.missing(cache) and allow_download:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from aetui.data import folder
@@ -54,9 +54,16 @@ def verify(data: folder.FolderData) -> None:
                             f"{expected[:12]}…); delete it to download it again")
 
 
+# A caller's own progress display: (file name, bytes received, total bytes or None).
+FileProgress = Callable[[str, int, int | None], None]
+
+
 def download(cache: Path, mirror_list: Sequence[str], *, timeouts: Timeouts = DEFAULT_TIMEOUTS,
-             progress: bool = True) -> None:
+             progress: bool | FileProgress = True) -> None:
     """Fetch the MNIST files `cache` lacks, each verified before it lands there.
+
+    `progress`: True draws a Rich progress bar on stderr, False nothing, and a
+    function is called instead (e.g. by a full-screen app that owns the terminal).
 
     Raises FetchError (a DataError) when a file cannot be had from any mirror;
     files already verified stay, so the next attempt fetches only the rest.
@@ -69,8 +76,12 @@ def download(cache: Path, mirror_list: Sequence[str], *, timeouts: Timeouts = DE
 
 
 @contextlib.contextmanager
-def _progress_bar(enabled: bool, cache: Path) -> Iterator:
+def _progress_bar(enabled: bool | FileProgress, cache: Path) -> Iterator:
     """Yields a function giving each file its progress callback (None when disabled)."""
+    if callable(enabled):
+        callback = enabled
+        yield lambda name: lambda done, total: callback(name, done, total)
+        return
     if not enabled:
         yield lambda _name: None
         return
