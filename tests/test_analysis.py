@@ -210,3 +210,14 @@ def test_encode_is_the_sigmoid_encoder():
     expected = 1.0 / (1.0 + np.exp(-((x / 255.0) @ params.W + params.b)))
     np.testing.assert_allclose(h, expected, rtol=1e-4, atol=1e-6)
     assert h.dtype == np.float32
+
+
+def test_probe_leaves_scipy_blas_threads_as_it_found_them():
+    controls = analysis._scipy_openblas_controls()
+    if controls is None:
+        pytest.skip("scipy shares numpy's BLAS here")
+    get_threads, _ = controls
+    before = get_threads()
+    with analysis._scipy_blas_single_threaded():
+        assert get_threads() == 1
+    assert get_threads() == before
