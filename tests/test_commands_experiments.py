@@ -64,3 +64,95 @@ def test_filters_needs_a_checkpoint_or_pca(capsys):
     assert main(["filters"]) == 2
     assert "error" in capsys.readouterr().err
     assert main(["filters", "--pca", "0"]) == 2
+
+
+# ---------------------------------------------------------------- with the real trainer
+
+
+@pytest.fixture(scope="module")
+def small_checkpoint(mnist_dir, tmp_path_factory):
+    """A 784 → 32 model trained for one epoch on 1,000 real digits."""
+    pytest.importorskip("aetui.core.trainer")
+    path = tmp_path_factory.mktemp("ckpt") / "small.npz"
+    code = main(["train", "--data-dir", str(mnist_dir), "--limit", "1000", "--hidden", "32",
+                 "--epochs", "1", "--json", "--out", str(path)])
+    assert code == 0 and path.exists()
+    return path
+
+
+@pytest.mark.mnist
+def test_probe_json_reports_three_accuracies(small_checkpoint, mnist_dir, capsys):
+    import json
+
+    capsys.readouterr()
+    code = main(["probe", str(small_checkpoint), "--data-dir", str(mnist_dir), "--limit",
+                 "2000", "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert record["hidden"] == 32 and record["n_train"] == 2000
+    for key in ("raw", "pca", "features"):
+        assert 0.5 < record[key] <= 1.0
+
+
+@pytest.mark.mnist
+def test_probe_table(small_checkpoint, mnist_dir, capsys):
+    code = main(["probe", str(small_checkpoint), "--data-dir", str(mnist_dir), "--limit",
+                 "1000"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "raw pixels" in out and "PCA" in out and "h(x)" in out and "%" in out
+
+
+def test_probe_bad_checkpoint_is_one_line(tmp_path, capsys):
+    pytest.importorskip("aetui.core.checkpoint")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a checkpoint")
+    assert main(["probe", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("aetui: error:") and "\n" not in err
+
+
+@pytest.mark.mnist
+def test_filters_of_a_checkpoint(small_checkpoint, mnist_dir, tmp_path, capsys):
+    out = tmp_path / "f.png"
+    assert main(["filters", str(small_checkpoint), "--units", "16", "--pca", "16",
+                 "--data-dir", str(mnist_dir), "--limit", "1000", "--png", str(out)]) == 0
+    two_panels = Image.open(out)
+    assert main(["filters", str(small_checkpoint), "--units", "16", "--png", str(out)]) == 0
+    assert two_panels.width > Image.open(out).width  # PCA drawn beside the filters
+    assert main(["filters", str(small_checkpoint), "--units", "8", "--ascii"]) == 0
+    printed = capsys.readouterr().out
+    assert "units 0–7 of 32" in printed and "\x1b[" not in printed
+
+
+@pytest.mark.mnist
+def test_compare_json_and_png(mnist_dir, tmp_path, capsys):
+    import json
+
+    pytest.importorskip("aetui.core.trainer")
+    out = tmp_path / "cmp.png"
+    capsys.readouterr()
+    code = main(["compare", "--q", "0,0.5", "--data-dir", str(mnist_dir), "--limit", "500",
+                 "--hidden", "16", "--epochs", "1", "--json", "--png", str(out),
+                 "--units", "16", "--sigma", "0.7"])
+    record = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [r["label"] for r in record["runs"]] == ["vanilla", "q=0.5"]
+    assert record["settings"]["sigma"] == 0.7 and "q" not in record["settings"]
+    for r in record["runs"]:
+        assert set(r) >= {"train_loss", "val_loss", "probe", "rho_hat_mean", "smoothness"}
+    assert set(record["baselines"]) == {"raw", "pca"}
+    assert Image.open(out).width > 2 * 4 * 28
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--q", "0,abc"], "--q"),
+    (["--q", "0,1.5"], "--q"),
+    (["--noise", "gaussian", "--sigma", "0,-1"], "--sigma"),
+    (["--noise", "none", "--q", "0,0"], "--q"),
+    (["--epochs", "0"], "--epochs"),
+])
+def test_compare_bad_levels_are_one_line_errors(args, option, capsys):
+    assert main(["compare", "--dataset", "digits", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aetui: error:") and option in err

@@ -1,11 +1,181 @@
-"""`aetui compare` (placeholder until its issue lands)."""
+"""`aetui compare --q 0,0.25,0.5`: vanilla vs denoising autoencoders, all else equal.
+
+Trains one model per level of the compared noise setting (q for mask and
+saltpepper noise, --sigma for gaussian), with the same seed, data and every
+other setting, then reports for each: final train and held-out reconstruction
+loss, linear-probe accuracy on h(x), mean ρ̂ and filter smoothness; the raw
+pixels and PCA are probed once as baselines.
+"""
+
+from __future__ import annotations
 
 import argparse
+import json
+import sys
+import threading
+
+from aetui.commands import common
+from aetui.commands.probe import StageProgress
+from aetui.errors import ConfigError
+
+DEFAULT_LEVELS = {"q": "0,0.25,0.5", "sigma": "0,0.5,1"}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    return subparsers.add_parser("compare", help="(not built yet)")
+    p = subparsers.add_parser(
+        "compare",
+        help="train one model per noise level (all else equal) and compare them",
+        description="Train one model per value of the noise level -- --q for mask and "
+        "saltpepper noise, --sigma for gaussian, given as a comma-separated list (default "
+        "0,0.25,0.5 and 0,0.5,1) -- with the same seed, data and other settings, then "
+        "report train/held-out reconstruction loss, linear-probe accuracy, mean ρ̂ and "
+        "filter smoothness for each. The lecture's figure: --hidden 500 --epochs 15.",
+    )
+    common.add_settings_options(p)
+    run_group = p.add_argument_group("comparison")
+    run_group.add_argument("--epochs", type=int, default=1, metavar="N",
+                           help="passes over the training images for every model (default: 1)")
+    run_group.add_argument("--json", action="store_true",
+                           help="print one JSON object on stdout instead of a table")
+    run_group.add_argument("--png", metavar="FILE", default=None,
+                           help="also write the models' filter grids side by side, "
+                                "labelled, as a PNG")
+    run_group.add_argument("--units", type=int, default=100, metavar="N",
+                           help="filters per model in the PNG (default: 100)")
+    run_group.add_argument("--no-probe", dest="probe", action="store_false",
+                           help="skip the linear probes (faster)")
+    return p
+
+
+def split_levels(args: argparse.Namespace) -> tuple[str, tuple[float, ...]]:
+    """Take the compared field's comma-separated levels out of `args`.
+
+    The noise type comes from --noise (or --load / --config, else mask); the
+    field it compares may hold a list, which Settings cannot, so it is removed
+    from the namespace before the settings are built. Returns (field, levels).
+    """
+    from aetui.core.experiments import level_field, parse_levels
+
+    noise = getattr(args, "noise", None)
+    if noise is None:
+        settings, _ = common.settings_from_args(_without(args, ("q", "sigma")))
+        noise = settings.noise
+    field = level_field("mask" if noise == "none" else noise)
+    text = getattr(args, field, None) or DEFAULT_LEVELS[field]
+    if field in vars(args):
+        delattr(args, field)
+    return field, parse_levels(text, f"--{field}")
+
+
+def _without(args: argparse.Namespace, names: tuple[str, ...]) -> argparse.Namespace:
+    return argparse.Namespace(**{k: v for k, v in vars(args).items() if k not in names})
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("aetui compare: not built yet")
+    if args.epochs < 1:
+        raise ConfigError("--epochs", f"must be at least 1, got {args.epochs}")
+    if args.units < 1:
+        raise ConfigError("--units", f"must be at least 1, got {args.units}")
+    field, levels = split_levels(args)
+    settings, _ = common.settings_from_args(args)
+    if settings.noise == "none":
+        settings = settings.replace(noise="mask")
+    for level in levels:  # a bad level is an error before any data is loaded
+        settings.replace(**{field: level})
+
+    from aetui.core.experiments import NoiseComparison
+    from aetui.data import load_dataset
+
+    data = load_dataset(settings.dataset, data_dir=settings.data_dir, seed=settings.seed,
+                        limit=settings.limit, progress=not args.json)
+    if data.note:
+        print(f"aetui: {data.note}", file=sys.stderr)
+
+    with StageProgress(enabled=not args.json) as progress:
+        per_epoch = -(-len(data.train_x) // settings.batch)
+
+        def on_snapshot(index: int, snap) -> None:
+            label = comparison_labels[index]
+            progress.update(f"{label}: training",
+                            min(snap.step / (per_epoch * args.epochs), 1.0))
+
+        comparison = NoiseComparison(
+            settings, tuple(data), levels, epochs=args.epochs, probe=args.probe,
+            filter_count=args.units, on_progress=progress.update,
+            on_snapshot=None if args.json else on_snapshot)
+        from aetui.core.experiments import level_label
+
+        comparison_labels = [level_label(comparison.noise, v) for v in levels]
+        result, interrupted = _run_interruptibly(comparison)
+
+    if args.png and result.runs:
+        from aetui.render.png import save_panels
+
+        saved = save_panels(args.png, [(r.label, r.filters) for r in result.runs],
+                            cols=10 if args.units >= 40 else None)
+        print(f"aetui: wrote {saved}", file=sys.stderr)
+    if args.json:
+        record = result.to_json()
+        record.update(dataset=data.name, n_train=len(data.train_x), n_test=len(data.test_x),
+                      settings=settings.to_dict(), levels=list(levels))
+        record["settings"].pop(field, None)
+        print(json.dumps(record))
+    else:
+        print_table(result, data, settings, field)
+    if interrupted:
+        print(f"aetui: interrupted after {len(result.runs)} of {len(levels)} models",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+def _run_interruptibly(comparison):
+    """Run on a thread so Ctrl+C reaches us at once; on Ctrl+C stop cleanly.
+
+    Returns (ComparisonResult, interrupted).
+    """
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["result"] = comparison.run()
+        except BaseException as exc:  # re-raised on the main thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="aetui-compare", daemon=True)
+    worker.start()
+    interrupted = False
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        interrupted = True
+        comparison.stop()
+        worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"], interrupted
+
+
+def print_table(result, data, settings, field: str) -> None:
+    """The comparison as a Rich table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    fixed = (f"{data.name}, {len(data.train_x):,} images, 784 → {settings.hidden} "
+             f"{'tied' if settings.tied else 'untied'}, {settings.loss}, {result.noise} noise, "
+             f"batch {settings.batch}, lr {settings.lr:g}, seed {settings.seed}")
+    table = Table(title=f"noise comparison: {fixed}")
+    for name, justify in (("model", "left"), ("epochs", "right"), ("train loss", "right"),
+                          ("held-out loss", "right"), ("probe acc.", "right"),
+                          ("mean ρ̂", "right"), ("smoothness", "right"), ("time", "right")):
+        table.add_column(name, justify=justify)
+    for r in result.runs:
+        probe = "-" if r.probe is None else f"{100 * r.probe:.2f}%"
+        table.add_row(r.label, str(r.epochs), f"{r.train_loss:.2f}", f"{r.val_loss:.2f}",
+                      probe, f"{r.rho_hat_mean:.3f}", f"{r.smoothness:.3f}",
+                      f"{r.seconds:.0f} s")
+    names = {"raw": "raw pixels", "pca": f"PCA-{settings.hidden}"}
+    for key, acc in result.baselines.items():
+        table.add_row(names.get(key, key), "", "", "", f"{100 * acc:.2f}%", "", "", "")
+    Console().print(table)
