@@ -221,3 +221,25 @@ def test_probe_leaves_scipy_blas_threads_as_it_found_them():
     with analysis._scipy_blas_single_threaded():
         assert get_threads() == 1
     assert get_threads() == before
+
+
+@pytest.mark.parametrize(("loss", "decoder"), [("ce", "sigmoid"), ("mse", "sigmoid"),
+                                               ("mse", "linear")])
+@pytest.mark.parametrize("tied", [True, False])
+def test_reconstruction_loss_matches_the_formula(loss, decoder, tied):
+    rng = np.random.default_rng(11)
+    W = rng.normal(scale=0.1, size=(784, 6)).astype(np.float32)
+    V = None if tied else rng.normal(scale=0.1, size=(6, 784)).astype(np.float32)
+    params = SimpleNamespace(W=W, b=rng.normal(size=6).astype(np.float32), V=V,
+                             c=rng.normal(size=784).astype(np.float32))
+    x = rng.integers(0, 256, size=(5, 784)).astype(np.uint8)
+    xf = x / 255.0
+    h = 1.0 / (1.0 + np.exp(-(xf @ W + params.b)))
+    a = h @ (W.T if tied else V) + params.c
+    out = a if decoder == "linear" else 1.0 / (1.0 + np.exp(-a))
+    if loss == "ce":
+        expected = -np.sum(xf * np.log(out) + (1 - xf) * np.log(1 - out)) / 5
+    else:
+        expected = np.sum((out - xf) ** 2) / 5
+    got = analysis.reconstruction_loss(params, x, loss, decoder)
+    assert got == pytest.approx(expected, rel=1e-4)

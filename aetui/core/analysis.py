@@ -325,6 +325,32 @@ def encode(params, x: np.ndarray, batch: int = 10_000) -> np.ndarray:
     return out
 
 
+def reconstruction_loss(params, x: np.ndarray, loss: str = "ce", decoder: str = "sigmoid",
+                        batch: int = 10_000) -> float:
+    """Reconstruction loss of clean inputs through the model, per example.
+
+    x̂ = f(h(x) V + c) with V = Wᵀ when `params.V` is None (tied) and f the
+    sigmoid (or identity for decoder="linear"); loss "ce" (cross-entropy, in
+    nats) or "mse" (squared error), summed over pixels and averaged over the
+    rows of x -- the same convention as the trainer's reconstruction term.
+    """
+    W = np.asarray(params.W, dtype=np.float32)
+    V = W.T if getattr(params, "V", None) is None else np.asarray(params.V, dtype=np.float32)
+    c = np.asarray(params.c, dtype=np.float32)
+    total = 0.0
+    for start in range(0, len(x), batch):
+        clean = as_unit_float(x[start:start + batch]).astype(np.float64)
+        a = (encode(params, x[start:start + batch]) @ V + c).astype(np.float64)
+        if decoder == "linear":
+            total += float(np.sum((a - clean) ** 2))
+        elif loss == "mse":
+            total += float(np.sum((1.0 / (1.0 + np.exp(-a)) - clean) ** 2))
+        else:
+            # −[x log σ(a) + (1−x) log(1−σ(a))] = softplus(a) − x·a, exact for any a.
+            total += float(np.sum(np.logaddexp(0.0, a) - clean * a))
+    return total / len(x)
+
+
 # ---------------------------------------------------------------- helpers
 
 

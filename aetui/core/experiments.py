@@ -63,9 +63,10 @@ def parse_levels(text: str, option: str = "--q") -> tuple[float, ...]:
 class RunResult:
     """One trained model of the comparison, measured.
 
-    train_loss: the trainer's running mean of the objective over the last
-    epoch (on corrupted inputs, as trained); val_loss: reconstruction loss of
-    the clean held-out subset. Both per example, summed over pixels.
+    train_loss: the trainer's running mean of the reconstruction term over
+    the last epoch (on corrupted inputs, as trained); val_loss: reconstruction
+    loss of all the clean test images from their clean inputs (comparable
+    across noise levels). Both per example, summed over pixels.
     probe: linear-probe test accuracy on h(x), in [0, 1] (None if skipped).
     rho_hat_mean: mean over units of the mean activation on the test images.
     smoothness: `analysis.filter_smoothness` of all the model's filters.
@@ -248,8 +249,10 @@ class NoiseComparison:
         return RunResult(
             label=label, level=float(getattr(settings, self.field)),
             settings=settings.to_dict(), epochs=len(history), steps=int(steps),
-            seconds=seconds, train_loss=float(last["train_loss"]),
-            val_loss=float(last["val_loss"]), probe=accuracy,
+            seconds=seconds, train_loss=float(last.get("recon", last["train_loss"])),
+            val_loss=analysis.reconstruction_loss(params, self.test_x, settings.loss,
+                                                  settings.decoder),
+            probe=accuracy,
             rho_hat_mean=float(test_h.mean()),
             smoothness=analysis.filter_smoothness(all_filters),
             filters=all_filters[: self.filter_count].copy(), history=tuple(history),
