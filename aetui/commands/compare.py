@@ -165,11 +165,15 @@ def print_table(result, data, settings, field: str) -> None:
     fixed = (f"{data.name}, {len(data.train_x):,} images, 784 → {settings.hidden} "
              f"{'tied' if settings.tied else 'untied'}, {settings.loss}, {result.noise} noise, "
              f"batch {settings.batch}, lr {settings.lr:g}, seed {settings.seed}")
-    table = Table(title=f"noise comparison: {fixed}")
-    for name, justify in (("model", "left"), ("epochs", "right"), ("train loss", "right"),
-                          ("held-out loss", "right"), ("probe acc.", "right"),
-                          ("mean ρ̂", "right"), ("smoothness", "right"), ("time", "right")):
-        table.add_column(name, justify=justify)
+    table = Table(title=f"noise comparison: {fixed}", caption=(
+        "train / held-out: reconstruction loss per example, summed over pixels (train: "
+        "last epoch, corrupted inputs; held-out: clean test images) · probe: linear-probe "
+        "test accuracy · ρ̂: mean hidden activation on the test images · smooth: filter "
+        "smoothness (0 = pixel noise, 1 = smooth)"))
+    for name, justify in (("model", "left"), ("epochs", "right"), ("train", "right"),
+                          ("held-out", "right"), ("probe", "right"), ("ρ̂", "right"),
+                          ("smooth", "right"), ("time", "right")):
+        table.add_column(name, justify=justify, no_wrap=True)
     for r in result.runs:
         probe = "-" if r.probe is None else f"{100 * r.probe:.2f}%"
         table.add_row(r.label, str(r.epochs), f"{r.train_loss:.2f}", f"{r.val_loss:.2f}",
