@@ -31,14 +31,17 @@ from aetui.core.snapshots import (
 )
 from aetui.errors import ConfigError
 
-DIVERGING_LR = 50.0  # the fake "diverges" at or above this learning rate
+DIVERGING_LR = 50.0
+_XX = np.mgrid[0:28, 0:28][1]
+_STROKES = np.stack([np.exp(-((_XX - 8 - 4 * u) ** 2) / 8.0).ravel() for u in range(4)],
+                    axis=1).astype(np.float32)  # the fake "diverges" at or above this learning rate
 
 
 class FakeTrainer:
     def __init__(self, settings: Settings, train_x, test_x, *, checkpoint=None,
                  val_count: int = 1000, display_count: int = 8,
                  snapshot_interval: float = 0.25, on_snapshot=None, on_epoch=None,
-                 on_diverged=None, chunk_delay: float = 0.002, warm_up_seconds: float = 0.0,
+                 on_diverged=None, chunk_delay: float = 0.02, warm_up_seconds: float = 0.0,
                  steps_per_chunk: int = 10):
         self._lock = threading.Lock()
         self._settings = settings
@@ -138,7 +141,6 @@ class FakeTrainer:
 
     def run(self, max_steps: int | None = None, max_epochs: int | None = None) -> None:
         self.run_calls += 1
-        self._stop.clear()
         self.warm_up()
         last_snapshot = 0.0
         per_epoch = max(1, len(self.train_x) // self._settings.batch)
@@ -210,12 +212,9 @@ class FakeTrainer:
     def _advance_locked(self, n: int, per_epoch: int) -> None:
         self.step += n
         self.epoch = self.step / per_epoch
-        # A deterministic drift: each unit's filter slowly turns into a stroke.
-        k = self.W.shape[1]
-        _yy, xx = np.mgrid[0:28, 0:28]
-        for unit in range(min(k, 4)):
-            stroke = np.exp(-((xx - 8 - 4 * unit) ** 2) / 8.0).ravel().astype(np.float32)
-            self.W[:, unit] += 0.01 * n * stroke
+        # A deterministic drift: the first units' filters slowly turn into strokes.
+        m = min(self.W.shape[1], 4)
+        self.W[:, :m] += 0.01 * n * _STROKES[:, :m]
         s = self._settings
         recon = 60.0 + 140.0 * math.exp(-self.step / 400.0) + 10.0 * s.q
         val = recon * 1.05
@@ -261,3 +260,33 @@ def fake_dataset(n_train: int = 600, n_test: int = 100, name: str = "digits", no
     ds = _Dataset((train_x, train_y, test_x, test_y))
     ds.name, ds.source, ds.note = name, "built-in", note
     return ds
+
+
+def make_lab_app(settings=None, *, options=None, note=None, **trainer_kwargs):
+    """A LabApp wired to FakeTrainer and fake_dataset (the trainer is kept on
+    `app.fake_trainers` for assertions)."""
+    from aetui.tui.app import LabApp, LabOptions
+
+    made: list[FakeTrainer] = []
+
+    def factory(settings, train_x, test_x, *, checkpoint_path=None, **kwargs):
+        kwargs.update(trainer_kwargs)
+        trainer = FakeTrainer(settings, train_x, test_x, **kwargs)
+        made.append(trainer)
+        return trainer
+
+    app = LabApp(settings or Settings(dataset="digits", hidden=64),
+                 options=options or LabOptions(save_on_quit=False),
+                 trainer_factory=factory, load_data=lambda s: fake_dataset(note=note))
+    app.fake_trainers = made
+    return app
+
+
+async def wait_for(pilot, predicate, timeout: float = 5.0, step: float = 0.05) -> bool:
+    """Let the app run until predicate() is true (or the timeout passes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await pilot.pause(step)
+    return predicate()

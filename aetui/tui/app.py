@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.worker import Worker
 
@@ -244,6 +245,20 @@ class LabApp(App[Path | None]):
         self.saved_path = saved
         self.exit(result=saved)
 
+    def exit(self, result=None, return_code: int = 0, message=None) -> None:
+        self.request_stop()
+        super().exit(result, return_code, message)
+
+    def request_stop(self) -> None:
+        """Tell the worker to stop, without waiting. Called however the app ends
+        (ctrl+q, an error, the lab screen unmounting at shutdown): a thread cannot
+        be killed, and one still training would keep the process waiting."""
+        self._stopping.set()
+        self._cancel_background.set()
+        for trainer in (self._thread_trainer, self.trainer):
+            if trainer is not None:
+                trainer.stop()
+
     def _save_target(self) -> Path:
         return Path(self.options.save_path) if self.options.save_path else \
             default_checkpoint_path()
@@ -292,19 +307,25 @@ class LabApp(App[Path | None]):
         snap = message.snapshot
         if self.trainer is None:
             return
-        self.snapshot = snap
-        settings = self.trainer.settings
-        self.query_one(FiltersPanel).set_filters(snap.filter_units, snap.filters, snap.hidden)
-        self.query_one(DigitsPanel).set_digits(snap.clean, snap.corrupted, snap.recon,
-                                               self._noise_label(snap.settings))
-        self.query_one(LossPanel).set_curve(snap.curve, snap.knob_log)
-        val_count = min(getattr(self.trainer, "val_count", 1000),
-                        len(self.dataset[2]) if self.dataset is not None else 1000)
-        self.query_one(SparsityPanel).set_rho_hat(snap.rho_hat, settings.rho, val_count)
-        if snap.message and snap.state == DIVERGED:
-            self.message = snap.message
+        try:
+            self._show_snapshot(snap)
+        except LookupError:  # shutting down: nothing to draw on
+            return
         self._sync_filter_units()
         self._refresh_status()
+
+    def _show_snapshot(self, snap) -> None:
+        self.snapshot = snap
+        settings = self.trainer.settings
+        self.panel(FiltersPanel).set_filters(snap.filter_units, snap.filters, snap.hidden)
+        self.panel(DigitsPanel).set_digits(snap.clean, snap.corrupted, snap.recon,
+                                               self._noise_label(snap.settings))
+        self.panel(LossPanel).set_curve(snap.curve, snap.knob_log)
+        val_count = min(getattr(self.trainer, "val_count", 1000),
+                        len(self.dataset[2]) if self.dataset is not None else 1000)
+        self.panel(SparsityPanel).set_rho_hat(snap.rho_hat, settings.rho, val_count)
+        if snap.message and snap.state == DIVERGED:
+            self.message = snap.message
 
     def on_epoch_finished(self, message: EpochFinished) -> None:
         pass  # the loss curve already carries it; kept for scripts that subclass
@@ -339,12 +360,9 @@ class LabApp(App[Path | None]):
         return self.trainer.state
 
     def _refresh_status(self) -> None:
-        try:
-            status = self.query_one(StatusBar)
-        except Exception:  # the lab screen is not on top (too small, help …)
-            status = self._lab_widget(StatusBar)
-            if status is None:
-                return
+        status = self._lab_widget(StatusBar)
+        if status is None:  # shutting down
+            return
         snap = self.snapshot
         if time.monotonic() > self._highlight_until:
             status.highlight = None
@@ -366,14 +384,23 @@ class LabApp(App[Path | None]):
                     message=message)
 
     def _lab_widget(self, cls):
-        """A widget of the lab screen even while another screen is on top."""
+        """A widget of the lab screen even while another screen is on top
+        (help, prompt, too-small), or None while the app shuts down."""
+        try:
+            return self.panel(cls)
+        except LookupError:
+            return None
+
+    def panel(self, cls):
+        """The lab screen's widget of type `cls` (App.query_one would search only
+        the screen on top). Raises LookupError when the lab screen is gone."""
         for screen in self.screen_stack:
-            if isinstance(screen, LabScreen):
+            if isinstance(screen, LabScreen) and screen.is_mounted:
                 try:
                     return screen.query_one(cls)
-                except Exception:
-                    return None
-        return None
+                except NoMatches:
+                    break
+        raise LookupError(cls.__name__)
 
     def _noise_label(self, settings: dict) -> str:
         noise = settings.get("noise", "none")
@@ -423,7 +450,7 @@ class LabApp(App[Path | None]):
             return False
         self._highlight(name)
         if name == "rho":
-            self.query_one(SparsityPanel).set_target(value)
+            self.panel(SparsityPanel).set_target(value)
         return True
 
     def action_knob(self, name: str, direction: int) -> None:
@@ -509,27 +536,27 @@ class LabApp(App[Path | None]):
 
     # -- display actions ---------------------------------------------------------------
     def action_cycle_colours(self) -> None:
-        mode = self.query_one(FiltersPanel).cycle_mode()
-        self.query_one(DigitsPanel).set_mode(mode)
+        mode = self.panel(FiltersPanel).cycle_mode()
+        self.panel(DigitsPanel).set_mode(mode)
 
     def action_toggle_normalise(self) -> None:
-        self.query_one(FiltersPanel).toggle_normalise()
+        self.panel(FiltersPanel).toggle_normalise()
 
     def action_page(self, delta: int) -> None:
-        self.query_one(FiltersPanel).turn_page(delta)
+        self.panel(FiltersPanel).turn_page(delta)
         self._sync_filter_units()
 
     def action_zoom(self) -> None:
-        self.query_one(FiltersPanel).cycle_zoom()
+        self.panel(FiltersPanel).cycle_zoom()
         self._sync_filter_units()
 
     def action_toggle_log(self) -> None:
-        self.query_one(LossPanel).toggle_log()
+        self.panel(LossPanel).toggle_log()
 
     def _sync_filter_units(self) -> None:
         """Ask the trainer for exactly the units on the current page."""
-        panel = self.query_one(FiltersPanel)
-        if self.trainer is None or panel.capacity <= 0:
+        panel = self._lab_widget(FiltersPanel)
+        if self.trainer is None or panel is None or panel.capacity <= 0:
             return
         k = self.current_settings().hidden
         lo = min(panel.first, max(k - 1, 0))
@@ -538,7 +565,7 @@ class LabApp(App[Path | None]):
             self.trainer.filter_units = wanted
 
     def action_toggle_pca(self) -> None:
-        panel = self.query_one(FiltersPanel)
+        panel = self.panel(FiltersPanel)
         showing = panel.toggle_pca()
         if showing and self.pca_components is None and not self._pca_running:
             if self.dataset is None:
@@ -563,7 +590,9 @@ class LabApp(App[Path | None]):
         self._pca_running = False
         if message.components is not None:
             self.pca_components = message.components
-        self.query_one(FiltersPanel).set_pca(message.components, message.error or "")
+        panel = self._lab_widget(FiltersPanel)
+        if panel is not None:
+            panel.set_pca(message.components, message.error or "")
         if message.error:
             self.notify(message.error, severity="error")
 

@@ -90,3 +90,7 @@ class LabScreen(Screen[None]):
                 yield LossPanel(interval=self.plot_interval, id="loss")
                 yield SparsityPanel(interval=self.plot_interval, id="sparsity")
         yield Footer(compact=True)
+
+    def on_unmount(self) -> None:
+        # The app is shutting down (this screen is never popped otherwise).
+        self.app.request_stop()

@@ -43,6 +43,7 @@ class FiltersPanel(ImageView):
     def set_filters(self, units: tuple[int, ...], filters: np.ndarray, hidden: int) -> None:
         self.units, self.filters, self.hidden = tuple(units), filters, hidden
         self._clamp_page()
+        self._update_title()
         self.mark_dirty()
 
     def cycle_mode(self) -> str:

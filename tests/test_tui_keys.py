@@ -1,0 +1,288 @@
+"""Every key does what the footer says: the knob's new value, and what the panel shows."""
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from fake_trainer import make_lab_app, wait_for
+from textual.screen import Screen
+
+from aetui.config import Settings
+from aetui.tui.knobs import next_value
+from aetui.tui.screens.help import HelpScreen
+from aetui.tui.screens.lab import LAB_BINDINGS
+from aetui.tui.screens.prompt import PromptScreen
+from aetui.tui.widgets.digits import DigitsPanel
+from aetui.tui.widgets.filters import FiltersPanel
+from aetui.tui.widgets.loss import LossPanel
+from aetui.tui.widgets.status import StatusBar
+
+SIZE = (120, 40)
+TESTED_ACTIONS: set[str] = set()
+
+
+def _mark_tested(*actions):
+    TESTED_ACTIONS.update(actions)
+
+
+async def started(pilot):
+    app = pilot.app
+    assert await wait_for(pilot, lambda: app.trainer is not None and app.snapshot is not None)
+    return app, app.trainer
+
+
+def status(app) -> str:
+    return app.query_one(StatusBar).last_text
+
+
+KNOB_KEYS = [("q", "q", "q"), ("s", "sigma", "σ"), ("o", "rho", "ρ"), ("b", "beta", "β"),
+             ("l", "l2", "λ"), ("e", "lr", "lr")]
+
+
+@pytest.mark.parametrize(("key", "name", "symbol"), KNOB_KEYS)
+async def test_knob_keys_lower_and_raise(key, name, symbol):
+    _mark_tested(f"app.knob('{name}', -1)", f"app.knob('{name}', 1)")
+    settings = Settings(dataset="digits", hidden=64, beta=0.1, l2=1e-4)
+    app = make_lab_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        app, trainer = await started(pilot)
+        start = getattr(trainer.settings, name)
+        await pilot.press(key.upper())
+        up = next_value(name, start, 1)
+        assert getattr(trainer.settings, name) == up != start
+        assert f"{symbol} {app_format(up)}" in status(app)
+        await pilot.press(key, key)
+        down = next_value(name, up, -1)
+        down2 = next_value(name, down, -1)
+        assert getattr(trainer.settings, name) == down2
+        assert f"{symbol} {app_format(down2)}" in status(app)
+        # The change reaches the trainer's knob log and the loss plot's markers.
+        assert await wait_for(pilot, lambda: any(c.name == name for c in
+                                                 app.query_one(LossPanel).knob_log))
+
+
+def app_format(value):
+    from aetui.tui.knobs import format_value
+
+    return format_value(value)
+
+
+async def test_k_keys_change_hidden_units_and_reset():
+    _mark_tested("app.knob('hidden', -1)", "app.knob('hidden', 1)")
+    app = make_lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app, trainer = await started(pilot)
+        await pilot.press("K")
+        assert trainer.settings.hidden == 100
+        assert "784→100" in status(app)
+        assert await wait_for(pilot, lambda: app.snapshot.hidden == 100)
+        assert "of 100" in app.query_one(FiltersPanel).border_title
+        await pilot.press("k", "k")
+        assert trainer.settings.hidden == 32
+        assert trainer.resets >= 1
+
+
+async def test_pause_step_reset_tied_noise():
+    _mark_tested("app.toggle_pause", "app.step_once", "app.reset", "app.toggle_tied",
+           "app.cycle_noise")
+    app = make_lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app, trainer = await started(pilot)
+        await pilot.press("space")
+        assert await wait_for(pilot, lambda: trainer.state == "paused")
+        assert "paused" in status(app)
+        step = trainer.step
+        await pilot.pause(0.2)
+        assert trainer.step == step  # paused means paused
+        await pilot.press("full_stop")
+        assert await wait_for(pilot, lambda: trainer.step == step + 1)
+        await pilot.press("space")
+        assert await wait_for(pilot, lambda: trainer.state == "training")
+        assert "training" in status(app)
+
+        await pilot.press("t")
+        assert trainer.settings.tied is False and "784→64 untied" in status(app)
+        await pilot.press("n")
+        assert trainer.settings.noise == "gaussian" and "noise gaussian" in status(app)
+        assert await wait_for(pilot, lambda: "gaussian σ=0.5"
+                              in app.query_one(DigitsPanel).border_title, timeout=5)
+
+        big = trainer.step
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: trainer.resets == 1)
+        assert trainer.step < big
+
+
+async def test_prompt_sets_exact_values_and_rejects_bad_ones():
+    _mark_tested("app.prompt")
+    app = make_lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app, trainer = await started(pilot)
+        await pilot.press("colon")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press(*"q=0.37", "enter")
+        assert not isinstance(app.screen, PromptScreen)
+        assert trainer.settings.q == 0.37 and "q 0.37" in status(app)
+
+        await pilot.press("equals_sign", *"q=1.5", "enter")
+        assert isinstance(app.screen, PromptScreen)  # stays open, says why
+        error = str(app.screen.query_one("#prompt-error").render())
+        assert "--q" in error and "[0, 1)" in error
+        await pilot.press("escape")
+        assert trainer.settings.q == 0.37
+
+        await pilot.press("colon", *"dataset=mnist", "enter")
+        assert "can't change while the lab runs" in str(
+            app.screen.query_one("#prompt-error").render())
+        await pilot.press("escape")
+
+        await pilot.press("colon", *"k=128", "enter")
+        assert trainer.settings.hidden == 128
+
+
+async def test_display_keys_colours_normalise_pages_zoom_log():
+    _mark_tested("app.cycle_colours", "app.toggle_normalise", "app.page(-1)", "app.page(1)",
+           "app.zoom", "app.toggle_log")
+    app = make_lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app, trainer = await started(pilot)
+        filters = app.query_one(FiltersPanel)
+        assert await wait_for(pilot, lambda: filters.capacity > 0)
+        first_mode = filters.mode
+        await pilot.press("c")
+        assert filters.mode != first_mode and filters.mode in filters.border_subtitle
+        assert app.query_one(DigitsPanel).mode == filters.mode
+        while filters.mode != "ascii":
+            await pilot.press("c")
+        assert "▀" not in "".join(filters.text_lines())
+        await pilot.press("c")
+        assert filters.mode == "truecolor"
+        assert "▀" in "".join(filters.text_lines())
+
+        await pilot.press("g")
+        assert filters.normalise == "shared" and "shared" in filters.border_subtitle
+
+        cap = filters.capacity
+        await pilot.press("right_square_bracket")
+        assert filters.page == 1
+        assert tuple(trainer.filter_units) == tuple(range(cap, min(64, 2 * cap)))
+        assert f"units {cap}–" in filters.border_title
+        assert await wait_for(pilot, lambda: app.snapshot.filter_units[:1] == (cap,))
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert filters.page == 0 and trainer.filter_units[0] == 0
+
+        await pilot.press("z")
+        assert filters.zoom == 28
+        assert filters.geometry_for(*filters.size).px_w == 28
+
+        loss = app.query_one(LossPanel)
+        await pilot.press("y")
+        assert loss.log_scale and "log scale" in loss.border_title
+
+
+async def test_pca_key_shows_components_in_the_filter_grid():
+    _mark_tested("app.toggle_pca")
+    app = make_lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app, _ = await started(pilot)
+        filters = app.query_one(FiltersPanel)
+        await pilot.press("P")
+        assert filters.show_pca
+        assert await wait_for(pilot, lambda: filters.pca is not None, timeout=20)
+        await pilot.pause(0.1)
+        assert filters.border_title.startswith("PCA components 1–")
+        assert "▀" in "".join(filters.text_lines())
+        await pilot.press("P")
+        assert not filters.show_pca and filters.border_title.startswith("filters")
+
+
+async def test_probe_key_runs_in_background_and_shows_accuracies(monkeypatch):
+    _mark_tested("app.probe")
+    import aetui.core.analysis as analysis
+
+    def fake_probe(params, train_x, train_y, test_x, test_y, progress=None):
+        if progress:
+            progress(0.5, "raw")
+        assert params.W.shape == (784, 64)
+        return {"raw": 0.9, "features": 0.95, "pca": 0.91}
+
+    monkeypatch.setattr(analysis, "probe_accuracies", fake_probe)
+    app = make_lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app, _ = await started(pilot)
+        await pilot.press("p")
+        assert await wait_for(pilot, lambda: app.probe_result is not None)
+        assert "raw pixels 90.0% · AE features 95.0% · PCA 91.0%" in status(app)
+
+
+async def test_compare_key_pushes_compare_screen_when_present(monkeypatch):
+    _mark_tested("app.compare")
+    app = make_lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app, trainer = await started(pilot)
+        monkeypatch.setitem(sys.modules, "aetui.tui.screens.compare", None)
+        await pilot.press("C")  # absent: a notification, nothing breaks
+        await pilot.pause(0.05)
+        assert any("compare mode" in n.message for n in app._notifications)
+
+        class CompareScreen(Screen):
+            @classmethod
+            def from_lab(cls, lab):
+                screen = cls()
+                screen.lab = lab
+                return screen
+
+        module = types.ModuleType("aetui.tui.screens.compare")
+        module.CompareScreen = CompareScreen
+        monkeypatch.setitem(sys.modules, "aetui.tui.screens.compare", module)
+        await pilot.press("C")
+        assert isinstance(app.screen, CompareScreen) and app.screen.lab is app
+        assert await wait_for(pilot, lambda: trainer.state == "paused")
+        app.pop_screen()
+        await pilot.pause(0.05)
+
+
+async def test_save_export_help_and_load_prompt(tmp_path, monkeypatch):
+    _mark_tested("app.save", "app.export_svg", "app.help", "app.load")
+    monkeypatch.chdir(tmp_path)
+    from aetui.tui.app import LabOptions
+
+    target = tmp_path / "ckpt" / "run.npz"
+    app = make_lab_app(options=LabOptions(save_path=target, save_on_quit=False))
+    async with app.run_test(size=SIZE) as pilot:
+        app, _trainer = await started(pilot)
+        await pilot.press("ctrl+s")
+        assert await wait_for(pilot, lambda: target.exists())
+        await pilot.press("ctrl+e")
+        await pilot.pause(0.05)
+        assert list(tmp_path.glob("aetui-*.svg"))
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("ctrl+o")
+        assert isinstance(app.screen, PromptScreen)
+        app.screen.query_one("Input").value = str(tmp_path / "missing.npz")
+        await pilot.press("enter")
+        assert "no such file" in str(app.screen.query_one("#prompt-error").render())
+        await pilot.press("escape")
+
+
+async def test_quit_saves_checkpoint_and_returns_its_path(tmp_path):
+    target = tmp_path / "quit.npz"
+    from aetui.tui.app import LabOptions
+
+    app = make_lab_app(options=LabOptions(save_path=target))
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("ctrl+q")
+        await pilot.pause(0.2)
+    assert app.return_value == target and target.exists()
+
+
+def test_every_footer_binding_has_a_test():
+    """Runs last in this file: each lab binding's action was exercised above."""
+    actions = {b.action for b in LAB_BINDINGS}
+    assert actions <= TESTED_ACTIONS, actions - TESTED_ACTIONS
+    assert Path(__file__).exists()
