@@ -68,6 +68,7 @@ class FakeTrainer:
         self.saved: list[Path] = []
         self.resets = 0
         self.run_calls = 0
+        self.finished = False
         self._message = ""
         if checkpoint is not None:
             self.step = int(getattr(checkpoint, "step", 0))
@@ -184,6 +185,7 @@ class FakeTrainer:
             self.state = STOPPED if self._stop.is_set() else self.state
         if self.on_snapshot:
             self.on_snapshot(self.snapshot())
+        self.finished = True
 
     # -- internals ------------------------------------------------------------
     def _init_weights(self) -> None:
@@ -290,3 +292,23 @@ async def wait_for(pilot, predicate, timeout: float = 5.0, step: float = 0.05) -
             return True
         await pilot.pause(step)
     return predicate()
+
+
+def send_key(app, key: str) -> None:
+    """Queue a key press the way Pilot.press does, without waiting for the app
+    to go idle (the monkey test sends thousands)."""
+    import unicodedata
+
+    from textual import events
+    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+
+    if len(key) == 1 and not key.isalnum():
+        key = _character_to_key(key)
+    original = REPLACED_KEYS.get(key, key)
+    try:
+        char = unicodedata.lookup(_get_unicode_name_from_key(original))
+    except KeyError:
+        char = key if len(key) == 1 else None
+    event = events.Key(key, char)
+    event.set_sender(app)
+    app._driver.send_message(event)

@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.events import Resize
 from textual.worker import Worker
 
 from aetui.config import LIVE_KNOBS, Settings, field_names, parse_assignment
@@ -156,6 +155,12 @@ class LabApp(App[Path | None]):
         self._highlight_until = 0.0
         self._note_shown = False
 
+    def notify(self, message: str, *, title: str = "", severity="information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        # Messages carry user text (paths, typed values, error messages with
+        # brackets): never parse them as markup.
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     # -- lifecycle ----------------------------------------------------------------
     def get_default_screen(self) -> LabScreen:
         o = self.options
@@ -163,7 +168,7 @@ class LabApp(App[Path | None]):
                          plot_interval=o.plot_interval, levels=o.levels)
 
     def on_mount(self) -> None:
-        self._check_size()
+        self.check_size()
         self.set_interval(1.0, self._refresh_status)
         self._refresh_status()
         self.start_training()
@@ -264,10 +269,10 @@ class LabApp(App[Path | None]):
             default_checkpoint_path()
 
     # -- size ---------------------------------------------------------------------
-    def on_resize(self, event: Resize) -> None:
-        self._check_size()
-
-    def _check_size(self) -> None:
+    def check_size(self) -> None:
+        """Show the too-small message below the minimum, the lab again above it.
+        Called by the screens' resize handlers (the App's own Resize is consumed
+        by Textual)."""
         w, h = self.size
         small = w < MIN_WIDTH or h < MIN_HEIGHT
         if small and not isinstance(self.screen, TooSmallScreen):

@@ -91,6 +91,9 @@ class LabScreen(Screen[None]):
                 yield SparsityPanel(interval=self.plot_interval, id="sparsity")
         yield Footer(compact=True)
 
+    def on_resize(self) -> None:
+        self.app.check_size()
+
     def on_unmount(self) -> None:
         # The app is shutting down (this screen is never popped otherwise).
         self.app.request_stop()

@@ -42,9 +42,9 @@ class PromptScreen(ModalScreen[Any]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = self.title_text
-            yield Static(self.help_text, id="prompt-help")
+            yield Static(self.help_text, id="prompt-help", markup=False)
             yield Input(value=self.initial, placeholder=self.placeholder, id="prompt-input")
-            yield Static("", id="prompt-error")
+            yield Static("", id="prompt-error", markup=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

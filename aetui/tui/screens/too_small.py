@@ -27,3 +27,4 @@ class TooSmallScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.query_one(Static).update(self.message())
+        self.app.check_size()

@@ -3,10 +3,9 @@ term as its own series, with a vertical marker wherever a knob changed."""
 
 from __future__ import annotations
 
-from textual_plotext import PlotextPlot
-
 from aetui.core.snapshots import KnobChange, LossPoint
 from aetui.tui.knobs import SYMBOLS, format_value
+from aetui.tui.widgets.safe_plot import SafePlot
 
 
 def downsample(n: int, width: int) -> list[int]:
@@ -21,7 +20,7 @@ def downsample(n: int, width: int) -> list[int]:
     return idx
 
 
-class LossPanel(PlotextPlot):
+class LossPanel(SafePlot):
     DEFAULT_CSS = """
     LossPanel {
         border: round $primary 60%;
@@ -83,8 +82,9 @@ class LossPanel(PlotextPlot):
             if not xy or (penalty and not any(y for _, y in xy)):
                 continue  # a penalty that is off is not drawn
             self.series[label] = [y for _, y in xy]
-            plt.plot([x for x, _ in xy], [y for _, y in xy], label=label, color=colours[label],
-                     marker="braille")
+            # Legends need room; below 8 lines the border subtitle names the series.
+            plt.plot([x for x, _ in xy], [y for _, y in xy], color=colours[label],
+                     label=label if self.size.height >= 8 else None, marker="braille")
         self.markers = [c.step for c in self.knob_log
                         if steps and steps[0] <= c.step <= steps[-1]][-30:]
         for step in self.markers:

@@ -7,7 +7,8 @@ import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
+
+from aetui.tui.widgets.safe_plot import SafePlot
 
 DEAD, SATURATED = 0.01, 0.99
 
@@ -26,7 +27,7 @@ class SparsityPanel(Vertical):
     }
     SparsityPanel #sparsity-caption { height: 1; }
     SparsityPanel Horizontal { height: 1fr; }
-    SparsityPanel PlotextPlot { width: 1fr; height: 1fr; }
+    SparsityPanel SafePlot { width: 1fr; height: 1fr; }
     """
 
     def __init__(self, *, interval: float = 0.5, id: str | None = None) -> None:
@@ -42,8 +43,8 @@ class SparsityPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("waiting for the first snapshot…", id="sparsity-caption")
         with Horizontal():
-            yield PlotextPlot(id="rho-hist")
-            yield PlotextPlot(id="kl-curve")
+            yield SafePlot(id="rho-hist")
+            yield SafePlot(id="kl-curve")
 
     def on_mount(self) -> None:
         self.set_interval(self.interval, self._tick)
@@ -78,7 +79,7 @@ class SparsityPanel(Vertical):
         self.query_one("#sparsity-caption", Static).update(self.caption())
 
     def _plot_histogram(self) -> None:
-        plot = self.query_one("#rho-hist", PlotextPlot)
+        plot = self.query_one("#rho-hist", SafePlot)
         plt = plot.plt
         plt.clear_figure()
         bins = max(5, min(40, plot.size.width // 2))
@@ -89,7 +90,7 @@ class SparsityPanel(Vertical):
         plot.refresh()
 
     def _plot_kl(self) -> None:
-        plot = self.query_one("#kl-curve", PlotextPlot)
+        plot = self.query_one("#kl-curve", SafePlot)
         plt = plot.plt
         plt.clear_figure()
         mean = float(np.mean(self.rho_hat))
