@@ -47,9 +47,8 @@ def _corrupt(rng, x, out, noise, q, sigma):
                     v = 0.0
             elif noise == NOISE_GAUSSIAN:
                 v = v + sigma * rng.standard_normal()
-            elif noise == NOISE_SALTPEPPER:
-                if rng.random() < q:
-                    v = 1.0 if rng.random() < 0.5 else 0.0
+            elif noise == NOISE_SALTPEPPER and rng.random() < q:
+                v = 1.0 if rng.random() < 0.5 else 0.0
             out[i, j] = v
 
 
@@ -135,7 +134,8 @@ def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
             r_hat = 1.0 - RHO_CLIP
             clipped = True
         if beta != 0.0:
-            sparsity += rho * np.log(rho / r_hat) + (1.0 - rho) * np.log((1.0 - rho) / (1.0 - r_hat))
+            sparsity += (rho * np.log(rho / r_hat)
+                         + (1.0 - rho) * np.log((1.0 - rho) / (1.0 - r_hat)))
             dkl = 0.0 if clipped else beta * inv_m * (-rho / r_hat + (1.0 - rho) / (1.0 - r_hat))
         else:
             dkl = 0.0
@@ -201,7 +201,7 @@ def _apply_update(p, g, m1, m2, optimizer, lr, t):
 @numba.njit(**_JIT)
 def _all_finite(a):
     af = a.reshape(-1)
-    for i in range(af.size):
+    for i in range(af.size):  # noqa: SIM110 -- a plain loop compiles to the tightest code
         if not np.isfinite(af[i]):
             return False
     return True

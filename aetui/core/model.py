@@ -1,0 +1,93 @@
+"""The autoencoder's parameters as contiguous arrays: creation, copies, encoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Params:
+    """W (n_in×k), b (k), c (n_in), and V (k×n_in) when untied (None when tied: V = Wᵀ)."""
+
+    W: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    V: np.ndarray | None = None
+
+    @property
+    def n_in(self) -> int:
+        return int(self.W.shape[0])
+
+    @property
+    def hidden(self) -> int:
+        return int(self.W.shape[1])
+
+    @property
+    def tied(self) -> bool:
+        return self.V is None
+
+    def decoder_weights(self) -> np.ndarray:
+        """V as used by the decoder (k×n_in): Wᵀ when tied."""
+        return self.W.T if self.V is None else self.V
+
+    def copy(self) -> Params:
+        return Params(self.W.copy(), self.b.copy(), self.c.copy(),
+                      None if self.V is None else self.V.copy())
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"W": self.W, "b": self.b, "c": self.c}
+        if self.V is not None:
+            out["V"] = self.V
+        return out
+
+    def all_finite(self) -> bool:
+        return all(bool(np.isfinite(a).all()) for a in self.arrays().values())
+
+
+def init_params(n_in: int, k: int, seed: int, tied: bool, dtype=np.float32) -> Params:
+    """Initialisation of the Theano denoising-autoencoder tutorial.
+
+    W ~ U(±4·√(6/(n_in+k))), biases 0; untied V starts as Wᵀ, as if just untied.
+    """
+    rng = np.random.default_rng(seed)
+    bound = 4.0 * np.sqrt(6.0 / (n_in + k))
+    W = np.ascontiguousarray(rng.uniform(-bound, bound, size=(n_in, k)), dtype=dtype)
+    b = np.zeros(k, dtype=dtype)
+    c = np.zeros(n_in, dtype=dtype)
+    V = None if tied else np.ascontiguousarray(W.T)
+    return Params(W, b, c, V)
+
+
+def hidden_activations(params: Params, images: np.ndarray) -> np.ndarray:
+    """h(x) = sigmoid(x W + b) for clean images, one row per image (N×k float32).
+
+    images: N×n_in uint8 (0..255) or floats already in [0, 1].
+    """
+    from aetui.core import kernels
+
+    W = np.ascontiguousarray(params.W, dtype=np.float32)
+    b = np.ascontiguousarray(params.b, dtype=np.float32)
+    out = np.empty((images.shape[0], W.shape[1]), dtype=np.float32)
+    if images.dtype == np.uint8:
+        kernels._encode(np.ascontiguousarray(images), W, b, out)
+        return out
+    x = np.asarray(images, dtype=np.float32)
+    np.dot(x, W, out=out)
+    out += b
+    return _sigmoid(out)
+
+
+def reconstruct(params: Params, x: np.ndarray, decoder: str = "sigmoid") -> np.ndarray:
+    """x̂ for inputs x (rows, floats in [0, 1], possibly corrupted), float32."""
+    x = np.asarray(x, dtype=np.float32)
+    h = _sigmoid(x @ params.W + params.b)
+    a = h @ params.decoder_weights() + params.c
+    return _sigmoid(a) if decoder == "sigmoid" else a.astype(np.float32)
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    # Written so that large |a| neither overflows nor warns.
+    out = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + out), out / (1.0 + out)).astype(np.float32)
