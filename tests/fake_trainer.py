@@ -256,10 +256,11 @@ def fake_dataset(n_train: int = 600, n_test: int = 100, name: str = "digits", no
     train_y = (np.arange(n_train) % 10).astype(np.uint8)
     test_y = (np.arange(n_test) % 10).astype(np.uint8)
 
-    class _Dataset(tuple):
-        pass
+    class _Dataset:  # like aetui.data.Dataset: unpacks, is not indexed
+        def __iter__(self):
+            return iter((train_x, train_y, test_x, test_y))
 
-    ds = _Dataset((train_x, train_y, test_x, test_y))
+    ds = _Dataset()
     ds.name, ds.source, ds.note = name, "built-in", note
     return ds
 

@@ -10,7 +10,6 @@ reset …), which take effect at the trainer's next chunk.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -137,6 +136,8 @@ class LabApp(App[Path | None]):
         self.load_data = load_data or default_load_data
         self.trainer: Any = None
         self.dataset: Any = None
+        self.arrays: tuple = ()
+        self._loaded_key: tuple | None = None
         self.snapshot = None
         self.failure: BaseException | None = None
         self.saved_path: Path | None = None
@@ -182,9 +183,10 @@ class LabApp(App[Path | None]):
         """The worker: load data, build the trainer, compile, train. No widgets here."""
         try:
             dataset = self.dataset
-            if dataset is None or not self._same_data(dataset):
+            key = self._data_key()
+            if dataset is None or self._loaded_key != key:
                 dataset = self.load_data(self.settings)
-                self.post_message(DatasetLoaded(dataset))
+                self.post_message(DatasetLoaded(dataset, key))
             if self._stopping.is_set():
                 return
             train_x, _, test_x, _ = dataset
@@ -205,9 +207,6 @@ class LabApp(App[Path | None]):
             self.post_message(TrainingFailed(exc))
         finally:
             self.post_message(TrainingStopped())
-
-    def _same_data(self, dataset) -> bool:
-        return getattr(dataset, "_aetui_key", None) == self._data_key()
 
     def _data_key(self) -> tuple:
         s = self.settings
@@ -283,9 +282,9 @@ class LabApp(App[Path | None]):
     # -- messages from the worker ------------------------------------------------
     def on_dataset_loaded(self, message: DatasetLoaded) -> None:
         ds = message.dataset
-        with contextlib.suppress(AttributeError):
-            ds._aetui_key = self._data_key()
         self.dataset = ds
+        self.arrays = tuple(ds)  # (train_x, train_y, test_x, test_y): Dataset unpacks
+        self._loaded_key = message.key
         note = getattr(ds, "note", None)
         if note and not self._note_shown:
             self._note_shown = True
@@ -327,7 +326,7 @@ class LabApp(App[Path | None]):
                                                self._noise_label(snap.settings))
         self.panel(LossPanel).set_curve(snap.curve, snap.knob_log)
         val_count = min(getattr(self.trainer, "val_count", 1000),
-                        len(self.dataset[2]) if self.dataset is not None else 1000)
+                        len(self.arrays[2]) if self.arrays else 1000)
         self.panel(SparsityPanel).set_rho_hat(snap.rho_hat, settings.rho, val_count)
         if snap.message and snap.state == DIVERGED:
             self.message = snap.message
@@ -372,7 +371,7 @@ class LabApp(App[Path | None]):
         if time.monotonic() > self._highlight_until:
             status.highlight = None
         ds = self.dataset
-        dataset = (f"{ds.name} ({len(ds[0]):,} train)" if ds is not None
+        dataset = (f"{ds.name} ({len(self.arrays[0]):,} train)" if ds is not None
                    else f"{self.settings.dataset} (loading…)")
         message = self.message
         if self.probe_result and not message:
@@ -586,7 +585,7 @@ class LabApp(App[Path | None]):
         try:
             from aetui.core.analysis import pca_components
 
-            comps = pca_components(self.dataset[0], k, seed=self.settings.seed)
+            comps = pca_components(self.arrays[0], k, seed=self.settings.seed)
             self.post_message(PcaComputed(comps))
         except Exception as exc:
             self.post_message(PcaComputed(None, f"PCA failed: {exc}"))
@@ -625,7 +624,7 @@ class LabApp(App[Path | None]):
         try:
             from aetui.core.analysis import probe_accuracies
 
-            train_x, train_y, test_x, test_y = self.dataset
+            train_x, train_y, test_x, test_y = self.arrays
             acc = probe_accuracies(params, train_x, train_y, test_x, test_y, progress=progress)
             self.post_message(ProbeFinished(step, acc))
         except _Cancelled:

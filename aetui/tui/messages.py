@@ -14,9 +14,12 @@ from aetui.core.snapshots import Snapshot
 
 
 class DatasetLoaded(Message):
-    def __init__(self, dataset: Any) -> None:
+    """`key` says which settings the data was loaded for (dataset, dir, seed, limit)."""
+
+    def __init__(self, dataset: Any, key: tuple) -> None:
         super().__init__()
         self.dataset = dataset
+        self.key = key
 
 
 class TrainerBuilt(Message):

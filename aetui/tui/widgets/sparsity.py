@@ -25,7 +25,7 @@ class SparsityPanel(Vertical):
         border: round $primary 60%;
         border-title-color: $text;
     }
-    SparsityPanel #sparsity-caption { height: 1; }
+    SparsityPanel #sparsity-caption { height: auto; max-height: 2; }
     SparsityPanel Horizontal { height: 1fr; }
     SparsityPanel SafePlot { width: 1fr; height: 1fr; }
     """
@@ -63,9 +63,10 @@ class SparsityPanel(Vertical):
         if self.rho_hat is None or len(self.rho_hat) == 0:
             return "waiting for the first snapshot…"
         k = len(self.rho_hat)
-        return (f"ρ̂ = mean activation on {self.val_count} held-out digits · target ρ "
-                f"{self.rho:.3g} · mean ρ̂ {float(np.mean(self.rho_hat)):.3g} · "
-                f"dead {self.dead} · saturated {self.saturated} of {k}")
+        # Numbers first: on a narrow panel the tail wraps or is cut, not them.
+        return (f"target ρ {self.rho:.3g} · mean ρ̂ {float(np.mean(self.rho_hat)):.3g} · "
+                f"dead {self.dead} · saturated {self.saturated} of {k} · ρ̂ = mean "
+                f"activation on {self.val_count} held-out digits")
 
     def _tick(self) -> None:
         if not self._dirty or not self.is_mounted:

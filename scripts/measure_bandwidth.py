@@ -1,0 +1,98 @@
+"""Bytes per second the lab writes to its terminal while training.
+
+Runs `python -m aetui …` on a pseudo-terminal of 120×40 (TERM=xterm-256color,
+COLORTERM=truecolor: the most expensive colour mode), skips the start-up
+(data loading, numba compiling, first full paint), counts what the app writes
+over a measuring window, then quits it with ctrl+q.
+
+    python scripts/measure_bandwidth.py                      # default and --slow-link
+    python scripts/measure_bandwidth.py --seconds 30 -- --dataset mnist
+
+Arguments after `--` are passed to aetui (default: --dataset digits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import pty
+import select
+import struct
+import sys
+import termios
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def measure(extra: list[str], *, width: int, height: int, warmup: float, seconds: float,
+            env_overrides: dict[str, str]) -> dict:
+    """Run the lab once; return bytes and bytes/s over the measuring window."""
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the lab, on the pty
+        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor",
+                   **env_overrides)
+        env.pop("NO_COLOR", None)
+        os.chdir(REPO)
+        os.execve(sys.executable, [sys.executable, "-m", "aetui", "--no-save-on-quit",
+                                   *extra], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+    start = time.monotonic()
+    window_start = start + warmup
+    window_end = window_start + seconds
+    total = counted = 0
+    quit_sent = False
+    deadline = window_end + 60
+    while True:
+        now = time.monotonic()
+        if now >= window_end and not quit_sent:
+            os.write(fd, b"\x11")  # ctrl+q
+            quit_sent = True
+        if now > deadline:
+            os.kill(pid, 9)
+            break
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if not ready:
+            continue
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # the child closed the pty: it exited
+            break
+        if not data:
+            break
+        total += len(data)
+        if window_start <= now < window_end:
+            counted += len(data)
+    _, status = os.waitpid(pid, 0)
+    return {"args": extra, "bytes": counted, "seconds": seconds,
+            "bytes_per_s": counted / seconds, "total_bytes": total,
+            "exit_status": os.waitstatus_to_exitcode(status)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="measuring window")
+    parser.add_argument("--warmup", type=float, default=20.0,
+                        help="seconds skipped at start (loading, compiling, first paint)")
+    parser.add_argument("--width", type=int, default=120)
+    parser.add_argument("--height", type=int, default=40)
+    parser.add_argument("--only", choices=("default", "slow-link"), default=None)
+    parser.add_argument("aetui_args", nargs="*", help="after --: options for aetui")
+    args = parser.parse_args()
+    extra = args.aetui_args or ["--dataset", "digits"]
+    runs = [("default", []), ("slow-link", ["--slow-link"])]
+    for name, flags in runs:
+        if args.only and name != args.only:
+            continue
+        r = measure([*extra, *flags], width=args.width, height=args.height,
+                    warmup=args.warmup, seconds=args.seconds, env_overrides={})
+        print(f"{name:10s} {r['bytes_per_s'] / 1000:8.1f} KB/s  ({r['bytes']:,} bytes in "
+              f"{r['seconds']:.0f} s at {args.width}×{args.height}; exit {r['exit_status']}; "
+              f"aetui {' '.join(r['args'])})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
