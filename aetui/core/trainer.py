@@ -274,8 +274,9 @@ class Trainer:
         self.warm_up()
         if self.state != DIVERGED:
             self.state = PAUSED if self._paused else TRAINING
-        target_step = None if max_steps is None else self.step + max_steps
-        target_epoch = None if max_epochs is None else self.epoch_index + max_epochs
+        # Limits count this call's work, so a reset mid-run does not move the goal.
+        steps_done = 0
+        epochs_done = 0
         ws = self._workspace(self._applied.batch)
         chunk_steps = 1
         last_publish = 0.0
@@ -289,9 +290,9 @@ class Trainer:
                 self._apply_knobs()
                 if ws["gW"].shape[1] != self.params.hidden:
                     ws = self._workspace(self._applied.batch)
-                if target_step is not None and self.step >= target_step:
+                if max_steps is not None and steps_done >= max_steps:
                     break
-                if target_epoch is not None and self.epoch_index >= target_epoch:
+                if max_epochs is not None and epochs_done >= max_epochs:
                     break
                 single = self._step_requests > 0
                 if self._paused and not single:
@@ -309,11 +310,12 @@ class Trainer:
                 else:
                     self.state = TRAINING
                     n_steps = chunk_steps
-                if target_step is not None:
-                    n_steps = min(n_steps, target_step - self.step)
+                if max_steps is not None:
+                    n_steps = min(n_steps, max_steps - steps_done)
                 started = time.perf_counter()
                 done = self._train_chunk(n_steps, ws)
                 elapsed = time.perf_counter() - started
+                steps_done += done
                 if done > 0 and not single:
                     per_step = elapsed / done
                     chunk_steps = max(1, min(100_000, int(CHUNK_SECONDS / per_step)))
@@ -322,6 +324,7 @@ class Trainer:
                                           else 0.8 * self.samples_per_s + 0.2 * rate)
                 if self.pos >= len(self.images):
                     self._finish_epoch()
+                    epochs_done += 1
                 now = time.perf_counter()
                 if now - self._last_eval > max(0.25, self._eval_cost / EVAL_BUDGET):
                     self._evaluate()
