@@ -319,7 +319,6 @@ class LabApp(App[Path | None]):
         self._refresh_status()
 
     def _show_snapshot(self, snap) -> None:
-        self.snapshot = snap
         settings = self.trainer.settings
         self.panel(FiltersPanel).set_filters(snap.filter_units, snap.filters, snap.hidden)
         self.panel(DigitsPanel).set_digits(snap.clean, snap.corrupted, snap.recon,
@@ -329,16 +328,20 @@ class LabApp(App[Path | None]):
                         len(self.arrays[2]) if self.arrays else 1000)
         self.panel(SparsityPanel).set_rho_hat(snap.rho_hat, settings.rho, val_count)
         if snap.message and snap.state == DIVERGED:
-            self.message = snap.message
+            self.message = self._diverged_text(snap.message)
+        self.snapshot = snap
 
     def on_epoch_finished(self, message: EpochFinished) -> None:
         pass  # the loss curve already carries it; kept for scripts that subclass
 
     def on_training_diverged(self, message: TrainingDiverged) -> None:
-        self.message = (f"{message.message} — training paused; press r to reset "
-                        f"(lower the learning rate with e)")
+        self.message = self._diverged_text(message.message)
         self.notify(self.message, title="diverged", severity="error", timeout=10)
         self._refresh_status()
+
+    @staticmethod
+    def _diverged_text(message: str) -> str:
+        return f"{message} — training paused; press r to reset (lower the learning rate: e)"
 
     def on_training_failed(self, message: TrainingFailed) -> None:
         error = message.error
@@ -399,7 +402,7 @@ class LabApp(App[Path | None]):
         """The lab screen's widget of type `cls` (App.query_one would search only
         the screen on top). Raises LookupError when the lab screen is gone."""
         for screen in self.screen_stack:
-            if isinstance(screen, LabScreen) and screen.is_mounted:
+            if isinstance(screen, LabScreen):
                 try:
                     return screen.query_one(cls)
                 except NoMatches:
