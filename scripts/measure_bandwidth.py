@@ -1,4 +1,5 @@
-"""Bytes per second the lab writes to its terminal while training.
+"""Bytes per second the lab writes to its terminal while training (and, with
+--speed, how fast the trainer runs with the lab open vs `aetui train`).
 
 Runs `python -m aetui …` on a pseudo-terminal of 120×40 (TERM=xterm-256color,
 COLORTERM=truecolor: the most expensive colour mode), skips the start-up
@@ -7,6 +8,8 @@ over a measuring window, then quits it with ctrl+q.
 
     python scripts/measure_bandwidth.py                      # default and --slow-link
     python scripts/measure_bandwidth.py --seconds 30 -- --dataset mnist
+
+    python scripts/measure_bandwidth.py --speed --seconds 60   # lab vs train, interleaved
 
 Arguments after `--` are passed to aetui (default: --dataset digits).
 """
@@ -28,16 +31,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def measure(extra: list[str], *, width: int, height: int, warmup: float, seconds: float,
-            env_overrides: dict[str, str]) -> dict:
+            env_overrides: dict[str, str], save: Path | None = None) -> dict:
     """Run the lab once; return bytes and bytes/s over the measuring window."""
+    save_args = ["--save", str(save)] if save else ["--no-save-on-quit"]
     pid, fd = pty.fork()
     if pid == 0:  # child: the lab, on the pty
         env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor",
                    **env_overrides)
         env.pop("NO_COLOR", None)
         os.chdir(REPO)
-        os.execve(sys.executable, [sys.executable, "-m", "aetui", "--no-save-on-quit",
-                                   *extra], env)
+        os.execve(sys.executable, [sys.executable, "-m", "aetui", *save_args, *extra], env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
     start = time.monotonic()
     window_start = start + warmup
@@ -71,6 +74,48 @@ def measure(extra: list[str], *, width: int, height: int, warmup: float, seconds
             "exit_status": os.waitstatus_to_exitcode(status)}
 
 
+def checkpoint_step(path: Path) -> int:
+    sys.path.insert(0, str(REPO))
+    from aetui.core.checkpoint import load_checkpoint
+
+    return int(load_checkpoint(path).step)
+
+
+def train_steps(extra: list[str], seconds: float, out: Path) -> int:
+    """`aetui train` for `seconds` of wall time (then Ctrl+C: it saves); its step count."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-m", "aetui", "train", "--steps", "1000000000",
+                             "--json", "--out", str(out), *extra], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(seconds)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+    return checkpoint_step(out)
+
+
+def speed(extra: list[str], seconds: float, rounds: int, width: int, height: int) -> None:
+    """Steps reached in the same wall time, lab (on a pty) vs `aetui train`,
+    interleaved so that a busy machine slows both alike. Both pay the same
+    start-up (data, numba cache)."""
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="aetui-speed-"))
+    lab, train = [], []
+    for i in range(rounds):
+        ckpt = tmp / f"lab{i}.npz"
+        measure(extra, width=width, height=height, warmup=0, seconds=seconds,
+                env_overrides={}, save=ckpt)
+        lab.append(checkpoint_step(ckpt))
+        train.append(train_steps(extra, seconds, tmp / f"train{i}.npz"))
+        print(f"round {i + 1}: lab {lab[-1]:,} steps, train {train[-1]:,} steps "
+              f"in {seconds:.0f} s", flush=True)
+    ratio = sum(lab) / max(sum(train), 1)
+    print(f"lab/train speed: {ratio:.0%} ({sum(lab):,} vs {sum(train):,} steps; "
+          f"aetui {' '.join(extra)})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="measuring window")
@@ -79,9 +124,15 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=120)
     parser.add_argument("--height", type=int, default=40)
     parser.add_argument("--only", choices=("default", "slow-link"), default=None)
+    parser.add_argument("--speed", action="store_true",
+                        help="instead: trainer speed with the lab open vs aetui train")
+    parser.add_argument("--rounds", type=int, default=2, help="--speed: interleaved rounds")
     parser.add_argument("aetui_args", nargs="*", help="after --: options for aetui")
     args = parser.parse_args()
     extra = args.aetui_args or ["--dataset", "digits"]
+    if args.speed:
+        speed(extra, args.seconds, args.rounds, args.width, args.height)
+        return 0
     runs = [("default", []), ("slow-link", ["--slow-link"])]
     for name, flags in runs:
         if args.only and name != args.only:

@@ -35,7 +35,7 @@ def assert_layout(app, width, height, *, min_filters, min_digits):
     assert app.panel(DigitsPanel).layout_used[2] >= min_digits
     loss = app.panel(LossPanel)
     assert loss.size.width >= 25 and loss.size.height >= 5
-    for plot in app.panel(SparsityPanel).query("SafePlot"):
+    for plot in app.panel(SparsityPanel).query("PlotView"):
         assert plot.size.width >= 12 and plot.size.height >= 4
     status = app.panel(StatusBar)
     knob_line = status.last_text.splitlines()[1]

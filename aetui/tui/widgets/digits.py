@@ -10,6 +10,7 @@ from aetui.render import grid_geometry, render_grid
 from aetui.tui.widgets.image_view import ImageView
 
 KINDS = ("x", "x̃", "x̂", "|x−x̂|")
+GROUP_GAP = 3  # columns between one digit's four images and the next digit's
 SIZES = (28, 21, 14, 12, 10, 7)
 MIN_DIGITS = 4
 
@@ -54,16 +55,19 @@ class DigitsPanel(ImageView):
                     geo = grid_geometry(d, size=size, width=width)
                     shown = geo.cols if 4 * geo.cell_h + 3 <= height else 0
                 else:
-                    slots = grid_geometry(4 * d, size=size, width=width).cols
-                    groups = slots // 4
                     rows = (height + 1) // (grid_geometry(1, size=size).cell_h + 1)
-                    shown = groups * rows
+                    shown = self._groups_per_row(width, size) * rows
                 shown = min(shown, d)
                 if shown >= want:
                     return orient, size, shown
                 if shown > best[2]:
                     best = (orient, size, shown)
         return best
+
+    @staticmethod
+    def _groups_per_row(width: int, size: int) -> int:
+        group_w = grid_geometry(4, size=size, cols=4).width
+        return max(0, (width + GROUP_GAP) // (group_w + GROUP_GAP))
 
     def build_lines(self, width: int, height: int) -> list[list[Segment]]:
         if self.images is None:
@@ -76,14 +80,28 @@ class DigitsPanel(ImageView):
                              f" · x̃ with {self.noise_label}")
         if shown == 0:
             return [[Segment("too small for digits")]]
-        if orient == "rows":
-            picked = self.images[:, :shown].reshape(4 * shown, -1)
-            cols = shown
-        else:
-            picked = self.images[:, :shown].transpose(1, 0, 2).reshape(4 * shown, -1)
-            size_slots = grid_geometry(4 * shown, size=size, width=width).cols
-            cols = 4 * max(1, size_slots // 4)
         # Intensities, not signed weights: black..white, no rescaling, so a
         # faint reconstruction looks faint.
-        return render_grid(picked, mode=self.mode, normalise="none", cols=cols, size=size,
-                           diverging=False, levels=self.levels)
+        def draw(images, cols):
+            return render_grid(images, mode=self.mode, normalise="none", cols=cols, size=size,
+                               diverging=False, levels=self.levels)
+
+        if orient == "rows":
+            return draw(self.images[:, :shown].reshape(4 * shown, -1), shown)
+        # One block of four images per digit; blocks side by side, a wider gap
+        # between them so it is clear which x̂ belongs to which x.
+        blocks = [draw(self.images[:, i], 4) for i in range(shown)]
+        per_row = max(1, self._groups_per_row(width, size))
+        lines: list[list[Segment]] = []
+        for start in range(0, shown, per_row):
+            if start:
+                lines.append([Segment(" ")])
+            row = blocks[start:start + per_row]
+            for y in range(len(row[0])):
+                line: list[Segment] = []
+                for j, block in enumerate(row):
+                    if j:
+                        line.append(Segment(" " * GROUP_GAP))
+                    line.extend(block[y])
+                lines.append(line)
+        return lines

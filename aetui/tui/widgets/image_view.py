@@ -1,20 +1,18 @@
-"""Base for panels that draw images with the Line API.
+"""Base for panels that draw images (filters, digits) with the Line API.
 
-Lines are rendered once per new picture (or resize) into cached Strips;
-render_line only indexes the cache, so scrolling the compositor over the
-widget, or repainting after a modal closes, costs nothing. Redraws are
-throttled by a timer on the widget: new data only marks it dirty.
+New data only marks the panel dirty; a timer on the widget redraws at most
+once per interval (images: about once a second), and only changed cells are
+repainted (see LineCacheWidget).
 """
 
 from __future__ import annotations
 
 from rich.segment import Segment
-from textual.geometry import Size
-from textual.strip import Strip
-from textual.widget import Widget
+
+from aetui.tui.widgets.line_cache import LineCacheWidget
 
 
-class ImageView(Widget):
+class ImageView(LineCacheWidget):
     """Subclasses implement `build_lines(width, height) -> list[list[Segment]]`."""
 
     DEFAULT_CSS = """
@@ -28,10 +26,7 @@ class ImageView(Widget):
     def __init__(self, *, interval: float = 1.0, id: str | None = None) -> None:
         super().__init__(id=id)
         self.interval = interval
-        self._strips: list[Strip] = []
-        self._built_for: Size | None = None
         self._dirty = True
-        self.redraws = 0  # how many times lines were rebuilt (tests, bandwidth)
 
     def on_mount(self) -> None:
         self.set_interval(self.interval, self._tick)
@@ -43,7 +38,7 @@ class ImageView(Widget):
             self._tick()
 
     def _tick(self) -> None:
-        if self._dirty or self._built_for != self.size:
+        if self._dirty or self._published_for != self.size:
             self._rebuild()
 
     def on_resize(self) -> None:
@@ -52,27 +47,9 @@ class ImageView(Widget):
     def _rebuild(self) -> None:
         width, height = self.size
         self._dirty = False
-        self._built_for = self.size
         if width <= 0 or height <= 0:
-            self._strips = []
             return
-        lines = self.build_lines(width, height)
-        base = self.rich_style
-        # Base style under every segment (gaps take the panel background), then
-        # merge equal neighbours: fewer escape sequences on the wire.
-        self._strips = [Strip(line).apply_style(base).adjust_cell_length(width, base).simplify()
-                        for line in lines[:height]]
-        self.redraws += 1
-        self.refresh()
+        self.publish(self.build_lines(width, height))
 
     def build_lines(self, width: int, height: int) -> list[list[Segment]]:
         raise NotImplementedError
-
-    def render_line(self, y: int) -> Strip:
-        if y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.size.width, self.rich_style)
-
-    def text_lines(self) -> list[str]:
-        """What the panel shows, as plain text (tests)."""
-        return [strip.text for strip in self._strips]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aetui.core.snapshots import KnobChange, LossPoint
 from aetui.tui.knobs import SYMBOLS, format_value
-from aetui.tui.widgets.safe_plot import SafePlot
+from aetui.tui.widgets.safe_plot import PlotView
 
 
 def downsample(n: int, width: int) -> list[int]:
@@ -20,7 +20,7 @@ def downsample(n: int, width: int) -> list[int]:
     return idx
 
 
-class LossPanel(SafePlot):
+class LossPanel(PlotView):
     DEFAULT_CSS = """
     LossPanel {
         border: round $primary 60%;
@@ -40,7 +40,6 @@ class LossPanel(SafePlot):
         self.border_title = "loss per example"
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.set_interval(self.interval, self._tick)
 
     def set_curve(self, curve, knob_log) -> None:
@@ -59,8 +58,9 @@ class LossPanel(SafePlot):
             self.replot()
 
     def replot(self) -> None:
-        plt = self.plt
-        plt.clear_figure()
+        self.draw(self._draw_curves)
+
+    def _draw_curves(self, plt) -> None:
         width = max(self.size.width, 10)
         idx = downsample(len(self.curve), width)
         points = [self.curve[i] for i in idx]
@@ -98,4 +98,3 @@ class LossPanel(SafePlot):
             f"│ = knob change · last: {SYMBOLS.get(last.name, last.name)} "
             f"{format_value(last.old)}→{format_value(last.new)} @ {last.step}"
             if last else "│ = knob change")
-        self.refresh()

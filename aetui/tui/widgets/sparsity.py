@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from aetui.tui.widgets.safe_plot import SafePlot
+from aetui.tui.widgets.safe_plot import PlotView
 
 DEAD, SATURATED = 0.01, 0.99
 
@@ -27,7 +27,7 @@ class SparsityPanel(Vertical):
     }
     SparsityPanel #sparsity-caption { height: auto; max-height: 2; }
     SparsityPanel Horizontal { height: 1fr; }
-    SparsityPanel SafePlot { width: 1fr; height: 1fr; }
+    SparsityPanel PlotView { width: 1fr; height: 1fr; }
     """
 
     def __init__(self, *, interval: float = 0.5, id: str | None = None) -> None:
@@ -43,8 +43,8 @@ class SparsityPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("waiting for the first snapshot…", id="sparsity-caption")
         with Horizontal():
-            yield SafePlot(id="rho-hist")
-            yield SafePlot(id="kl-curve")
+            yield PlotView(id="rho-hist")
+            yield PlotView(id="kl-curve")
 
     def on_mount(self) -> None:
         self.set_interval(self.interval, self._tick)
@@ -80,27 +80,30 @@ class SparsityPanel(Vertical):
         self.query_one("#sparsity-caption", Static).update(self.caption())
 
     def _plot_histogram(self) -> None:
-        plot = self.query_one("#rho-hist", SafePlot)
-        plt = plot.plt
-        plt.clear_figure()
+        plot = self.query_one("#rho-hist", PlotView)
+        rho_hat = np.asarray(self.rho_hat, float).tolist()
         bins = max(5, min(40, plot.size.width // 2))
-        plt.hist(np.asarray(self.rho_hat, float).tolist(), bins=bins, color="cyan")
-        plt.vline(self.rho, "red")
-        plt.xlim(0, 1)
-        plt.title("units per ρ̂ │ρ")
-        plot.refresh()
+
+        def draw(plt) -> None:
+            plt.hist(rho_hat, bins=bins, color="cyan")
+            plt.vline(self.rho, "red")
+            plt.xlim(0, 1)
+            plt.title("units per ρ̂ │ρ")
+
+        plot.draw(draw)
 
     def _plot_kl(self) -> None:
-        plot = self.query_one("#kl-curve", SafePlot)
-        plt = plot.plt
-        plt.clear_figure()
+        plot = self.query_one("#kl-curve", PlotView)
         mean = float(np.mean(self.rho_hat))
         top = max(1.0, 3.0 * self.rho, 2.0 * mean)
         xs = np.linspace(1e-3, min(0.999, top), 120)
-        plt.plot(xs.tolist(), kl_curve(self.rho, xs).tolist(), color="magenta",
-                 marker="braille")
-        plt.scatter([mean], [float(kl_curve(self.rho, np.array([mean]))[0])], color="orange",
-                    marker="●")
-        plt.vline(self.rho, "red")
-        plt.title("Ω(ρ̂) per unit, ● mean ρ̂")
-        plot.refresh()
+
+        def draw(plt) -> None:
+            plt.plot(xs.tolist(), kl_curve(self.rho, xs).tolist(), color="magenta",
+                     marker="braille")
+            plt.scatter([mean], [float(kl_curve(self.rho, np.array([mean]))[0])],
+                        color="orange", marker="●")
+            plt.vline(self.rho, "red")
+            plt.title("Ω(ρ̂) per unit, ● mean ρ̂")
+
+        plot.draw(draw)
