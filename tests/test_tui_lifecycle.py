@@ -62,7 +62,7 @@ async def test_compiling_is_shown_and_ui_stays_responsive():
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: app.trainer is not None)
         await pilot.pause(0.1)
-        app._refresh_status()
+        app.refresh_status()
         assert "compiling…" in status(app)
         await pilot.press("y")  # keys work while numba compiles
         assert app.panel(LossPanel).log_scale

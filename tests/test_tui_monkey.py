@@ -73,7 +73,7 @@ async def test_monkey_keys_and_resizes(tmp_path, monkeypatch):
         step = trainer.step
         assert await wait_for(pilot, lambda: trainer.step > step)
         assert await wait_for(pilot, lambda: app.snapshot.hidden == s.hidden)
-        app._refresh_status()
+        app.refresh_status()
         status = app.panel(StatusBar).last_text
         for symbol, name in (("q", "q"), ("σ", "sigma"), ("ρ", "rho"), ("β", "beta"),
                              ("λ", "l2"), ("lr", "lr")):

@@ -170,8 +170,8 @@ class LabApp(App[Path | None]):
 
     def on_mount(self) -> None:
         self.check_size()
-        self.set_interval(1.0, self._refresh_status)
-        self._refresh_status()
+        self.set_interval(1.0, self.refresh_status)
+        self.refresh_status()
         self.start_training()
 
     def start_training(self) -> None:
@@ -289,7 +289,7 @@ class LabApp(App[Path | None]):
         if note and not self._note_shown:
             self._note_shown = True
             self.notify(note, title="data", timeout=10)
-        self._refresh_status()
+        self.refresh_status()
 
     def on_trainer_built(self, message: TrainerBuilt) -> None:
         trainer = message.trainer
@@ -304,7 +304,7 @@ class LabApp(App[Path | None]):
         if self._want_paused:
             trainer.pause()
         self._sync_filter_units()
-        self._refresh_status()
+        self.refresh_status()
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         self._pending_snapshots = max(0, self._pending_snapshots - 1)
@@ -316,7 +316,7 @@ class LabApp(App[Path | None]):
         except LookupError:  # shutting down: nothing to draw on
             return
         self._sync_filter_units()
-        self._refresh_status()
+        self.refresh_status()
 
     def _show_snapshot(self, snap) -> None:
         settings = self.trainer.settings
@@ -337,7 +337,7 @@ class LabApp(App[Path | None]):
     def on_training_diverged(self, message: TrainingDiverged) -> None:
         self.message = self._diverged_text(message.message)
         self.notify(self.message, title="diverged", severity="error", timeout=10)
-        self._refresh_status()
+        self.refresh_status()
 
     @staticmethod
     def _diverged_text(message: str) -> str:
@@ -349,10 +349,10 @@ class LabApp(App[Path | None]):
         text = str(error) if isinstance(error, AetuiError) else f"{type(error).__name__}: {error}"
         self.message = f"training stopped: {text}"
         self.notify(self.message, severity="error", timeout=15)
-        self._refresh_status()
+        self.refresh_status()
 
     def on_training_stopped(self, message: TrainingStopped) -> None:
-        self._refresh_status()
+        self.refresh_status()
 
     # -- status -------------------------------------------------------------------
     def current_settings(self) -> Settings:
@@ -366,7 +366,7 @@ class LabApp(App[Path | None]):
             return "loading"
         return self.trainer.state
 
-    def _refresh_status(self) -> None:
+    def refresh_status(self) -> None:
         status = self._lab_widget(StatusBar)
         if status is None:  # shutting down
             return
@@ -422,7 +422,7 @@ class LabApp(App[Path | None]):
         if status is not None:
             status.highlight = {"sigma": "σ", "rho": "ρ", "beta": "β", "l2": "λ"}.get(name, name)
             self._highlight_until = time.monotonic() + 1.5
-        self._refresh_status()
+        self.refresh_status()
 
     def _guard(self, fn, *args) -> bool:
         """Call a trainer method; a bad value becomes a notification, not a crash."""
@@ -491,7 +491,7 @@ class LabApp(App[Path | None]):
             t.resume()
         else:
             t.pause()
-        self._refresh_status()
+        self.refresh_status()
 
     def action_step_once(self) -> None:
         t = self.trainer
@@ -500,7 +500,7 @@ class LabApp(App[Path | None]):
         if t.state != PAUSED:
             t.pause()
         t.step_once()
-        self._refresh_status()
+        self.refresh_status()
 
     def action_reset(self) -> None:
         t = self.trainer
@@ -513,7 +513,7 @@ class LabApp(App[Path | None]):
         self.message = ""
         self.probe_result = None
         self.notify("weights reset", timeout=2)
-        self._refresh_status()
+        self.refresh_status()
 
     def action_prompt(self) -> None:
         self.push_screen(
@@ -617,7 +617,7 @@ class LabApp(App[Path | None]):
         self.notify("linear probe started (raw pixels, AE features, PCA)…", timeout=3)
         self.run_worker(lambda: self._probe_in_thread(step, params), thread=True,
                         name="probe", exit_on_error=False)
-        self._refresh_status()
+        self.refresh_status()
 
     def _probe_in_thread(self, step: int, params) -> None:
         def progress(*_args, **_kwargs) -> None:
@@ -645,7 +645,7 @@ class LabApp(App[Path | None]):
                         timeout=10)
         elif message.error != "cancelled":
             self.notify(f"probe failed: {message.error}", severity="error")
-        self._refresh_status()
+        self.refresh_status()
 
     def action_compare(self) -> None:
         """Hook for compare mode (issue 6): push aetui.tui.screens.compare.CompareScreen.
@@ -669,7 +669,7 @@ class LabApp(App[Path | None]):
         def done(_result=None) -> None:
             if resume and self.trainer is not None and self.trainer.state == PAUSED:
                 self.trainer.resume()
-            self._refresh_status()
+            self.refresh_status()
 
         self.push_screen(screen, done)
 

@@ -26,7 +26,7 @@ class DigitsPanel(ImageView):
         self.images: np.ndarray | None = None  # (4, d, 784)
         self.noise_label = ""
         self.layout_used = ("rows", 0, 0)
-        self.border_title = "digits"
+        self.set_titles(title="digits")
 
     def set_digits(self, clean: np.ndarray, corrupted: np.ndarray, recon: np.ndarray,
                    noise_label: str) -> None:
@@ -76,8 +76,8 @@ class DigitsPanel(ImageView):
         orient, size, shown = self.choose_layout(width, height, d)
         self.layout_used = (orient, size, shown)
         kinds = " · ".join(KINDS)
-        self.border_title = (f"digits: {kinds} ({'rows' if orient == 'rows' else 'columns'})"
-                             f" · x̃ with {self.noise_label}")
+        self.set_titles(title=(f"digits: {kinds} ({'rows' if orient == 'rows' else 'columns'})"
+                               f" · x̃ with {self.noise_label}"))
         if shown == 0:
             return [[Segment("too small for digits")]]
         # Intensities, not signed weights: black..white, no rescaling, so a

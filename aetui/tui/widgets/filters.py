@@ -139,6 +139,5 @@ class FiltersPanel(ImageView):
         hi = min(self.total, lo + cap)
         what = (f"PCA components {lo + 1}–{hi} of {self.total}" if self.show_pca
                 else f"filters Wₗ/‖Wₗ‖ · units {lo}–{max(hi - 1, lo)} of {self.total}")
-        self.border_title = what
-        self.border_subtitle = (f"page {self.page + 1}/{self.pages()} · {self.normalise} · "
-                                f"{self.mode}")
+        self.set_titles(what, f"page {self.page + 1}/{self.pages()} · {self.normalise} · "
+                              f"{self.mode}")

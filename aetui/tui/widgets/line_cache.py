@@ -42,6 +42,17 @@ class LineCacheWidget(Widget):
         self._published_for: Size | None = None
         self.redraws = 0  # how many times lines were rebuilt (tests)
         self.cells_sent = 0  # cells marked dirty by redraws (tests, bandwidth)
+        self._titles: tuple[str | None, str | None] = (None, None)
+
+    def set_titles(self, title: str | None = None, subtitle: str | None = None) -> None:
+        """Set the border title/subtitle only if they changed: Textual repaints the
+        whole widget whenever one is assigned, even to the same text."""
+        if title is not None and title != self._titles[0]:
+            self.border_title = title
+        if subtitle is not None and subtitle != self._titles[1]:
+            self.border_subtitle = subtitle
+        self._titles = (title if title is not None else self._titles[0],
+                        subtitle if subtitle is not None else self._titles[1])
 
     def publish(self, lines: list[list[Segment]]) -> None:
         width, height = self.size

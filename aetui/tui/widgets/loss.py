@@ -37,7 +37,7 @@ class LossPanel(PlotView):
         self.series: dict[str, list[float]] = {}  # what was last plotted (tests)
         self.markers: list[int] = []
         self._dirty = True
-        self.border_title = "loss per example"
+        self.set_titles(title="loss per example")
 
     def on_mount(self) -> None:
         self.set_interval(self.interval, self._tick)
@@ -92,9 +92,9 @@ class LossPanel(PlotView):
         if self.log_scale and self.series:
             plt.yscale("log")
         plt.xlabel("step")
-        self.border_title = "loss per example" + (" · log scale" if self.log_scale else "")
+        self.set_titles(title="loss per example" + (" · log scale" if self.log_scale else ""))
         last = self.knob_log[-1] if self.knob_log else None
-        self.border_subtitle = (
+        self.set_titles(subtitle=(
             f"│ = knob change · last: {SYMBOLS.get(last.name, last.name)} "
             f"{format_value(last.old)}→{format_value(last.new)} @ {last.step}"
-            if last else "│ = knob change")
+            if last else "│ = knob change"))

@@ -38,6 +38,7 @@ class SparsityPanel(Vertical):
         self.val_count = 0
         self.dead = self.saturated = 0
         self._dirty = True
+        self._caption = ""
         self.border_title = "sparsity ρ̂ (held-out)"
 
     def compose(self) -> ComposeResult:
@@ -77,7 +78,10 @@ class SparsityPanel(Vertical):
             self.saturated = int(np.sum(self.rho_hat > SATURATED))
             self._plot_histogram()
             self._plot_kl()
-        self.query_one("#sparsity-caption", Static).update(self.caption())
+        caption = self.caption()
+        if caption != self._caption:  # an update repaints the line: skip if unchanged
+            self._caption = caption
+            self.query_one("#sparsity-caption", Static).update(caption)
 
     def _plot_histogram(self) -> None:
         plot = self.query_one("#rho-hist", PlotView)

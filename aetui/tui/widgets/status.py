@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from aetui.tui.knobs import format_value
+from aetui.tui.widgets.line_cache import LineCacheWidget
 
 STATE_STYLES = {"compiling": "bold yellow", "training": "bold green", "paused": "bold cyan",
                 "diverged": "bold white on red", "stopped": "bold", "loading": "bold yellow",
@@ -20,7 +20,13 @@ def _sig(x: float) -> str:
     return f"{x:.3g}"
 
 
-class StatusBar(Static):
+class StatusBar(LineCacheWidget):
+    """Three lines: progress and state; every knob; the latest message.
+
+    Drawn as cached lines so that a new step count repaints a few digits, not
+    the bar (the knob line is only sent when a knob changes).
+    """
+
     DEFAULT_CSS = """
     StatusBar {
         height: 3;
@@ -30,7 +36,7 @@ class StatusBar(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id)
+        super().__init__(id=id)
         self.last_text = ""
         self._last_key: tuple = ()
         self.highlight: str | None = None
@@ -57,12 +63,22 @@ class StatusBar(Static):
             knobs.append(format_value(value), style)
         line3 = Text(message, style="bold red" if state == "diverged" else "italic",
                      no_wrap=True, overflow="ellipsis")
-        text = Text("\n").join([head, knobs, line3])
-        text.no_wrap, text.overflow = True, "ellipsis"
-        # Repaint only when something visible changed: every repaint is bytes
-        # on the wire, and the numbers above are rounded so they rarely do.
-        key = (text.plain, self.highlight)
-        if key != self._last_key:
-            self._last_key = key
-            self.last_text = text.plain
-            self.update(text)
+        texts = [head, knobs, line3]
+        self.last_text = "\n".join(t.plain for t in texts)
+        key = (self.last_text, self.highlight, self.size)
+        if key == self._last_key or not self.is_mounted:
+            return
+        self._last_key = key
+        width = self.size.width
+        console = self.app.console
+        lines = []
+        for text in texts:
+            text.truncate(width, overflow="ellipsis")
+            lines.append(list(text.render(console)))
+        self.publish(lines)
+
+    def on_resize(self) -> None:
+        self._last_key = ()
+        refresh = getattr(self.app, "refresh_status", None)
+        if refresh is not None:
+            self.call_later(refresh)
