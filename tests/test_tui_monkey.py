@@ -1,4 +1,4 @@
-"""A monkey test: thousands of seeded random keys and resizes, then the app is
+"""A monkey test: 2,000 seeded random keys and resizes, then the app is
 alive, the trainer consistent with what the status bar says, and quitting is clean."""
 
 import random
@@ -11,7 +11,7 @@ from aetui.tui.knobs import format_value
 from aetui.tui.screens.lab import LAB_BINDINGS, LabScreen
 from aetui.tui.widgets.status import StatusBar
 
-N_EVENTS = 2500
+N_EVENTS = 2000
 SIZES = [(80, 24), (120, 40), (160, 50), (100, 30), (60, 18), (72, 21)]
 
 

@@ -374,7 +374,7 @@ class LabApp(App[Path | None]):
         if time.monotonic() > self._highlight_until:
             status.highlight = None
         ds = self.dataset
-        dataset = (f"{ds.name} ({len(self.arrays[0]):,} train)" if ds is not None
+        dataset = (f"{ds.name} {len(self.arrays[0]):,}" if ds is not None
                    else f"{self.settings.dataset} (loading…)")
         message = self.message
         if self.probe_result and not message:

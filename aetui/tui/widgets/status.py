@@ -47,8 +47,9 @@ class StatusBar(LineCacheWidget):
         head = Text(no_wrap=True, overflow="ellipsis")
         label = state + ("…" if state in ("compiling", "loading") else "")
         head.append(f" {label} ", STATE_STYLES.get(state, "bold"))
-        head.append(f"  {dataset} · 784→{s.hidden} {'tied' if s.tied else 'untied'} · "
-                    f"step {step:,} · epoch {epoch:.2f} · {_sig(samples_per_s)} samples/s")
+        # Most telling first: at 80 columns the epoch is what gets cut.
+        head.append(f" {dataset} · 784→{s.hidden} {'tied' if s.tied else 'untied'} · "
+                    f"step {step:,} · {_sig(samples_per_s)} samples/s · epoch {epoch:.2f}")
         if note:
             head.append(f" · {note}", "dim")
         knobs = Text(no_wrap=True, overflow="ellipsis")
