@@ -21,6 +21,10 @@ ensure_numba_cache_dir()
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
+from llvmlite import ir  # noqa: E402
+from numba import types  # noqa: E402
+from numba.core import cgutils  # noqa: E402
+from numba.extending import intrinsic  # noqa: E402
 
 # Integer codes shared with trainer.py (plain ints: cached kernels freeze globals).
 NOISE_NONE, NOISE_MASK, NOISE_GAUSSIAN, NOISE_SALTPEPPER = 0, 1, 2, 3
@@ -34,22 +38,159 @@ ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 
 _JIT = {"nogil": True, "cache": True, "error_model": "numpy"}
 
+_I8 = ir.IntType(8)
+_VOIDP = _I8.as_pointer()
+
+
+@intrinsic
+def _xgemm(typingctx, trans_a, trans_b, alpha, a, b, beta, c):
+    """C ← alpha·op(A)·op(B) + beta·C for C-contiguous 2-D float arrays (op(X) = Xᵀ
+    when trans_X). Shapes are _gemm's to check.
+
+    np.dot cannot accumulate (beta) or scale (alpha); this calls the same BLAS
+    entry point numba's np.dot uses (numba_xxgemm in numba's helper library,
+    which finds scipy's cython_blas sgemm/dgemm at run time), so nothing
+    process-specific is frozen into the on-disk cache.
+    """
+    arrays = (a, b, c)
+    if not all(isinstance(x, types.Array) and x.ndim == 2 and x.layout == "C"
+               for x in arrays):
+        return None
+    dtype = c.dtype
+    if dtype not in (types.float32, types.float64) or a.dtype != dtype or b.dtype != dtype:
+        return None
+    sig = types.void(trans_a, trans_b, alpha, a, b, beta, c)
+
+    def codegen(context, builder, sig, args):
+        from numba.np.linalg import ensure_blas
+
+        ensure_blas()
+        ta, tb, al, av, bv, be, cv = args
+        arr = [context.make_array(t)(context, builder, v)
+               for t, v in ((sig.args[3], av), (sig.args[4], bv), (sig.args[6], cv))]
+        sa, sb, sc = (cgutils.unpack_tuple(builder, x.shape, 2) for x in arr)
+        al_slot = cgutils.alloca_once_value(builder, context.cast(builder, al, sig.args[2], dtype))
+        be_slot = cgutils.alloca_once_value(builder, context.cast(builder, be, sig.args[5], dtype))
+        ta_b = context.cast(builder, ta, sig.args[0], types.boolean)
+        tb_b = context.cast(builder, tb, sig.args[1], types.boolean)
+        t_char, n_char = ir.Constant(_I8, ord("t")), ir.Constant(_I8, ord("n"))
+        rows, cols = sc
+        inner = builder.select(ta_b, sa[0], sa[1])
+        fnty = ir.FunctionType(ir.IntType(32), [
+            _I8, _I8, _I8, cgutils.intp_t, cgutils.intp_t, cgutils.intp_t,
+            _VOIDP, _VOIDP, cgutils.intp_t, _VOIDP, cgutils.intp_t, _VOIDP,
+            _VOIDP, cgutils.intp_t])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "numba_xxgemm")
+        kind = ir.Constant(_I8, ord("s" if dtype == types.float32 else "d"))
+        # BLAS is column-major: row-major C = op(A)op(B) is Cᵀ = op(B)ᵀop(A)ᵀ, so B goes first.
+        builder.call(fn, (
+            kind, builder.select(tb_b, t_char, n_char), builder.select(ta_b, t_char, n_char),
+            cols, rows, inner, builder.bitcast(al_slot, _VOIDP),
+            builder.bitcast(arr[1].data, _VOIDP), sb[1],
+            builder.bitcast(arr[0].data, _VOIDP), sa[1],
+            builder.bitcast(be_slot, _VOIDP), builder.bitcast(arr[2].data, _VOIDP), sc[1]))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@numba.njit(**_JIT)
+def _gemm(trans_a, trans_b, alpha, a, b, beta, c):
+    """C ← alpha·op(A)·op(B) + beta·C (row-major, C-contiguous); beta = 0 ignores C."""
+    m = a.shape[1] if trans_a else a.shape[0]
+    ka = a.shape[0] if trans_a else a.shape[1]
+    kb = b.shape[1] if trans_b else b.shape[0]
+    n = b.shape[0] if trans_b else b.shape[1]
+    if ka != kb or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError("gemm: incompatible shapes")
+    if m == 0 or n == 0:
+        return
+    if ka == 0:
+        for i in range(m):
+            for j in range(n):
+                c[i, j] = beta * c[i, j] if beta != 0.0 else 0.0
+        return
+    _xgemm(trans_a, trans_b, alpha, a, b, beta, c)
+
 
 @numba.njit(**_JIT)
 def _corrupt(rng, x, out, noise, q, sigma):
-    """Write a fresh corruption of the rows of `x` into `out` (same shape)."""
+    """Write a fresh corruption of the rows of `x` into `out` (same shape).
+
+    Masking draws one uniform double per two pixels: its 53 random bits split
+    into two independent uniforms of 26 and 27 bits (q is resolved to 2⁻²⁶),
+    halving the calls to the generator.
+    """
     m, n = x.shape
-    for i in range(m):
-        for j in range(n):
-            v = x[i, j]
-            if noise == NOISE_MASK:
+    if noise == NOISE_MASK:
+        split = 67108864.0  # 2**26
+        inv_split = 1.0 / split
+        for i in range(m):
+            for j in range(0, n - 1, 2):
+                u = rng.random() * split
+                hi = np.floor(u)
+                # Multiplying by the keep test, not branching: the test is a coin
+                # flip the branch predictor cannot learn.
+                out[i, j] = x[i, j] * (hi * inv_split >= q)
+                out[i, j + 1] = x[i, j + 1] * (u - hi >= q)
+            if n % 2 == 1:
+                out[i, n - 1] = x[i, n - 1] * (rng.random() >= q)
+    elif noise == NOISE_GAUSSIAN:
+        for i in range(m):
+            for j in range(n):
+                out[i, j] = x[i, j] + sigma * rng.standard_normal()
+    elif noise == NOISE_SALTPEPPER:
+        for i in range(m):
+            for j in range(n):
+                v = x[i, j]
                 if rng.random() < q:
-                    v = 0.0
-            elif noise == NOISE_GAUSSIAN:
-                v = v + sigma * rng.standard_normal()
-            elif noise == NOISE_SALTPEPPER and rng.random() < q:
-                v = 1.0 if rng.random() < 0.5 else 0.0
-            out[i, j] = v
+                    v = 1.0 if rng.random() < 0.5 else 0.0
+                out[i, j] = v
+    else:
+        for i in range(m):
+            for j in range(n):
+                out[i, j] = x[i, j]
+
+
+@numba.njit(**_JIT)
+def _exp_nonpositive(buf, count, bits):
+    """buf[:count] = exp(buf[:count]) for values ≤ 0, in place; bits: int32 scratch (≥ count).
+
+    float32 arrays take a branch-free Cephes-style expf (range reduction by
+    ln 2, degree-6 polynomial, 2ⁿ built in the exponent bits; about 1 ulp),
+    which the compiler vectorises, unlike a call to the C library's expf —
+    numba has no vector math library here, and these exps are most of the
+    elementwise cost of a step. Values below −87 give exp(−87) ≈ 1.6e-38
+    instead of smaller subnormals; NaN stays NaN. float64 arrays (the
+    gradient checks) use np.exp.
+    """
+    if buf.itemsize != 4:
+        for j in range(count):
+            buf[j] = np.exp(buf[j])
+        return
+    lo = np.float32(-87.0)
+    log2e = np.float32(1.44269504088896341)
+    half = np.float32(0.5)
+    c1 = np.float32(0.693359375)
+    c2 = np.float32(-2.12194440e-4)
+    p0 = np.float32(1.9875691500e-4)
+    p1 = np.float32(1.3981999507e-3)
+    p2 = np.float32(8.3334519073e-3)
+    p3 = np.float32(4.1665795894e-2)
+    p4 = np.float32(1.6666665459e-1)
+    p5 = np.float32(5.0000001201e-1)
+    one = np.float32(1.0)
+    for j in range(count):
+        v = buf[j]
+        v = lo if v < lo else v  # NaN compares false and stays NaN
+        fn = np.floor(v * log2e + half)
+        r = v - fn * c1 - fn * c2
+        poly = (((((p0 * r + p1) * r + p2) * r + p3) * r + p4) * r + p5) * r * r + r + one
+        bits[j] = (np.int32(fn) + np.int32(127)) << np.int32(23)
+        buf[j] = poly
+    scale = bits[:count].view(np.float32)
+    for j in range(count):
+        buf[j] *= scale[j]
 
 
 @numba.njit(**_JIT)
@@ -59,115 +200,221 @@ def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
 
     xt: corrupted input (m×n), x: clean target (m×n), both floats in the
     weights' dtype. h (m×k), z (m×n), dh (m×k) and rho_hat (k) are workspace;
-    on return h holds the hidden activations, z the reconstruction x̂ and
-    rho_hat the (unclipped) mean activation of each unit on this batch.
+    on return h holds the hidden activations, z holds δ_out = ∂L/∂(HV + c)
+    (not x̂) and rho_hat the (unclipped) mean activation of each unit on this
+    batch. gV is written only when untied (tied: V = Wᵀ, nothing to learn).
     Returns (recon, l2_term, sparsity_term): recon summed over pixels and
     averaged over the m examples; the other two exactly as they enter the
     objective (λ‖W‖² …, β·Ω). The gradients are of their sum.
     """
     m, n = x.shape
     k = W.shape[1]
-    inv_m = 1.0 / m
-    # Encoder: H = sigmoid(X̃ W + b).
+    if tied:
+        stack_x = np.empty((2 * m, n), W.dtype)
+        stack_h = np.empty((2 * m, k), W.dtype)
+    else:
+        stack_x = np.empty((1, 1), W.dtype)
+        stack_h = np.empty((1, 1), W.dtype)
+    return _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
+                                  h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
+                                  False, 0.0, False)
+
+
+@numba.njit(**_JIT)
+def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
+                           h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
+                           direct, lr, in_place):
+    """_forward_backward with its extra workspace given: when tied, stack_x (≥ 2m×n)
+    and stack_h (≥ 2m×k), so that a training loop allocates them once.
+
+    direct=False: gW (gV) ← the gradient. direct=True (plain SGD): the weights take
+    the step themselves, W ← W − lr·∂/∂W (V, b, c too) and gW/gV are not written:
+    the W product is the same gemm with other scalars (see below).
+    in_place (tied): xt, z, dh and h already are stack_x[:m], stack_x[m:2m],
+    stack_h[:m] and stack_h[m:2m], so the stacking copies are skipped.
+
+    Speed notes (the arithmetic is THEORY.md's, unchanged):
+    - Constants are typed like the weights (`one`, `inv_m` …): numba promotes
+      float32 op Python-float to float64, which would run every exp and log of
+      a float32 model in double precision.
+    - The tied gradient X̃ᵀδ_h + δ_outᵀH is one product [X̃; δ_out]ᵀ[δ_h; H] with
+      inner dimension 2m: one pass writing gW instead of two products and a
+      transposed add, and twice the inner length for small batches.
+    - Σ log1p(e) of the cross-entropy is taken as log of products of (1 + e)
+      over runs of 32 pixels (in float64, exact to rounding; each product
+      ≤ 2³²), one log call per 32 pixels instead of one per pixel.
+    - Loops run along rows (unit-stride) so that they vectorise.
+    """
+    m, n = x.shape
+    k = W.shape[1]
+    consts = np.empty(3, W.dtype)
+    consts[0] = 1.0
+    consts[1] = 1.0 / m
+    consts[2] = 2.0 * l2
+    one = consts[0]
+    zero = one - one
+    inv_m = consts[1]
+    width = max(n, k)
+    ebuf = np.empty(width, W.dtype)
+    bits = np.empty(width, np.int32)
+    # Encoder: H = sigmoid(X̃ W + b) = 1/(1+e) for a ≥ 0, e/(1+e) else, e = exp(−|a|).
     np.dot(xt, W, h)
     for i in range(m):
         for l in range(k):
-            h[i, l] = 1.0 / (1.0 + np.exp(-(h[i, l] + b[l])))
+            a = h[i, l] + b[l]
+            h[i, l] = a
+            ebuf[l] = -abs(a)
+        _exp_nonpositive(ebuf, k, bits)
+        for l in range(k):
+            a = h[i, l]
+            e = ebuf[l]
+            r = one / (one + e)
+            h[i, l] = r if a >= zero else e * r
     # Decoder pre-activation: Z = H V + c, V = Wᵀ when tied.
     if tied:
         np.dot(h, W.T, z)
     else:
         np.dot(h, V, z)
-    # Reconstruction loss and δ_out, fused per pixel; z becomes δ_out and the
-    # reconstruction is recomputed from it where needed, saving a buffer.
+    # Reconstruction loss and δ_out, fused per pixel; z becomes δ_out.
     recon = 0.0
     for j in range(n):
-        gc[j] = 0.0
+        gc[j] = zero
     for i in range(m):
         row = 0.0
-        for j in range(n):
-            a = z[i, j] + c[j]
-            t = x[i, j]
-            if decoder == DECODER_SIGMOID:
+        if decoder == DECODER_SIGMOID and loss == LOSS_CE:
+            # −[t log x̂ + (1−t) log(1−x̂)] = softplus(a) − t·a
+            #                               = max(a, 0) − t·a + log1p(e), e = exp(−|a|).
+            for j in range(n):
+                a = z[i, j] + c[j]
+                z[i, j] = a
+                ebuf[j] = -abs(a)
+            _exp_nonpositive(ebuf, n, bits)
+            prod = 1.0
+            for j in range(n):
+                a = z[i, j]
+                t = x[i, j]
+                e = ebuf[j]
+                r = one / (one + e)
+                xhat = r if a >= zero else e * r
+                row += max(a, zero) - t * a
+                prod *= 1.0 + e
+                if j % 32 == 31:
+                    row += np.log(prod)
+                    prod = 1.0
+                d = (xhat - t) * inv_m
+                z[i, j] = d
+                gc[j] += d
+            row += np.log(prod)
+        elif decoder == DECODER_SIGMOID:
+            for j in range(n):
+                a = z[i, j] + c[j]
+                t = x[i, j]
                 e = np.exp(-abs(a))
-                xhat = 1.0 / (1.0 + e) if a >= 0 else e / (1.0 + e)
-                if loss == LOSS_CE:
-                    # −[t log x̂ + (1−t) log(1−x̂)] = softplus(a) − t·a, stable for any a.
-                    row += max(a, 0.0) + np.log1p(e) - t * a
-                    d = (xhat - t) * inv_m
-                else:
-                    r = xhat - t
-                    row += r * r
-                    d = 2.0 * r * xhat * (1.0 - xhat) * inv_m
-            else:
-                r = a - t
-                row += r * r
-                d = 2.0 * r * inv_m
-            z[i, j] = d
-            gc[j] += d
+                r = one / (one + e)
+                xhat = r if a >= zero else e * r
+                res = xhat - t
+                row += res * res
+                d = (res + res) * xhat * (one - xhat) * inv_m
+                z[i, j] = d
+                gc[j] += d
+        else:
+            for j in range(n):
+                res = z[i, j] + c[j] - x[i, j]
+                row += res * res
+                d = (res + res) * inv_m
+                z[i, j] = d
+                gc[j] += d
         recon += row
-    recon *= inv_m
+    recon /= m
     delta_out = z
-    # ∂/∂V = Hᵀ δ_out (used as its transpose for tied W).
-    np.dot(h.T, delta_out, gV)
     # Back into the hidden layer: δ_out Vᵀ (= δ_out W when tied).
     if tied:
         np.dot(delta_out, W, dh)
     else:
         np.dot(delta_out, V.T, dh)
     # Sparsity: ρ̂ from this batch, KL penalty and its derivative per unit.
-    sparsity = 0.0
     for l in range(k):
-        s = 0.0
-        for i in range(m):
-            s += h[i, l]
-        rho_hat[l] = s * inv_m
-    for l in range(k):
-        gb[l] = 0.0
-    for l in range(k):
-        r_hat = rho_hat[l]
-        clipped = False
-        if r_hat < RHO_CLIP:
-            r_hat = RHO_CLIP
-            clipped = True
-        elif r_hat > 1.0 - RHO_CLIP:
-            r_hat = 1.0 - RHO_CLIP
-            clipped = True
-        if beta != 0.0:
-            sparsity += (rho * np.log(rho / r_hat)
-                         + (1.0 - rho) * np.log((1.0 - rho) / (1.0 - r_hat)))
-            dkl = 0.0 if clipped else beta * inv_m * (-rho / r_hat + (1.0 - rho) / (1.0 - r_hat))
-        else:
-            dkl = 0.0
-        for i in range(m):
-            hv = h[i, l]
-            dh[i, l] = (dh[i, l] + dkl) * hv * (1.0 - hv)
-    sparsity *= beta
+        rho_hat[l] = zero
+        gb[l] = zero
     for i in range(m):
         for l in range(k):
-            gb[l] += dh[i, l]
-    # ∂/∂W = X̃ᵀ δ_h (+ (Hᵀ δ_out)ᵀ tied) + 2λW.
-    np.dot(xt.T, dh, gW)
-    l2_term = 0.0
-    if tied:
-        for j in range(n):
-            for l in range(k):
-                w = W[j, l]
-                gW[j, l] += gV[l, j] + 2.0 * l2 * w
-                l2_term += w * w
-    else:
-        for j in range(n):
-            for l in range(k):
-                w = W[j, l]
-                gW[j, l] += 2.0 * l2 * w
-                l2_term += w * w
+            rho_hat[l] += h[i, l]
+    for l in range(k):
+        rho_hat[l] *= inv_m
+    sparsity = 0.0
+    if beta != 0.0:
+        dkl = np.empty(k, W.dtype)
         for l in range(k):
-            for j in range(n):
-                v = V[l, j]
-                gV[l, j] += 2.0 * l2 * v
-                l2_term += v * v
+            r_hat = float(rho_hat[l])
+            clipped = False
+            if r_hat < RHO_CLIP:
+                r_hat = RHO_CLIP
+                clipped = True
+            elif r_hat > 1.0 - RHO_CLIP:
+                r_hat = 1.0 - RHO_CLIP
+                clipped = True
+            sparsity += (rho * np.log(rho / r_hat)
+                         + (1.0 - rho) * np.log((1.0 - rho) / (1.0 - r_hat)))
+            dkl[l] = 0.0 if clipped else beta / m * (-rho / r_hat + (1.0 - rho) / (1.0 - r_hat))
+        for i in range(m):
+            for l in range(k):
+                hv = h[i, l]
+                v = (dh[i, l] + dkl[l]) * hv * (one - hv)
+                dh[i, l] = v
+                gb[l] += v
+    else:
+        for i in range(m):
+            for l in range(k):
+                hv = h[i, l]
+                v = dh[i, l] * hv * (one - hv)
+                dh[i, l] = v
+                gb[l] += v
+    sparsity *= beta
+    # ∂/∂W = X̃ᵀ δ_h (+ δ_outᵀ H tied) + 2λW; ∂/∂V = Hᵀ δ_out + 2λV, each one gemm
+    # C ← alpha·AᵀB + keep·C: into the gradient (alpha 1, keep 2λ, C prefilled with
+    # W) or, for plain SGD, into the weights (alpha −lr, keep 1 − 2λ·lr): no gradient
+    # buffer written and no separate update pass over the n×k arrays.
+    l2_term = 0.0
+    if l2 != 0.0:
+        Wf = W.reshape(-1)
+        for i in range(Wf.size):
+            l2_term += Wf[i] * Wf[i]
+        if not tied:
+            Vf = V.reshape(-1)
+            for i in range(Vf.size):
+                l2_term += Vf[i] * Vf[i]
+    if direct:
+        alpha = -lr
+        keep = 1.0 - 2.0 * l2 * lr
+        target_W = W
+        target_V = V
+    else:
+        alpha = 1.0
+        keep = 2.0 * l2
+        target_W = gW
+        target_V = gV
+        if l2 != 0.0:
+            gW[...] = W
+            if not tied:
+                gV[...] = V
+    if tied:
+        sx = stack_x[:2 * m]
+        sh = stack_h[:2 * m]
+        if not in_place:
+            sx[:m] = xt
+            sx[m:] = delta_out
+            sh[:m] = dh
+            sh[m:] = h
+        _gemm(True, False, alpha, sx, sh, keep, target_W)
+    else:
+        _gemm(True, False, alpha, xt, dh, keep, target_W)
+        _gemm(True, False, alpha, h, delta_out, keep, target_V)
+    if direct:
+        for l in range(k):
+            b[l] -= lr * gb[l]
+        for j in range(n):
+            c[j] -= lr * gc[j]
     return recon, l2 * l2_term, sparsity
-
 
 @numba.njit(**_JIT)
 def _apply_update(p, g, m1, m2, optimizer, lr, t):
@@ -179,8 +426,11 @@ def _apply_update(p, g, m1, m2, optimizer, lr, t):
     pf = p.reshape(-1)
     gf = g.reshape(-1)
     if optimizer == OPT_SGD:
+        step = np.empty(1, pf.dtype)
+        step[0] = lr  # typed like p: the loop then vectorises in float32
+        lr_p = step[0]
         for i in range(pf.size):
-            pf[i] -= lr * gf[i]
+            pf[i] -= lr_p * gf[i]
     elif optimizer == OPT_MOMENTUM:
         vf = m1.reshape(-1)
         for i in range(pf.size):
@@ -224,28 +474,53 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
     """
     n_total = order.shape[0]
     n = images.shape[1]
+    k = W.shape[1]
+    # Workspace of the tied gradient's stacked product, once per chunk.
+    if tied:
+        stack_x = np.empty((2 * batch, n), W.dtype)
+        stack_h = np.empty((2 * batch, k), W.dtype)
+    else:
+        stack_x = np.empty((1, 1), W.dtype)
+        stack_h = np.empty((1, 1), W.dtype)
+    scale = np.empty(1, W.dtype)
+    scale[0] = 1.0 / 255.0  # typed like the weights: a float32 multiply, not a double divide
+    inv255 = scale[0]
+    direct = optimizer == OPT_SGD
     done = 0
     while done < n_steps and pos < n_total:
         m = min(batch, n_total - pos)
         xb = x[:m]
-        xtb = xt[:m]
+        # Tied: work straight in the stacked buffers (no stacking copies).
+        if tied:
+            xtb = stack_x[:m]
+            zb = stack_x[m:2 * m]
+            dhb = stack_h[:m]
+            hb = stack_h[m:2 * m]
+        else:
+            xtb = xt[:m]
+            zb = z[:m]
+            dhb = dh[:m]
+            hb = h[:m]
         for i in range(m):
             src = order[pos + i]
             for j in range(n):
-                xb[i, j] = images[src, j] / 255.0
+                xb[i, j] = images[src, j] * inv255
         _corrupt(rng, xb, xtb, noise, q, sigma)
-        recon, l2_term, sparsity = _forward_backward(
+        recon, l2_term, sparsity = _forward_backward_into(
             xtb, xb, W, b, c, V, tied, loss, decoder, l2, beta, rho,
-            h[:m], z[:m], dh[:m], gW, gb, gc, gV, rho_hat)
+            hb, zb, dhb, gW, gb, gc, gV, rho_hat, stack_x, stack_h, direct, lr, tied)
         total = recon + l2_term + sparsity
         if not np.isfinite(total):
+            # (plain SGD has taken the step already; the trainer restores the
+            # chunk's starting weights either way)
             return done, pos, False
-        t = adam_t + done + 1
-        _apply_update(W, gW, opt_W[0], opt_W[1], optimizer, lr, t)
-        _apply_update(b, gb, opt_b[0], opt_b[1], optimizer, lr, t)
-        _apply_update(c, gc, opt_c[0], opt_c[1], optimizer, lr, t)
-        if not tied:
-            _apply_update(V, gV, opt_V[0], opt_V[1], optimizer, lr, t)
+        if not direct:
+            t = adam_t + done + 1
+            _apply_update(W, gW, opt_W[0], opt_W[1], optimizer, lr, t)
+            _apply_update(b, gb, opt_b[0], opt_b[1], optimizer, lr, t)
+            _apply_update(c, gc, opt_c[0], opt_c[1], optimizer, lr, t)
+            if not tied:
+                _apply_update(V, gV, opt_V[0], opt_V[1], optimizer, lr, t)
         sums[0] += recon
         sums[1] += l2_term
         sums[2] += sparsity
