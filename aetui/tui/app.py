@@ -67,17 +67,17 @@ class LabOptions:
 
     @property
     def image_interval(self) -> float:
-        return 3.0 if self.slow_link else 1.0
+        return 5.0 if self.slow_link else 1.0
 
     @property
     def plot_interval(self) -> float:
-        return 2.0 if self.slow_link else 0.5
+        return 3.0 if self.slow_link else 0.5
 
     @property
     def levels(self) -> int | None:
         # Few grey levels on a slow link: neighbouring cells share a style, so
         # runs of cells cost one escape sequence.
-        return 8 if self.slow_link else None
+        return 6 if self.slow_link else None
 
     def image_mode(self) -> str:
         mode = default_mode(ascii=self.ascii)
