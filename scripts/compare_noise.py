@@ -62,8 +62,14 @@ def main(argv: list[str] | None = None) -> int:
               f"({record['samples_per_s']:,.0f} samples/s, "
               f"{time.perf_counter() - started:.0f} s so far)", flush=True)
 
+    def on_run_finished(index: int, r) -> None:
+        # Printed as each model is done, so a run cut short still reports something.
+        print(f"  {r.label} done: probe {100 * r.probe:.2f}%, smoothness {r.smoothness:.3f}, "
+              f"train {r.train_loss:.2f}, held-out {r.val_loss:.2f}, ρ̂ {r.rho_hat_mean:.3f}, "
+              f"{r.seconds:.0f} s", flush=True)
+
     comparison = NoiseComparison(settings, tuple(data), LEVELS, epochs=args.epochs,
-                                 on_epoch=on_epoch)
+                                 on_epoch=on_epoch, on_run_finished=on_run_finished)
     result = comparison.run()
     seconds = time.perf_counter() - started
 
