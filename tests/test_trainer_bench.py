@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from aetui.commands.bench import _openblas_controls, blas_threads, parse_batches
+from aetui.commands.bench import blas_threads, parse_batches
+from aetui.core.blas import openblas_controls
 from aetui.errors import ConfigError
 
 
@@ -20,13 +21,32 @@ def test_blas_threads_are_held_inside_the_block_and_restored_after():
         assert pinned is None
     import scipy.linalg.cython_blas  # noqa: F401 -- maps scipy's OpenBLAS too
 
-    controls = _openblas_controls()
+    controls = openblas_controls()
     if not controls:
         pytest.skip("no controllable OpenBLAS in this process")
-    before = [get() for get, _ in controls]
+    before = [get() for _, get, _ in controls]
     with blas_threads(1) as pinned:
         assert pinned == 1
-        assert [get() for get, _ in controls] == [1] * len(controls)
+        assert [get() for _, get, _ in controls] == [1] * len(controls)
         a = np.ones((64, 64), np.float32)
         assert float((a @ a)[0, 0]) == 64.0  # BLAS still works while held
-    assert [get() for get, _ in controls] == before
+    assert [get() for _, get, _ in controls] == before
+
+
+def test_trainer_holds_the_engines_blas_to_one_thread():
+    from aetui.config import Settings
+    from aetui.core.blas import engine_blas_controls
+    from aetui.core.trainer import Trainer
+
+    controls = engine_blas_controls()
+    if not controls:
+        pytest.skip("no controllable OpenBLAS in this process")
+    before = [get() for _, get, _ in controls]
+    images = np.zeros((8, 784), np.uint8)
+    try:
+        trainer = Trainer(Settings(hidden=4, batch=4), images, images[:2])
+        trainer.warm_up()
+        assert [get() for _, get, _ in controls] == [1] * len(controls)
+    finally:
+        for (_, _, put), n in zip(controls, before, strict=True):
+            put(n)

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import json
-import re
 import sys
 from collections.abc import Iterator
 
@@ -50,7 +48,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help=f"rounds; the median is reported (default {DEFAULT_REPEATS})")
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS, metavar="N",
                    help="BLAS threads for both implementations while measuring "
-                        f"(default {DEFAULT_THREADS}; 0 leaves them as they are)")
+                        f"(default {DEFAULT_THREADS}; 0 leaves numpy's as it is, while the "
+                        "engine runs on one, as the trainer always does)")
     p.add_argument("--json", action="store_true",
                    help="print the report as one JSON object on stdout")
     return p
@@ -99,11 +98,6 @@ def run(args: argparse.Namespace) -> int:
 
 # ----- BLAS thread counts --------------------------------------------------------------
 
-_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-            "openblas_get_num_threads64_", "openblas_get_num_threads")
-_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-            "openblas_set_num_threads64_", "openblas_set_num_threads")
-
 
 @contextlib.contextmanager
 def blas_threads(count: int) -> Iterator[int | None]:
@@ -116,37 +110,14 @@ def blas_threads(count: int) -> Iterator[int | None]:
     import numpy  # noqa: F401 -- loads numpy's OpenBLAS
     import scipy.linalg.cython_blas  # noqa: F401 -- loads scipy's, which numba calls
 
-    controls = _openblas_controls()
-    before = [get() for get, _ in controls]
-    for _, set_threads in controls:
-        set_threads(count)
+    from aetui.core.blas import openblas_controls
+
+    controls = openblas_controls()
+    before = [get() for _, get, _ in controls]
+    for _, _, put in controls:
+        put(count)
     try:
         yield count if controls else None
     finally:
-        for (_, set_threads), n in zip(controls, before, strict=True):
-            set_threads(n)
-
-
-def _openblas_controls() -> list[tuple]:
-    """(get, set) thread-count functions of each OpenBLAS mapped into this process."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps
-                            if re.search(r"openblas[^/]*\.so", line)})
-    except OSError:
-        return []
-    controls = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        get = next((getattr(lib, n) for n in _GETTERS if hasattr(lib, n)), None)
-        put = next((getattr(lib, n) for n in _SETTERS if hasattr(lib, n)), None)
-        if get is None or put is None:
-            continue
-        get.restype = ctypes.c_int
-        put.argtypes = [ctypes.c_int]
-        put.restype = None
-        controls.append((get, put))
-    return controls
+        for (_, _, put), n in zip(controls, before, strict=True):
+            put(n)

@@ -19,6 +19,7 @@ import numpy as np
 
 from aetui.config import Settings
 from aetui.core import kernels
+from aetui.core.blas import hold_engine_threads
 from aetui.core.checkpoint import Checkpoint, save_checkpoint
 from aetui.core.knobs import KnobBoard
 from aetui.core.model import Params, init_params, reconstruct
@@ -59,7 +60,8 @@ class Trainer:
                  display_count: int = 8, snapshot_interval: float = 0.25,
                  on_snapshot: Callable[[Snapshot], None] | None = None,
                  on_epoch: Callable[[dict], None] | None = None,
-                 on_diverged: Callable[[str], None] | None = None) -> None:
+                 on_diverged: Callable[[str], None] | None = None,
+                 blas_threads: int | None = 1) -> None:
         settings = settings.validate()
         self.images = np.ascontiguousarray(train_x, dtype=np.uint8)
         if self.images.ndim != 2 or len(self.images) == 0:
@@ -73,6 +75,9 @@ class Trainer:
         self.on_snapshot = on_snapshot
         self.on_epoch = on_epoch
         self.on_diverged = on_diverged
+        # The engine's BLAS (scipy's OpenBLAS, process-wide) runs on this many threads
+        # once warm_up() runs; None leaves it alone. See aetui/core/blas.py for why 1.
+        self.blas_threads = blas_threads
 
         self._lock = threading.RLock()  # held while the weights change; snapshots take it
         self._wake = threading.Event()
@@ -243,6 +248,7 @@ class Trainer:
         """Compile (or load from numba's cache) every kernel, on tiny arrays of the real types."""
         if self._compiled:
             return
+        hold_engine_threads(self.blas_threads)
         previous = self.state
         self.state = COMPILING
         self._publish()

@@ -1,0 +1,69 @@
+"""Thread counts of the OpenBLAS libraries loaded in this process.
+
+numpy and scipy each bundle an OpenBLAS with its own thread pool; numba's
+np.dot (and the engine's gemm) call scipy's. At the engine's sizes (a batch of
+20-128 rows times 784×k) a second thread gains little, while a pool whose
+threads wait for each other at every product costs a great deal when the
+cores are busy: on a loaded 2-core machine a 20×784 by 784×500 product took
+36 ms with scipy's default 2 threads and 0.6 ms with one. It also takes the
+core the lab's UI needs. So the trainer holds the engine's BLAS to one thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from collections.abc import Callable
+
+_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+            "openblas_get_num_threads64_", "openblas_get_num_threads")
+_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+            "openblas_set_num_threads64_", "openblas_set_num_threads")
+
+Control = tuple[str, Callable[[], int], Callable[[int], None]]
+
+
+def openblas_controls() -> list[Control]:
+    """(path, get, set) thread-count functions of each OpenBLAS mapped into this process
+    (empty where /proc/self/maps or the symbols are not available)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted({line.split()[-1] for line in maps
+                            if re.search(r"openblas[^/]*\.so", line)})
+    except OSError:
+        return []
+    controls = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        get = next((getattr(lib, n) for n in _GETTERS if hasattr(lib, n)), None)
+        put = next((getattr(lib, n) for n in _SETTERS if hasattr(lib, n)), None)
+        if get is None or put is None:
+            continue
+        get.restype = ctypes.c_int
+        put.argtypes = [ctypes.c_int]
+        put.restype = None
+        controls.append((path, get, put))
+    return controls
+
+
+def engine_blas_controls() -> list[Control]:
+    """The controls of the OpenBLAS the engine's products run on: scipy's (numba calls
+    scipy.linalg.cython_blas), i.e. every OpenBLAS that is not numpy's 64-bit one."""
+    import scipy.linalg.cython_blas  # noqa: F401 -- maps scipy's OpenBLAS
+
+    return [c for c in openblas_controls() if "openblas64" not in c[0]]
+
+
+def hold_engine_threads(count: int | None) -> list[int]:
+    """Set the engine's BLAS to `count` threads (None: leave it); returns the previous
+    counts (empty when nothing was changed). Process-wide: OpenBLAS has one pool."""
+    if count is None:
+        return []
+    controls = engine_blas_controls()
+    before = [get() for _, get, _ in controls]
+    for _, _, put in controls:
+        put(count)
+    return before
