@@ -270,6 +270,7 @@ async def test_save_export_help_and_load_prompt(tmp_path, monkeypatch):
 
 
 async def test_quit_saves_checkpoint_and_returns_its_path(tmp_path):
+    _mark_tested("app.quit")
     target = tmp_path / "quit.npz"
     from aetui.tui.app import LabOptions
 

@@ -17,8 +17,8 @@ SIZES = [(80, 24), (120, 40), (160, 50), (100, 30), (60, 18), (72, 21)]
 
 def key_pool() -> list[str]:
     keys = [k for b in LAB_BINDINGS for k in b.key.split(",")]
-    # Exporting an SVG costs ~0.1 s: keep it rare rather than absent.
-    keys = [k for k in keys if k != "ctrl+e"]
+    # Exporting an SVG costs ~0.1 s: keep it rare rather than absent; quit at the end.
+    keys = [k for k in keys if k not in ("ctrl+e", "ctrl+q")]
     # What a person types into the prompt, and closes it with.
     keys += ["escape", "enter", "backspace", "0", "1", "3", "5", "=", ".", "a", "x"] * 2
     return keys

@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.worker import Worker
 
-from aetui.config import LIVE_KNOBS, Settings, field_names, parse_assignment
+from aetui.config import LIVE_KNOBS, Settings, parse_assignment
 from aetui.core.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.errors import AetuiError, ConfigError
 from aetui.render import default_mode
@@ -121,7 +121,8 @@ class LabApp(App[Path | None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[Binding]] = [
         # ctrl+q: Textual's convention, and no knob sits on it ('q' is the noise level).
-        Binding("ctrl+q", "quit", "quit", priority=True, tooltip="stop, save and quit"),
+        Binding("ctrl+q", "quit", "quit", priority=True, show=False,
+                tooltip="stop, save and quit"),
     ]
 
     def __init__(self, settings: Settings, *, checkpoint_path: Path | None = None,
@@ -736,5 +737,3 @@ class LabApp(App[Path | None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(LAB_BINDINGS))
 
-    def known_setting(self, name: str) -> bool:
-        return name in field_names()

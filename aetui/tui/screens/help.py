@@ -41,7 +41,6 @@ class HelpScreen(ModalScreen[None]):
         for binding in self.lab_bindings:
             keys = binding.key_display or binding.key
             table.add_row(keys, binding.tooltip or binding.description)
-        table.add_row("ctrl+q", "quit: stop training, save the checkpoint, print its path")
         with VerticalScroll() as box:
             box.border_title = "aetui lab · keys (esc closes)"
             yield Static(Text(INTRO))

@@ -26,7 +26,16 @@ def _pair(key: str, knob: str, symbol: str, what: str) -> list[Binding]:
     ]
 
 
+# Order = footer order: what a newcomer needs first (the footer is cut on the right).
 LAB_BINDINGS: list[Binding] = [
+    # ctrl+q is also the App's priority binding (it works on every screen); this
+    # entry puts it first in the footer. No knob sits on it ('q' is the noise level).
+    Binding("ctrl+q", "app.quit", "quit", tooltip="stop training, save the checkpoint "
+                                                  "(unless --no-save-on-quit), print its path"),
+    Binding("question_mark,f1", "app.help", "help", key_display="?",
+            tooltip="this help"),
+    Binding("colon,equals_sign", "app.prompt", "set", key_display=":",
+            tooltip="type an exact value, e.g. q=0.37 (also '=')"),
     Binding("space", "app.toggle_pause", "pause", tooltip="pause / resume training"),
     Binding("full_stop", "app.step_once", "step", key_display=".",
             tooltip="one update while paused"),
@@ -42,8 +51,6 @@ LAB_BINDINGS: list[Binding] = [
     *_pair("l", "l2", "λ", "the weight decay λ"),
     *_pair("e", "lr", "lr", "the learning rate"),
     *_pair("k", "hidden", "k", "the number of hidden units k (resets the weights)"),
-    Binding("colon,equals_sign", "app.prompt", "set", key_display=":",
-            tooltip="type an exact value, e.g. q=0.37 (also '=')"),
     Binding("c", "app.cycle_colours", "colours", tooltip="filter/digit colours: truecolor, "
                                                          "256, grey, ascii"),
     Binding("g", "app.toggle_normalise", "norm", tooltip="filter normalisation: each "
@@ -62,8 +69,6 @@ LAB_BINDINGS: list[Binding] = [
     Binding("ctrl+s", "app.save", "save", tooltip="save a checkpoint now"),
     Binding("ctrl+o", "app.load", "load", tooltip="load a checkpoint (type its path)"),
     Binding("ctrl+e", "app.export_svg", "svg", tooltip="export the screen as SVG"),
-    Binding("question_mark,f1", "app.help", "help", key_display="?",
-            tooltip="this help"),
 ]
 
 
