@@ -174,7 +174,7 @@ class _Reporter:
         if self.json_lines:
             self.emit(record)
         elif self._progress is not None:
-            self._progress.console.log(
+            self._progress.console.print(
                 f"epoch {record['epoch']}: train {record['train_loss']:.3f} "
                 f"held-out {record['val_loss']:.3f} ρ̂ {record['rho_hat_mean']:.3f} "
                 f"{record['samples_per_s']:,.0f} samples/s")
