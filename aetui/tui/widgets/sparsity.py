@@ -39,6 +39,7 @@ class SparsityPanel(Vertical):
         self.dead = self.saturated = 0
         self._dirty = True
         self._caption = ""
+        self._plotted: dict[str, tuple] = {}  # what each plot last showed
         self.border_title = "sparsity ρ̂ (held-out)"
 
     def compose(self) -> ComposeResult:
@@ -87,6 +88,11 @@ class SparsityPanel(Vertical):
         plot = self.query_one("#rho-hist", PlotView)
         rho_hat = np.asarray(self.rho_hat, float).tolist()
         bins = max(5, min(40, plot.size.width // 2))
+        # plotext costs tens of ms a figure: skip it when the bars would not move.
+        key = (tuple(np.histogram(rho_hat, bins=bins, range=(0, 1))[0]), self.rho, plot.size)
+        if key == self._plotted.get("hist"):
+            return
+        self._plotted["hist"] = key
 
         def draw(plt) -> None:
             plt.hist(rho_hat, bins=bins, color="cyan")
@@ -99,6 +105,10 @@ class SparsityPanel(Vertical):
     def _plot_kl(self) -> None:
         plot = self.query_one("#kl-curve", PlotView)
         mean = float(np.mean(self.rho_hat))
+        key = (round(mean, 3), self.rho, plot.size)
+        if key == self._plotted.get("kl"):
+            return
+        self._plotted["kl"] = key
         top = max(1.0, 3.0 * self.rho, 2.0 * mean)
         xs = np.linspace(1e-3, min(0.999, top), 120)
 
