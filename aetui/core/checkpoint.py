@@ -45,6 +45,14 @@ class Checkpoint:
     def step(self) -> int:
         return int(self.state.get("step", 0))
 
+    @property
+    def epoch(self) -> float:
+        """Epochs done, fractional (position in the current epoch included)."""
+        done = float(self.state.get("epoch_index", 0))
+        if self.order is not None and len(self.order):
+            done += float(self.state.get("pos", 0)) / len(self.order)
+        return done
+
 
 def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     """Write `ckpt` to `path` atomically; returns the path. Parent folders are created."""
@@ -57,6 +65,9 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     if ckpt.order is not None:
         arrays["order"] = ckpt.order
     arrays["format"] = np.array(FORMAT)
+    # Also as plain scalars, for readers without aetui (the resume state is in `state`).
+    arrays["step"] = np.array(ckpt.step, np.int64)
+    arrays["epoch"] = np.array(ckpt.epoch, np.float64)
     arrays["config"] = np.array(json.dumps(ckpt.settings.to_dict()))
     arrays["history"] = np.array(json.dumps(ckpt.history))
     arrays["knob_log"] = np.array(json.dumps(ckpt.knob_log, default=_json_default))

@@ -60,10 +60,12 @@ def init_params(n_in: int, k: int, seed: int, tied: bool, dtype=np.float32) -> P
     return Params(W, b, c, V)
 
 
-def hidden_activations(params: Params, images: np.ndarray) -> np.ndarray:
+def hidden_activations(params: Params, images: np.ndarray, batch: int = 1000) -> np.ndarray:
     """h(x) = sigmoid(x W + b) for clean images, one row per image (N×k float32).
 
-    images: N×n_in uint8 (0..255) or floats already in [0, 1].
+    images: N×n_in uint8 (0..255) or floats already in [0, 1]. `batch`: rows per
+    product for float input (bounds the temporaries); uint8 input is converted
+    256 rows at a time inside the kernel.
     """
     from aetui.core import kernels
 
@@ -73,10 +75,14 @@ def hidden_activations(params: Params, images: np.ndarray) -> np.ndarray:
     if images.dtype == np.uint8:
         kernels._encode(np.ascontiguousarray(images), W, b, out)
         return out
-    x = np.asarray(images, dtype=np.float32)
-    np.dot(x, W, out=out)
-    out += b
-    return _sigmoid(out)
+    step = max(1, int(batch))
+    for start in range(0, images.shape[0], step):
+        x = np.asarray(images[start:start + step], dtype=np.float32)
+        block = out[start:start + step]
+        np.dot(x, W, out=block)
+        block += b
+        block[...] = _sigmoid(block)
+    return out
 
 
 def reconstruct(params: Params, x: np.ndarray, decoder: str = "sigmoid") -> np.ndarray:
