@@ -212,15 +212,14 @@ def test_encode_is_the_sigmoid_encoder():
     assert h.dtype == np.float32
 
 
-def test_probe_leaves_scipy_blas_threads_as_it_found_them():
-    controls = analysis._scipy_openblas_controls()
-    if controls is None:
-        pytest.skip("scipy shares numpy's BLAS here")
-    get_threads, _ = controls
-    before = get_threads()
+def test_probe_runs_scipy_blas_on_one_thread():
+    from aetui.core.blas import engine_blas_controls
+
+    controls = engine_blas_controls()
+    if not controls:
+        pytest.skip("no separate OpenBLAS for scipy here")
     with analysis._scipy_blas_single_threaded():
-        assert get_threads() == 1
-    assert get_threads() == before
+        assert all(get() == 1 for _, get, _ in controls)
 
 
 @pytest.mark.parametrize(("loss", "decoder"), [("ce", "sigmoid"), ("mse", "sigmoid"),

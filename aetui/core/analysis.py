@@ -10,13 +10,9 @@ trainer uses. Accuracies are fractions in [0, 1] (not percentages).
 
 from __future__ import annotations
 
-import ctypes
-import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from scipy import optimize
@@ -400,55 +396,18 @@ def _report(progress: Progress | None, stage: str, fraction: float) -> None:
 #
 # numpy and scipy wheels each bundle their own OpenBLAS, with a thread pool
 # each. L-BFGS-B's bookkeeping runs in scipy's; its idle threads then spin
-# for a while and take the cores from numpy's threads doing the probe's big
-# matrix products, which run twice as slow (measured: 45 ms instead of 24 ms
-# for 60,000 × 717 @ 717 × 10 on 2 cores). L-BFGS-B's own work is tiny, so
-# scipy's pool is held to one thread while a probe is fitted.
-
-_blas_lock = threading.Lock()
+# and take the cores from numpy's threads doing the probe's big matrix
+# products, which run twice as slow (measured: 45 ms instead of 24 ms for
+# 60,000 × 717 @ 717 × 10 on 2 cores). L-BFGS-B's own work is tiny, so
+# scipy's pool goes to one thread -- and stays there: the trainer holds the
+# same pool (numba's BLAS) at one thread for the same reason, and restoring
+# it afterwards could undo that for a trainer that started meanwhile.
 
 
 @contextmanager
 def _scipy_blas_single_threaded() -> Iterator[None]:
-    """Run the block with scipy's own OpenBLAS (if separate from numpy's) on one thread."""
-    controls = _scipy_openblas_controls()
-    if controls is None:
-        yield
-        return
-    get_threads, set_threads = controls
-    with _blas_lock:
-        before = get_threads()
-        set_threads(1)
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            set_threads(before)
+    """Run the block with scipy's own OpenBLAS (numba's too) on one thread."""
+    from aetui.core.blas import hold_engine_threads
 
-
-@lru_cache(maxsize=1)
-def _scipy_openblas_controls() -> tuple[Callable[[], int], Callable[[int], None]] | None:
-    """(get, set) thread-count functions of the OpenBLAS that scipy bundles, or None
-    when there is no separate one (e.g. both use the system's BLAS) or it can't be
-    found (not Linux). Found among the libraries this process has loaded."""
-    try:
-        with open("/proc/self/maps") as fh:
-            paths = {line.split()[-1] for line in fh if "openblas" in line.lower()}
-    except OSError:
-        return None
-    scipy_libs = sorted(p for p in paths if "scipy.libs" in p or "scipy/.libs" in p)
-    if not scipy_libs or len(paths) < 2 or "linux" not in sys.platform:
-        return None
-    try:
-        lib = ctypes.CDLL(scipy_libs[0])
-    except OSError:
-        return None
-    for prefix in ("scipy_openblas", "openblas"):
-        getter = getattr(lib, f"{prefix}_get_num_threads", None)
-        setter = getattr(lib, f"{prefix}_set_num_threads", None)
-        if getter is not None and setter is not None:
-            getter.restype = ctypes.c_int
-            setter.argtypes = [ctypes.c_int]
-            return getter, setter
-    return None
-
+    hold_engine_threads(1)
+    yield
