@@ -196,21 +196,22 @@ class _Engine:
         self.batch = settings.batch
         self.steps = 1
 
-    def run_for(self, seconds: float) -> tuple[int, float]:
+    def run_for(self, seconds: float) -> tuple[int, float, float]:
         tr = self.trainer
-        samples, elapsed = 0, 0.0
+        samples, elapsed, cpu = 0, 0.0, 0.0
         while elapsed < seconds:
             if tr.pos >= len(tr.images):
                 tr.pos = 0  # next epoch, same order (not timed)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             done = tr._train_chunk(self.steps, self.ws)
             took = time.perf_counter() - started
+            cpu += time.process_time() - cpu_started
             if done == 0:
                 raise RuntimeError(f"the engine stopped: {tr.message or 'no progress'}")
             elapsed += took
             samples += done * self.batch  # the last batch of an epoch may be short: ignored
             self.steps = max(1, min(100_000, int(self.chunk_seconds * done / max(took, 1e-9))))
-        return samples, elapsed
+        return samples, elapsed, cpu
 
 
 class _Numpy:
@@ -218,10 +219,10 @@ class _Numpy:
         self.ref, self.images, self.order = ref, images, order
         self.pos = 0
 
-    def run_for(self, seconds: float) -> tuple[int, float]:
+    def run_for(self, seconds: float) -> tuple[int, float, float]:
         ref, images, order, batch = self.ref, self.images, self.order, self.ref.batch
         samples = 0
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         elapsed = 0.0
         while elapsed < seconds:
             for _ in range(8):
@@ -232,9 +233,10 @@ class _Numpy:
                 self.pos += len(rows)
                 samples += len(rows)
             elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         if not math.isfinite(loss):
             raise RuntimeError("the numpy reference diverged")
-        return samples, elapsed
+        return samples, elapsed, cpu
 
 
 def measure_sgemm(shapes: Sequence[tuple[int, int, int]], seconds: float = 0.3) -> float:
@@ -341,13 +343,15 @@ def run_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
     for batch in batches:
         for runner in runners[batch].values():
             runner.run_for(warm)
-    timings = {b: {"engine": Timing(), "numpy": Timing(), "sgemm": Timing()} for b in batches}
+    timings = {b: {"engine": Timing(), "numpy": Timing(), "sgemm": Timing(),
+                   "engine_cpu": Timing(), "numpy_cpu": Timing()} for b in batches}
     for rep in range(repeats):
         for batch in batches:
             names = ("engine", "numpy") if rep % 2 == 0 else ("numpy", "engine")
             for name in names:
-                samples, elapsed = runners[batch][name].run_for(seconds)
+                samples, elapsed, cpu = runners[batch][name].run_for(seconds)
                 timings[batch][name].runs.append(samples / elapsed)
+                timings[batch][f"{name}_cpu"].runs.append(samples / max(cpu, 1e-9))
             timings[batch]["sgemm"].runs.append(
                 measure_sgemm(gemm_shapes(batch, n_in, hidden)))
             t = timings[batch]
@@ -368,6 +372,11 @@ def run_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
             "ideal_samples_per_s": ideal,
             "engine_pct_of_sgemm": 100.0 * t["engine"].median / ideal,
             "numpy_pct_of_sgemm": 100.0 * t["numpy"].median / ideal,
+            # Per second of this process's CPU time: steadier than wall time on a shared
+            # machine, and comparable when every BLAS pool runs one thread.
+            "engine_samples_per_cpu_s": t["engine_cpu"].to_dict(),
+            "numpy_samples_per_cpu_s": t["numpy_cpu"].to_dict(),
+            "ratio_cpu": t["engine_cpu"].median / t["numpy_cpu"].median,
         })
     return {
         "workload": {"n_in": n_in, "hidden": hidden, "tied": True, "noise": "mask", "q": Q,
@@ -411,6 +420,11 @@ def format_report(report: dict[str, Any]) -> str:
             f"{r['numpy_samples_per_s']['median']:>9,.0f}  {r['ratio']:>5.2f}  "
             f"{r['sgemm_gflops']['median']:>13.1f}  {r['ideal_samples_per_s']:>8,.0f}  "
             f"{r['engine_pct_of_sgemm']:>7.1f}%  {r['numpy_pct_of_sgemm']:>6.1f}%")
+    lines.append("per second of process CPU time (steadier on a shared machine; comparable "
+                 "when BLAS runs one thread):")
+    for r in report["results"]:
+        lines.append(f"{r['batch']:>5}  {r['engine_samples_per_cpu_s']['median']:>9,.0f}  "
+                     f"{r['numpy_samples_per_cpu_s']['median']:>9,.0f}  {r['ratio_cpu']:>5.2f}")
     sq = report["square_sgemm"]
     lines += [
         "",
