@@ -40,6 +40,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR", default=None,
                    help="folder with the MNIST IDX files (default: found or downloaded as "
                         "for training)")
+    p.add_argument("--dataset", choices=("mnist", "digits"), default="mnist",
+                   help="mnist (default; when it cannot be found or downloaded, the built-in "
+                        "digits are used instead and the report says so) or digits")
     p.add_argument("--batch", default=DEFAULT_BATCHES, metavar="B[,B…]",
                    help=f"batch sizes to measure, comma-separated (default {DEFAULT_BATCHES})")
     p.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, metavar="S",
@@ -78,17 +81,22 @@ def run(args: argparse.Namespace) -> int:
     from aetui.core import bench
     from aetui.data import load_dataset
 
-    data = load_dataset("mnist", data_dir=args.data_dir, allow_fallback=False,
-                        progress=not args.json)
+    data = load_dataset(args.dataset, data_dir=args.data_dir, progress=not args.json)
+    if data.note:
+        print(f"aetui: {data.note}", file=sys.stderr)
     say = (lambda _msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
     with blas_threads(args.threads) as pinned:
         report = bench.run_benchmark(data.train_x, data.test_x, batches=batches,
                                      seconds=args.seconds, repeats=args.repeats,
                                      progress=say)
     report["blas_threads"] = pinned
+    report["dataset"] = {"name": data.name, "source": data.source, "note": data.note}
     if args.json:
         print(json.dumps(report))
     else:
+        print(f"dataset: {data.name} ({data.source}, {len(data.train_x):,} training images)"
+              + ("" if data.name == "mnist" else " — not MNIST: numbers are not comparable "
+                 "with the issue's table"))
         print(bench.format_report(report))
         threads = ("left as they were" if pinned is None
                    else f"{pinned} per BLAS library, both implementations (--threads)")

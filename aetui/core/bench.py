@@ -239,9 +239,11 @@ class _Numpy:
         return samples, elapsed, cpu
 
 
-def measure_sgemm(shapes: Sequence[tuple[int, int, int]], seconds: float = 0.3) -> float:
+def measure_sgemm(shapes: Sequence[tuple[int, int, int]], seconds: float = 0.3,
+                  clock: Callable[[], float] = time.perf_counter) -> float:
     """GFLOP/s of numpy float32 matmul over `shapes` (rows, inner, cols), each timed for
-    about seconds/len(shapes): total flops over total time, best of three rounds."""
+    about seconds/len(shapes): total flops over total time, best of three rounds.
+    `clock`: time.perf_counter (wall) or time.process_time (this process's CPU time)."""
     rng = np.random.default_rng(0)
     per_shape = seconds / len(shapes) / 3
     total_flops, total_time = 0.0, 0.0
@@ -254,10 +256,10 @@ def measure_sgemm(shapes: Sequence[tuple[int, int, int]], seconds: float = 0.3) 
         reps = max(1, int(per_shape * 50e9 / flops))  # assume ~50 GFLOP/s for the count
         best = math.inf
         for _ in range(3):
-            started = time.perf_counter()
+            started = clock()
             for _ in range(reps):
                 np.dot(a, bm, out=out)
-            best = min(best, (time.perf_counter() - started) / reps)
+            best = min(best, max(clock() - started, 1e-9) / reps)
         total_flops += flops
         total_time += best
     return total_flops / total_time / 1e9
@@ -344,7 +346,8 @@ def run_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
         for runner in runners[batch].values():
             runner.run_for(warm)
     timings = {b: {"engine": Timing(), "numpy": Timing(), "sgemm": Timing(),
-                   "engine_cpu": Timing(), "numpy_cpu": Timing()} for b in batches}
+                   "engine_cpu": Timing(), "numpy_cpu": Timing(), "sgemm_cpu": Timing()}
+               for b in batches}
     for rep in range(repeats):
         for batch in batches:
             names = ("engine", "numpy") if rep % 2 == 0 else ("numpy", "engine")
@@ -352,8 +355,10 @@ def run_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
                 samples, elapsed, cpu = runners[batch][name].run_for(seconds)
                 timings[batch][name].runs.append(samples / elapsed)
                 timings[batch][f"{name}_cpu"].runs.append(samples / max(cpu, 1e-9))
-            timings[batch]["sgemm"].runs.append(
-                measure_sgemm(gemm_shapes(batch, n_in, hidden)))
+            shapes = gemm_shapes(batch, n_in, hidden)
+            timings[batch]["sgemm"].runs.append(measure_sgemm(shapes))
+            timings[batch]["sgemm_cpu"].runs.append(
+                measure_sgemm(shapes, clock=time.process_time))
             t = timings[batch]
             say(f"round {rep + 1}/{repeats}, batch {batch}: engine "
                 f"{t['engine'].runs[-1]:,.0f}/s, numpy {t['numpy'].runs[-1]:,.0f}/s")
@@ -377,6 +382,12 @@ def run_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
             "engine_samples_per_cpu_s": t["engine_cpu"].to_dict(),
             "numpy_samples_per_cpu_s": t["numpy_cpu"].to_dict(),
             "ratio_cpu": t["engine_cpu"].median / t["numpy_cpu"].median,
+            "sgemm_gflops_cpu": t["sgemm_cpu"].to_dict(),
+            "ideal_samples_per_cpu_s": t["sgemm_cpu"].median * 1e9 / fps,
+            "engine_pct_of_sgemm_cpu": 100.0 * t["engine_cpu"].median
+            / (t["sgemm_cpu"].median * 1e9 / fps),
+            "numpy_pct_of_sgemm_cpu": 100.0 * t["numpy_cpu"].median
+            / (t["sgemm_cpu"].median * 1e9 / fps),
         })
     return {
         "workload": {"n_in": n_in, "hidden": hidden, "tied": True, "noise": "mask", "q": Q,
@@ -424,7 +435,10 @@ def format_report(report: dict[str, Any]) -> str:
                  "when BLAS runs one thread):")
     for r in report["results"]:
         lines.append(f"{r['batch']:>5}  {r['engine_samples_per_cpu_s']['median']:>9,.0f}  "
-                     f"{r['numpy_samples_per_cpu_s']['median']:>9,.0f}  {r['ratio_cpu']:>5.2f}")
+                     f"{r['numpy_samples_per_cpu_s']['median']:>9,.0f}  {r['ratio_cpu']:>5.2f}  "
+                     f"{r['sgemm_gflops_cpu']['median']:>13.1f}  "
+                     f"{r['ideal_samples_per_cpu_s']:>8,.0f}  "
+                     f"{r['engine_pct_of_sgemm_cpu']:>7.1f}%  {r['numpy_pct_of_sgemm_cpu']:>6.1f}%")
     sq = report["square_sgemm"]
     lines += [
         "",
