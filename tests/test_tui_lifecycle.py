@@ -162,3 +162,19 @@ def test_lab_refuses_without_a_terminal(capsys):
 
     assert main(["--dataset", "digits"]) == 2
     assert "needs a terminal" in capsys.readouterr().err
+
+
+async def test_hangup_stops_saves_and_exits(tmp_path):
+    """A dropped SSH session sends SIGHUP: the run is saved, not lost."""
+    import os
+    import signal
+
+    target = tmp_path / "hangup.npz"
+    app = make_lab_app(options=LabOptions(save_path=target))
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_for(pilot, lambda: app.trainer is not None
+                              and app.trainer.step > 5)
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert await wait_for(pilot, lambda: app.saved_path is not None)
+    assert app.fake_trainers[0].state == "stopped"
+    assert app.saved_path == target

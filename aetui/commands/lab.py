@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -42,10 +43,12 @@ def run(args: argparse.Namespace) -> int:
                          save_on_quit=args.save_on_quit)
     app = LabApp(settings, checkpoint_path=load_path, options=options)
     saved = app.run()
-    if app.failure is not None:
-        print(f"aetui: error: {app.failure}", file=sys.stderr)
-    if saved:
-        print(f"aetui: saved {saved}")
-    elif options.save_on_quit and app.failure is None and app.return_code == 0:
-        print("aetui: nothing was saved (training had not started)", file=sys.stderr)
+    # After a hang-up the terminal is gone: the checkpoint is saved, the words may not land.
+    with contextlib.suppress(OSError):
+        if app.failure is not None:
+            print(f"aetui: error: {app.failure}", file=sys.stderr)
+        if saved:
+            print(f"aetui: saved {saved}")
+        elif options.save_on_quit and app.failure is None and app.return_code == 0:
+            print("aetui: nothing was saved (training had not started)", file=sys.stderr)
     return 1 if app.failure is not None else (app.return_code or 0)

@@ -10,6 +10,8 @@ reset …), which take effect at the trainer's next chunk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -173,7 +175,19 @@ class LabApp(App[Path | None]):
         self.check_size()
         self.set_interval(1.0, self.refresh_status)
         self.refresh_status()
+        self._quit_on_hangup()
         self.start_training()
+
+    def _quit_on_hangup(self) -> None:
+        """A dropped SSH session (SIGHUP) or a polite kill (SIGTERM) quits as ctrl+q
+        does -- stop, save, exit -- instead of losing the run."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._quit_from_signal)
+
+    def _quit_from_signal(self) -> None:
+        self.call_later(self.action_quit)
 
     def start_training(self) -> None:
         self._stopping.clear()
