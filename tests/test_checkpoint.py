@@ -42,6 +42,8 @@ def test_round_trip_is_bit_exact_and_readable_by_plain_numpy(tmp_path, data, tie
     for name, array in trainer.opt.items():
         np.testing.assert_array_equal(ckpt.opt_state[name], array)
     assert ckpt.settings == trainer.settings
+    resumed = Trainer(trainer.settings, *data, checkpoint=ckpt)
+    assert resumed.curve == trainer.curve  # the loss plot continues where it was
     assert read_settings(path).q == 0.5
 
 

@@ -140,6 +140,7 @@ class Trainer:
                 self._noise_rng.bit_generator.state = state["noise_rng"]
             self.history = list(ckpt.history)
             self.knob_log = [KnobChange(**entry) for entry in ckpt.knob_log]
+            self.curve = [_point_from_row(row) for row in state.get("curve", [])]
         # Settings given on the command line override the checkpoint's: apply the
         # live ones as knob changes (logged), and refuse what needs a new model.
         for name in ("hidden",):
@@ -524,7 +525,8 @@ class Trainer:
                 state={"step": self.step, "epoch_index": self.epoch_index, "pos": self.pos,
                        "adam_t": self.adam_t,
                        "order_rng": self._order_rng.bit_generator.state,
-                       "noise_rng": self._noise_rng.bit_generator.state},
+                       "noise_rng": self._noise_rng.bit_generator.state,
+                       "curve": [_point_row(point) for point in self.curve]},
                 order=self.order.copy(),
             )
 
@@ -535,6 +537,18 @@ class Trainer:
 
 _LIVE_SET = frozenset(("q", "sigma", "noise", "rho", "beta", "l2", "lr", "loss", "tied",
                        "optimizer"))
+
+
+def _point_row(point: LossPoint) -> list:
+    """A loss-curve point as a flat JSON row (the curve is kept in checkpoints)."""
+    val = point.val
+    return [point.step, point.epoch, point.train.recon, point.train.l2, point.train.sparsity,
+            *((val.recon, val.l2, val.sparsity) if val is not None else ())]
+
+
+def _point_from_row(row: list) -> LossPoint:
+    val = LossTerms(*row[5:8]) if len(row) >= 8 else None
+    return LossPoint(int(row[0]), float(row[1]), LossTerms(*row[2:5]), val)
 
 
 def _change_dict(change: KnobChange) -> dict[str, Any]:
