@@ -8,7 +8,7 @@ denoising-autoencoder figures. Digits (unsigned, in [0, 1]) go black to white.
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -84,13 +84,14 @@ def save_panels(path: str | Path, panels: Sequence[tuple[str, np.ndarray]],
     if not target.parent.is_dir():
         raise AetuiError(f"--png: no such folder: {target.parent}")
     # A temporary file in the same folder, then rename: never a half-written PNG.
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # Opened with "xb" (not mkstemp) so the file gets the usual umask permissions.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "xb") as fh:
             image.save(fh, format="PNG")
         os.replace(tmp, target)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise AetuiError(f"--png: cannot write {target}: {exc.strerror or exc}") from None
     return target
 
