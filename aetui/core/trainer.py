@@ -349,8 +349,12 @@ class Trainer:
         p = self.params
         V = p.V if p.V is not None else np.zeros((1, 1), np.float32)
         with self._lock:
-            saved = (p.copy(), {k: v.copy() for k, v in self.opt.items()}, self.adam_t,
-                     self.pos, self._noise_rng.bit_generator.state)
+            # What a divergence restores. Plain SGD never touches the optimizer
+            # state, so copying it (2 × the weights) would only slow every chunk.
+            opt_saved = self.opt if s.optimizer == "sgd" else {
+                k: v.copy() for k, v in self.opt.items()}
+            saved = (p.copy(), opt_saved, self.adam_t, self.pos,
+                     self._noise_rng.bit_generator.state)
             sums = np.zeros(4, np.float64)
             done, pos, finite = kernels._train_chunk(
                 self.images, self.order, self.pos, n_steps, s.batch, self._noise_rng,
