@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from aetui.config import (
@@ -77,3 +79,33 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path | None]
         if name in vars(args):
             merged[name] = getattr(args, name)
     return Settings.from_dict(merged, source="--config"), load_path
+
+
+def run_interruptibly(work: Callable[[], object], stop: Callable[[], None],
+                      name: str) -> tuple[object, bool]:
+    """Run `work` on a thread so that Ctrl+C reaches the main thread at once (not after
+    a nogil kernel returns); on Ctrl+C call `stop` and wait for `work` to finish.
+
+    Returns (what `work` returned, interrupted?); an exception in `work` is re-raised.
+    """
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["result"] = work()
+        except BaseException as exc:  # re-raised on the main thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name=name, daemon=True)
+    worker.start()
+    interrupted = False
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        interrupted = True
+        stop()
+        worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("result"), interrupted

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 
 from aetui.commands import common
 from aetui.commands.probe import StageProgress
@@ -106,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         from aetui.core.experiments import level_label
 
         comparison_labels = [level_label(comparison.noise, v) for v in levels]
-        result, interrupted = _run_interruptibly(comparison)
+        result, interrupted = common.run_interruptibly(comparison.run, comparison.stop,
+                                                       "aetui-compare")
 
     if args.png and result.runs:
         from aetui.render.png import save_panels
@@ -127,34 +127,6 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     return 0
-
-
-def _run_interruptibly(comparison):
-    """Run on a thread so Ctrl+C reaches us at once; on Ctrl+C stop cleanly.
-
-    Returns (ComparisonResult, interrupted).
-    """
-    box: dict = {}
-
-    def target() -> None:
-        try:
-            box["result"] = comparison.run()
-        except BaseException as exc:  # re-raised on the main thread
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, name="aetui-compare", daemon=True)
-    worker.start()
-    interrupted = False
-    try:
-        while worker.is_alive():
-            worker.join(0.1)
-    except KeyboardInterrupt:
-        interrupted = True
-        comparison.stop()
-        worker.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"], interrupted
 
 
 def print_table(result, data, settings, field: str) -> None:

@@ -70,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     start_step = trainer.step
-    interrupted = _run_interruptibly(trainer, max_steps=args.steps, max_epochs=max_epochs,
-                                     report=report)
+    _, interrupted = common.run_interruptibly(
+        lambda: trainer.run(max_steps=args.steps, max_epochs=max_epochs), trainer.stop,
+        "aetui-train")
     report.close()
     if args.json and trainer.step > report.last_epoch_step and not report.diverged_message:
         report.emit(report.partial_record(start_step))
@@ -98,32 +99,6 @@ def _total_steps(settings, n_train: int, max_epochs: int | None, max_steps: int 
     per_epoch = -(-n_train // settings.batch)
     limits = [n for n in (max_steps, per_epoch * max_epochs if max_epochs else None) if n]
     return min(limits) if limits else None
-
-
-def _run_interruptibly(trainer, *, max_steps, max_epochs, report) -> bool:
-    """Run the trainer on a thread so that Ctrl+C reaches us at once, not after the
-    nogil kernel returns; on Ctrl+C stop it cleanly. Returns True if interrupted."""
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            trainer.run(max_steps=max_steps, max_epochs=max_epochs)
-        except BaseException as exc:  # re-raised on the main thread
-            failure.append(exc)
-
-    worker = threading.Thread(target=target, name="aetui-train", daemon=True)
-    worker.start()
-    interrupted = False
-    try:
-        while worker.is_alive():
-            worker.join(0.1)
-    except KeyboardInterrupt:
-        interrupted = True
-        trainer.stop()
-        worker.join()
-    if failure:
-        raise failure[0]
-    return interrupted
 
 
 class _Reporter:

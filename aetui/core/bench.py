@@ -20,10 +20,8 @@ busy with other work; the load average before and after is in the report.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
-import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -266,46 +264,14 @@ def measure_sgemm(shapes: Sequence[tuple[int, int, int]], seconds: float = 0.3,
 
 
 def blas_info() -> list[dict[str, Any]]:
-    """The BLAS libraries loaded in this process and the kernels they chose.
+    """The BLAS libraries loaded in this process and the kernels they chose
+    (numpy's, and scipy's, which numba's np.dot uses), from threadpoolctl."""
+    from threadpoolctl import threadpool_info
 
-    From threadpoolctl when it is installed, otherwise by asking each OpenBLAS
-    found in /proc/self/maps (numpy's, and scipy's, which numba's np.dot uses).
-    Empty when neither works.
-    """
-    try:
-        from threadpoolctl import threadpool_info  # type: ignore[import-not-found]
-    except ImportError:
-        pass
-    else:
-        return [{k: v for k, v in entry.items()
-                 if k in ("internal_api", "filepath", "version", "architecture",
-                          "num_threads", "threading_layer")}
-                for entry in threadpool_info() if entry.get("user_api") == "blas"]
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps
-                            if re.search(r"openblas[^/]*\.so", line)})
-    except OSError:
-        return []
-    found = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        entry: dict[str, Any] = {"filepath": path}
-        for what, restype in (("config", ctypes.c_char_p), ("corename", ctypes.c_char_p),
-                              ("num_threads", ctypes.c_int)):
-            for name in (f"scipy_openblas_get_{what}64_", f"scipy_openblas_get_{what}",
-                         f"openblas_get_{what}64_", f"openblas_get_{what}"):
-                fn = getattr(lib, name, None)
-                if fn is not None:
-                    fn.restype = restype
-                    value = fn()
-                    entry[what] = value.decode() if isinstance(value, bytes) else value
-                    break
-        found.append(entry)
-    return found
+    return [{k: v for k, v in entry.items()
+             if k in ("internal_api", "filepath", "version", "architecture", "num_threads",
+                      "threading_layer")}
+            for entry in threadpool_info() if entry.get("user_api") == "blas"]
 
 
 def _settings(batch: int, hidden: int, seed: int):

@@ -11,42 +11,19 @@ core the lab's UI needs. So the trainer holds the engine's BLAS to one thread.
 
 from __future__ import annotations
 
-import ctypes
-import re
 from collections.abc import Callable
 
-_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-            "openblas_get_num_threads64_", "openblas_get_num_threads")
-_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-            "openblas_set_num_threads64_", "openblas_set_num_threads")
+from threadpoolctl import ThreadpoolController
 
 Control = tuple[str, Callable[[], int], Callable[[int], None]]
 
 
 def openblas_controls() -> list[Control]:
-    """(path, get, set) thread-count functions of each OpenBLAS mapped into this process
-    (empty where /proc/self/maps or the symbols are not available)."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps
-                            if re.search(r"openblas[^/]*\.so", line)})
-    except OSError:
-        return []
-    controls = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        get = next((getattr(lib, n) for n in _GETTERS if hasattr(lib, n)), None)
-        put = next((getattr(lib, n) for n in _SETTERS if hasattr(lib, n)), None)
-        if get is None or put is None:
-            continue
-        get.restype = ctypes.c_int
-        put.argtypes = [ctypes.c_int]
-        put.restype = None
-        controls.append((path, get, put))
-    return controls
+    """(path, get, set) thread-count functions of each OpenBLAS loaded in this process,
+    as threadpoolctl finds them."""
+    return [(lib.filepath, lib.get_num_threads, lib.set_num_threads)
+            for lib in ThreadpoolController().lib_controllers
+            if lib.internal_api == "openblas"]
 
 
 def engine_blas_controls() -> list[Control]:
