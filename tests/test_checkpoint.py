@@ -123,3 +123,15 @@ def test_interrupted_save_leaves_the_previous_file_intact(tmp_path, data, monkey
     assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]
     with zipfile.ZipFile(path) as zf:
         assert zf.testzip() is None
+
+
+def test_checkpoint_permissions_follow_the_umask(tmp_path, data):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = _trainer(data).save(tmp_path / "perm.npz")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

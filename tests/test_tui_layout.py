@@ -78,3 +78,16 @@ async def test_starts_too_small():
         assert await wait_for(pilot, lambda: isinstance(app.screen, TooSmallScreen))
         await pilot.resize_terminal(100, 30)
         assert await wait_for(pilot, lambda: isinstance(app.screen, LabScreen))
+
+
+async def test_quit_is_the_first_key_in_the_footer_at_80_columns():
+    """The footer is cut on the right on small terminals: how to quit must survive."""
+    from fake_trainer import make_lab_app
+    from textual.widgets import Footer
+
+    app = make_lab_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.5)
+        keys = [(k.key, k.description) for k in app.screen.query_one(Footer).query("FooterKey")]
+    assert keys[0] == ("ctrl+q", "quit")
+    assert [k for k, _ in keys].count("ctrl+q") == 1

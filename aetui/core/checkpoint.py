@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +74,10 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     arrays["state"] = np.array(json.dumps(ckpt.state, default=_json_default))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # Not mkstemp: its files are private (0600); a checkpoint is an ordinary user
+        # file, so let the umask decide, as for any file the user writes.
+        tmp = str(path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp"))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
         raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:

@@ -123,7 +123,7 @@ class LabApp(App[Path | None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[Binding]] = [
         # ctrl+q: Textual's convention, and no knob sits on it ('q' is the noise level).
-        Binding("ctrl+q", "quit", "quit", priority=True, show=False,
+        Binding("ctrl+q", "quit", "quit", priority=True,
                 tooltip="stop, save and quit"),
     ]
 
