@@ -17,6 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+from aetui.core.model import hidden_activations, reconstruction_loss_of
+from aetui.data import as_float
+
 # progress(stage, fraction) with fraction in [0, 1]; stage names what is running.
 Progress = Callable[[str, float], None]
 
@@ -314,14 +317,7 @@ def probe_accuracies(
 
 def encode(params, x: np.ndarray, batch: int = 10_000) -> np.ndarray:
     """The encoder h(x) = sigmoid(x W + b) on clean inputs: float32, N × k, in (0, 1)."""
-    W = np.asarray(params.W, dtype=np.float32)
-    b = np.asarray(params.b, dtype=np.float32)
-    out = np.empty((len(x), W.shape[1]), dtype=np.float32)
-    for start in range(0, len(x), batch):
-        a = as_unit_float(x[start:start + batch]) @ W + b
-        # Clipped so exp() never overflows to inf for large pre-activations.
-        out[start:start + batch] = 1.0 / (1.0 + np.exp(-np.clip(a, -60.0, 60.0)))
-    return out
+    return hidden_activations(params, np.asarray(x), batch=batch)
 
 
 def reconstruction_loss(params, x: np.ndarray, loss: str = "ce", decoder: str = "sigmoid",
@@ -333,20 +329,11 @@ def reconstruction_loss(params, x: np.ndarray, loss: str = "ce", decoder: str = 
     nats) or "mse" (squared error), summed over pixels and averaged over the
     rows of x -- the same convention as the trainer's reconstruction term.
     """
-    W = np.asarray(params.W, dtype=np.float32)
-    V = W.T if getattr(params, "V", None) is None else np.asarray(params.V, dtype=np.float32)
-    c = np.asarray(params.c, dtype=np.float32)
     total = 0.0
     for start in range(0, len(x), batch):
-        clean = as_unit_float(x[start:start + batch]).astype(np.float64)
-        a = (encode(params, x[start:start + batch]) @ V + c).astype(np.float64)
-        if decoder == "linear":
-            total += float(np.sum((a - clean) ** 2))
-        elif loss == "mse":
-            total += float(np.sum((1.0 / (1.0 + np.exp(-a)) - clean) ** 2))
-        else:
-            # −[x log σ(a) + (1−x) log(1−σ(a))] = softplus(a) − x·a, exact for any a.
-            total += float(np.sum(np.logaddexp(0.0, a) - clean * a))
+        rows = x[start:start + batch]
+        total += reconstruction_loss_of(params, encode(params, rows), as_unit_float(rows),
+                                        loss, decoder)
     return total / len(x)
 
 
@@ -357,7 +344,7 @@ def as_unit_float(x: np.ndarray) -> np.ndarray:
     """Pixels as float32 in [0, 1]: uint8 is divided by 255, floats pass through."""
     x = np.asarray(x)
     if x.dtype == np.uint8:
-        return x.astype(np.float32) / np.float32(255.0)
+        return as_float(x)
     return x.astype(np.float32, copy=False)
 
 

@@ -194,6 +194,16 @@ def _exp_nonpositive(buf, count, bits):
 
 
 @numba.njit(**_JIT)
+def _stack_workspace(W, tied, rows):
+    """Buffers for the tied gradient's stacked product [X̃; δ_out]ᵀ[δ_h; H]: (2·rows)×n
+    and (2·rows)×k in W's dtype; 1×1 placeholders when untied (nothing to stack)."""
+    if tied:
+        n, k = W.shape
+        return np.empty((2 * rows, n), W.dtype), np.empty((2 * rows, k), W.dtype)
+    return np.empty((1, 1), W.dtype), np.empty((1, 1), W.dtype)
+
+
+@numba.njit(**_JIT)
 def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
                       h, z, dh, gW, gb, gc, gV, rho_hat):
     """Loss terms of one minibatch and their gradients, written into g*.
@@ -207,14 +217,7 @@ def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
     averaged over the m examples; the other two exactly as they enter the
     objective (λ‖W‖² …, β·Ω). The gradients are of their sum.
     """
-    m, n = x.shape
-    k = W.shape[1]
-    if tied:
-        stack_x = np.empty((2 * m, n), W.dtype)
-        stack_h = np.empty((2 * m, k), W.dtype)
-    else:
-        stack_x = np.empty((1, 1), W.dtype)
-        stack_h = np.empty((1, 1), W.dtype)
+    stack_x, stack_h = _stack_workspace(W, tied, x.shape[0])
     return _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
                                   h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
                                   False, 0.0, False)
@@ -474,14 +477,8 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
     """
     n_total = order.shape[0]
     n = images.shape[1]
-    k = W.shape[1]
     # Workspace of the tied gradient's stacked product, once per chunk.
-    if tied:
-        stack_x = np.empty((2 * batch, n), W.dtype)
-        stack_h = np.empty((2 * batch, k), W.dtype)
-    else:
-        stack_x = np.empty((1, 1), W.dtype)
-        stack_h = np.empty((1, 1), W.dtype)
+    stack_x, stack_h = _stack_workspace(W, tied, batch)
     scale = np.empty(1, W.dtype)
     scale[0] = 1.0 / 255.0  # typed like the weights: a float32 multiply, not a double divide
     inv255 = scale[0]

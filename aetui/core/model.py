@@ -93,6 +93,22 @@ def reconstruct(params: Params, x: np.ndarray, decoder: str = "sigmoid") -> np.n
     return _sigmoid(a) if decoder == "sigmoid" else a.astype(np.float32)
 
 
+def reconstruction_loss_of(params: Params, h: np.ndarray, clean: np.ndarray, loss: str = "ce",
+                           decoder: str = "sigmoid") -> float:
+    """Reconstruction loss of the rows of `clean` (floats in [0, 1]) from their hidden
+    activations `h`, summed over pixels and over rows (divide by the row count for the
+    per-example figure): cross-entropy in nats, or squared error."""
+    V = params.W.T if params.V is None else params.V  # any object with W, b, c, V
+    a = (h @ V + params.c).astype(np.float64)
+    clean = np.asarray(clean, dtype=np.float64)
+    if decoder == "linear":
+        return float(np.sum((a - clean) ** 2))
+    if loss == "mse":
+        return float(np.sum((1.0 / (1.0 + np.exp(-a)) - clean) ** 2))
+    # −[x log σ(a) + (1−x) log(1−σ(a))] = softplus(a) − x·a, exact for any a.
+    return float(np.sum(np.logaddexp(0.0, a) - clean * a))
+
+
 def _sigmoid(a: np.ndarray) -> np.ndarray:
     # Written so that large |a| neither overflows nor warns.
     out = np.exp(-np.abs(a))

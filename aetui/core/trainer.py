@@ -17,12 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from aetui.config import Settings
+from aetui.config import LIVE_KNOBS, Settings
 from aetui.core import kernels
 from aetui.core.blas import hold_engine_threads
 from aetui.core.checkpoint import Checkpoint, save_checkpoint
 from aetui.core.knobs import KnobBoard
-from aetui.core.model import Params, init_params, reconstruct
+from aetui.core.model import (
+    Params,
+    hidden_activations,
+    init_params,
+    reconstruct,
+    reconstruction_loss_of,
+)
 from aetui.core.snapshots import (
     COMPILING,
     DIVERGED,
@@ -35,6 +41,8 @@ from aetui.core.snapshots import (
     Snapshot,
     frozen_copy,
 )
+from aetui.data import as_float
+from aetui.errors import CheckpointError, ConfigError
 
 NOISE_CODES = {"none": kernels.NOISE_NONE, "mask": kernels.NOISE_MASK,
                "gaussian": kernels.NOISE_GAUSSIAN, "saltpepper": kernels.NOISE_SALTPEPPER}
@@ -116,8 +124,6 @@ class Trainer:
 
     def _start_from_checkpoint(self, ckpt: Checkpoint, settings: Settings) -> None:
         if ckpt.params.n_in != self.n_in:
-            from aetui.errors import CheckpointError
-
             raise CheckpointError(f"the checkpoint has {ckpt.params.n_in} inputs but the data "
                                   f"has {self.n_in}")
         self._start_fresh(ckpt.settings)
@@ -143,19 +149,16 @@ class Trainer:
             self.curve = [_point_from_row(row) for row in state.get("curve", [])]
         # Settings given on the command line override the checkpoint's: apply the
         # live ones as knob changes (logged), and refuse what needs a new model.
-        for name in ("hidden",):
-            if getattr(settings, name) != getattr(ckpt.settings, name):
-                from aetui.errors import ConfigError
-
-                raise ConfigError("--hidden", f"the checkpoint has {ckpt.settings.hidden} "
-                                  f"hidden units; use a new run (no --load) to change it")
+        if settings.hidden != ckpt.settings.hidden:
+            raise ConfigError("--hidden", f"the checkpoint has {ckpt.settings.hidden} "
+                              f"hidden units; use a new run (no --load) to change it")
         changes = {k: v for k, v in settings.to_dict().items()
                    if v != getattr(ckpt.settings, k)}
         self._applied = ckpt.settings.replace(
-            **{k: v for k, v in changes.items() if k not in _LIVE_SET})
+            **{k: v for k, v in changes.items() if k not in LIVE_KNOBS})
         self.knobs = KnobBoard(self._applied)
         for name, value in changes.items():
-            if name in _LIVE_SET:
+            if name in LIVE_KNOBS:
                 self.knobs.request(name, value)
 
     def _zero_optimizer(self) -> None:
@@ -253,25 +256,15 @@ class Trainer:
         previous = self.state
         self.state = COMPILING
         self._publish()
-        n, k = self.n_in, 2
+        # Drive tiny trainers through the very calls that training makes, so the
+        # argument types (and so the compiled signatures) are the real ones.
+        tiny_images = self.images[:2]
         for tied in (True, False):
-            params = init_params(n, k, 0, tied)
-            V = params.V if params.V is not None else np.zeros((1, 1), np.float32)
-            ws = {"x": np.empty((2, n), np.float32), "xt": np.empty((2, n), np.float32),
-                  "h": np.empty((2, k), np.float32), "z": np.empty((2, n), np.float32),
-                  "dh": np.empty((2, k), np.float32), "gW": np.empty((n, k), np.float32),
-                  "gb": np.empty(k, np.float32), "gc": np.empty(n, np.float32),
-                  "gV": np.empty((k, n), np.float32), "rho_hat": np.empty(k, np.float32)}
-            opt = [np.zeros((2, *a.shape), np.float32) for a in (params.W, params.b, params.c, V)]
-            kernels._train_chunk(
-                self.images[:2], np.arange(2, dtype=np.int64), 0, 1, 2,
-                np.random.default_rng(0), params.W, params.b, params.c, V, *opt, 0,
-                tied, 1, 0.1, 0.1, 0, 0, 0.0, 0.0, 0.1, 0, 0.01,
-                ws["x"], ws["xt"], ws["h"], ws["z"], ws["dh"], ws["gW"], ws["gb"], ws["gc"],
-                ws["gV"], ws["rho_hat"], np.zeros(4, np.float64))
-        kernels._corrupt(np.random.default_rng(0), np.zeros((1, n), np.float32),
-                         np.zeros((1, n), np.float32), 1, 0.1, 0.1)
-        kernels._encode(self.images[:2], params.W, params.b, np.empty((2, k), np.float32))
+            tiny = Trainer(Settings(hidden=2, tied=tied, batch=2), tiny_images, tiny_images,
+                           val_count=2, display_count=1, blas_threads=None)
+            tiny._train_chunk(1, tiny._workspace(2))
+            tiny._evaluate()
+            tiny.snapshot()
         self._compiled = True
         self.state = previous
 
@@ -539,10 +532,6 @@ class Trainer:
         return save_checkpoint(path, self.checkpoint())
 
 
-_LIVE_SET = frozenset(("q", "sigma", "noise", "rho", "beta", "l2", "lr", "loss", "tied",
-                       "optimizer"))
-
-
 def _point_row(point: LossPoint) -> list:
     """A loss-curve point as a flat JSON row (the curve is kept in checkpoints)."""
     val = point.val
@@ -567,19 +556,11 @@ def _image_shape(n_in: int) -> tuple[int, int]:
 def measure(params: Params, images: np.ndarray, settings: Settings) -> tuple[float, np.ndarray]:
     """Reconstruction loss of clean images (summed over pixels, mean per example) and ρ̂
     (mean activation of each unit over the images), without corruption."""
-    from aetui.core.model import hidden_activations
-
     if len(images) == 0:
         return 0.0, np.zeros(params.hidden, np.float32)
-    x = images.astype(np.float32) / 255.0
     h = hidden_activations(params, images)
-    a = h @ params.decoder_weights() + params.c
-    if settings.decoder == "sigmoid" and settings.loss == "ce":
-        per_pixel = np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a))) - x * a
-    else:
-        xhat = 1.0 / (1.0 + np.exp(-a)) if settings.decoder == "sigmoid" else a
-        per_pixel = (xhat - x) ** 2
-    return float(per_pixel.sum(dtype=np.float64) / len(images)), h.mean(axis=0)
+    total = reconstruction_loss_of(params, h, as_float(images), settings.loss, settings.decoder)
+    return total / len(images), h.mean(axis=0)
 
 
 def _l2_term(p: Params, l2: float) -> float:
