@@ -79,6 +79,7 @@ class Trainer:
         # A fixed held-out subset (every training image is trained on) and fixed display digits.
         self.val_x = test_x[:val_count] if len(test_x) else self.images[:val_count]
         self.display_x = (test_x if len(test_x) else self.images)[:display_count]
+        self.val_count = len(self.val_x)
         self.snapshot_interval = snapshot_interval
         self.on_snapshot = on_snapshot
         self.on_epoch = on_epoch

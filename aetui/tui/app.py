@@ -31,7 +31,6 @@ from aetui.render import default_mode
 from aetui.tui.knobs import NOISE_CYCLE, SYMBOLS, cycle, format_value, next_value
 from aetui.tui.messages import (
     DatasetLoaded,
-    EpochFinished,
     PcaComputed,
     ProbeFinished,
     SnapshotReady,
@@ -209,7 +208,6 @@ class LabApp(App[Path | None]):
                 self.settings, train_x, test_x, checkpoint_path=self.checkpoint_path,
                 display_count=DISPLAY_DIGITS, snapshot_interval=self.options.snapshot_interval,
                 on_snapshot=self._snapshot_from_thread,
-                on_epoch=lambda info: self.post_message(EpochFinished(info)),
                 on_diverged=lambda message: self.post_message(TrainingDiverged(message)))
             self._thread_trainer = trainer
             self.post_message(TrainerBuilt(trainer))
@@ -339,15 +337,11 @@ class LabApp(App[Path | None]):
         self.panel(DigitsPanel).set_digits(snap.clean, snap.corrupted, snap.recon,
                                                self._noise_label(snap.settings))
         self.panel(LossPanel).set_curve(snap.curve, snap.knob_log)
-        val_count = min(getattr(self.trainer, "val_count", 1000),
-                        len(self.arrays[2]) if self.arrays else 1000)
-        self.panel(SparsityPanel).set_rho_hat(snap.rho_hat, settings.rho, val_count)
+        self.panel(SparsityPanel).set_rho_hat(snap.rho_hat, settings.rho,
+                                              self.trainer.val_count)
         if snap.message and snap.state == DIVERGED:
             self.message = self._diverged_text(snap.message)
         self.snapshot = snap
-
-    def on_epoch_finished(self, message: EpochFinished) -> None:
-        pass  # the loss curve already carries it; kept for scripts that subclass
 
     def on_training_diverged(self, message: TrainingDiverged) -> None:
         self.message = self._diverged_text(message.message)

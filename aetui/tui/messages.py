@@ -34,12 +34,6 @@ class SnapshotReady(Message):
         self.snapshot = snapshot
 
 
-class EpochFinished(Message):
-    def __init__(self, info: dict) -> None:
-        super().__init__()
-        self.info = info
-
-
 class TrainingDiverged(Message):
     def __init__(self, message: str) -> None:
         super().__init__()
