@@ -32,6 +32,8 @@ def test_report_has_both_batch_sizes_and_every_column(digits):
     json.dumps(report)  # JSON-ready, as `aetui bench --json` prints it
     assert report["workload"]["images"] == len(train_x)
     assert report["workload"]["flops_per_sample"] == bench.flops_per_sample(784, 16)
+    assert report["workload"]["input_density"] == pytest.approx(
+        np.count_nonzero(train_x) / train_x.size * (1 - bench.Q))
     assert [r["batch"] for r in report["results"]] == [20, 32]
     for r in report["results"]:
         for key in ("engine_samples_per_s", "numpy_samples_per_s", "sgemm_gflops",
@@ -45,6 +47,7 @@ def test_report_has_both_batch_sizes_and_every_column(digits):
     assert report["square_sgemm"]["gflops"] > 0
     text = bench.format_report(report)
     assert "engine/s" in text and "numpy/s" in text and "GFLOP/s" in text
+    assert "skips X̃'s zero entries" in text
 
 
 @pytest.mark.parametrize("batch", [20, 128])

@@ -24,12 +24,12 @@ def _problem(seed: int, tied: bool):
     return x, xt, params
 
 
-def _objective(x, xt, p, tied, loss, decoder, l2, beta, rho=0.1):
+def _objective(x, xt, p, tied, loss, decoder, l2, beta, rho=0.1, sparse=False):
     ws = {"h": np.empty((M, HID)), "z": np.empty((M, N)), "dh": np.empty((M, HID)),
           "gW": np.empty((N, HID)), "gb": np.empty(HID), "gc": np.empty(N),
           "gV": np.empty((HID, N)), "rho_hat": np.empty(HID)}
     terms = K._forward_backward(xt, x, p["W"], p["b"], p["c"], p["V"], tied, loss, decoder,
-                                l2, beta, rho, **ws)
+                                l2, beta, rho, 1.0 if sparse else 0.0, **ws)
     return sum(terms), terms, ws
 
 
@@ -37,12 +37,13 @@ VARIANTS = [(K.LOSS_CE, K.DECODER_SIGMOID), (K.LOSS_MSE, K.DECODER_SIGMOID),
             (K.LOSS_MSE, K.DECODER_LINEAR)]
 
 
-@pytest.mark.parametrize(("tied", "variant", "l2", "beta"), list(itertools.product(
-    (True, False), VARIANTS, (0.0, 0.01), (0.0, 3.0))))
-def test_gradients_match_finite_differences(tied, variant, l2, beta):
+@pytest.mark.parametrize(("tied", "variant", "l2", "beta", "sparse"), list(itertools.product(
+    (True, False), VARIANTS, (0.0, 0.01), (0.0, 3.0), (False, True))))
+def test_gradients_match_finite_differences(tied, variant, l2, beta, sparse):
+    """Both ways of taking the products with X̃ (dense gemm, sparse sums) are checked."""
     loss, decoder = variant
     x, xt, p = _problem(1, tied)
-    _, _, ws = _objective(x, xt, p, tied, loss, decoder, l2, beta)
+    _, _, ws = _objective(x, xt, p, tied, loss, decoder, l2, beta, sparse=sparse)
     analytic = {"W": ws["gW"].copy(), "b": ws["gb"].copy(), "c": ws["gc"].copy(),
                 "V": ws["gV"].copy()}
     names = ("W", "b", "c") if tied else ("W", "b", "c", "V")
@@ -53,9 +54,9 @@ def test_gradients_match_finite_differences(tied, variant, l2, beta):
         for idx in np.ndindex(param.shape):
             old = param[idx]
             param[idx] = old + eps
-            up = _objective(x, xt, p, tied, loss, decoder, l2, beta)[0]
+            up = _objective(x, xt, p, tied, loss, decoder, l2, beta, sparse=sparse)[0]
             param[idx] = old - eps
-            down = _objective(x, xt, p, tied, loss, decoder, l2, beta)[0]
+            down = _objective(x, xt, p, tied, loss, decoder, l2, beta, sparse=sparse)[0]
             param[idx] = old
             numeric[idx] = (up - down) / (2 * eps)
         error = np.abs(numeric - analytic[name]).max() / np.abs(numeric).max()
@@ -78,11 +79,12 @@ def _reference_terms(x, xt, p, tied, loss, decoder, l2, beta, rho=0.1):
     return recon, l2_term, beta * kl
 
 
-@pytest.mark.parametrize(("tied", "variant"), list(itertools.product((True, False), VARIANTS)))
-def test_loss_terms_match_numpy_reference(tied, variant):
+@pytest.mark.parametrize(("tied", "variant", "sparse"), list(itertools.product(
+    (True, False), VARIANTS, (False, True))))
+def test_loss_terms_match_numpy_reference(tied, variant, sparse):
     loss, decoder = variant
     x, xt, p = _problem(2, tied)
-    _, terms, _ = _objective(x, xt, p, tied, loss, decoder, 0.01, 3.0)
+    _, terms, _ = _objective(x, xt, p, tied, loss, decoder, 0.01, 3.0, sparse=sparse)
     np.testing.assert_allclose(terms, _reference_terms(x, xt, p, tied, loss, decoder, 0.01, 3.0),
                                rtol=1e-10)
 
@@ -120,6 +122,27 @@ def test_masking_zeroes_a_fraction_q(q):
     se = np.sqrt(q * (1 - q) / n)
     assert abs(fraction - q) <= 4 * se + 1e-12
     assert np.all((out == 0) | (out == 0.5))
+
+
+def test_masking_on_mostly_zero_images_masks_a_fraction_q_of_the_ink():
+    """Only non-zero pixels take a draw (two per generator call): on digit-like
+    inputs the ink is masked at rate q, independently from pixel to pixel."""
+    q = 0.3
+    rng = np.random.default_rng(4)
+    x = ((rng.random((2000, 784)) < 0.2) * rng.uniform(0.1, 1.0, (2000, 784))).astype(np.float32)
+    out = np.empty_like(x)
+    K._corrupt(np.random.default_rng(1), x, out, K.NOISE_MASK, q, 0.0)
+    ink = x != 0
+    assert np.all(out[~ink] == 0)
+    kept = out[ink] != 0
+    np.testing.assert_array_equal(out[ink][kept], x[ink][kept])
+    n = kept.size
+    assert abs((1 - kept.mean()) - q) <= 4 * np.sqrt(q * (1 - q) / n)
+    # Consecutive ink pixels share a draw half the time: their keep decisions
+    # must still be uncorrelated.
+    a, b = kept[:-1].astype(float), kept[1:].astype(float)
+    corr = np.corrcoef(a, b)[0, 1]
+    assert abs(corr) <= 4 / np.sqrt(n)
 
 
 def test_gaussian_noise_has_mean_zero_and_variance_sigma_squared():

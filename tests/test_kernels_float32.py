@@ -18,10 +18,10 @@ def test_fast_expf_matches_numpy_within_a_few_ulp():
     np.testing.assert_allclose(buf, expected, rtol=4e-7, atol=0)
 
 
-@pytest.mark.parametrize(("tied", "variant", "beta"), list(itertools.product(
+@pytest.mark.parametrize(("tied", "variant", "beta", "sparse"), list(itertools.product(
     (True, False), ((K.LOSS_CE, K.DECODER_SIGMOID), (K.LOSS_MSE, K.DECODER_SIGMOID),
-                    (K.LOSS_MSE, K.DECODER_LINEAR)), (0.0, 3.0))))
-def test_float32_step_matches_float64(tied, variant, beta):
+                    (K.LOSS_MSE, K.DECODER_LINEAR)), (0.0, 3.0), (0.0, 1.0))))
+def test_float32_step_matches_float64(tied, variant, beta, sparse):
     loss, decoder = variant
     rng = np.random.default_rng(5)
     m, n, k = 20, 784, 50
@@ -37,7 +37,8 @@ def test_float32_step_matches_float64(tied, variant, beta):
               "gb": np.empty(k, dtype), "gc": np.empty(n, dtype),
               "gV": np.empty((k, n), dtype), "rho_hat": np.empty(k, dtype)}
         terms = K._forward_backward(xt.astype(dtype), x.astype(dtype), p["W"], p["b"], p["c"],
-                                    p["V"], tied, loss, decoder, 0.01, beta, 0.05, **ws)
+                                    p["V"], tied, loss, decoder, 0.01, beta, 0.05, sparse,
+                                    **ws)
         results[dtype] = (np.array(terms), ws)
     t64, g64 = results[np.float64]
     t32, g32 = results[np.float32]

@@ -11,9 +11,9 @@ from aetui.core import kernels as K
 M, N, HID = 5, 30, 7
 
 
-@pytest.mark.parametrize(("tied", "l2", "noise"), list(itertools.product(
-    (True, False), (0.0, 0.01), (K.NOISE_NONE, K.NOISE_MASK))))
-def test_fused_sgd_step_equals_w_minus_lr_times_checked_gradient(tied, l2, noise):
+@pytest.mark.parametrize(("tied", "l2", "noise", "sparse"), list(itertools.product(
+    (True, False), (0.0, 0.01), (K.NOISE_NONE, K.NOISE_MASK), (0.0, 1.0))))
+def test_fused_sgd_step_equals_w_minus_lr_times_checked_gradient(tied, l2, noise, sparse):
     rng = np.random.default_rng(3)
     images = rng.integers(0, 256, (M, N), dtype=np.uint8)
     W = rng.normal(0, 0.3, (N, HID))
@@ -28,14 +28,14 @@ def test_fused_sgd_step_equals_w_minus_lr_times_checked_gradient(tied, l2, noise
           "gW": np.empty((N, HID)), "gb": np.empty(HID), "gc": np.empty(N),
           "gV": np.empty((HID, N)), "rho_hat": np.empty(HID)}
     terms = K._forward_backward(xt, x, W, b, c, V, tied, K.LOSS_CE, K.DECODER_SIGMOID, l2,
-                                3.0, 0.1, **ws)
+                                3.0, 0.1, sparse, **ws)
     lr = 0.05
     after = [W.copy(), b.copy(), c.copy(), V.copy()]
     opt = [np.zeros((2, *a.shape)) for a in after]
     sums = np.zeros(4)
     done, pos, finite = K._train_chunk(
         images, np.arange(M), 0, 1, M, np.random.default_rng(9), *after, *opt, 0,
-        tied, noise, 0.3, 0.0, K.LOSS_CE, K.DECODER_SIGMOID, l2, 3.0, 0.1, K.OPT_SGD, lr,
+        tied, noise, 0.3, 0.0, K.LOSS_CE, K.DECODER_SIGMOID, l2, 3.0, 0.1, K.OPT_SGD, lr, sparse,
         np.empty((M, N)), np.empty((M, N)), np.empty((M, HID)), np.empty((M, N)),
         np.empty((M, HID)), np.empty((N, HID)), np.empty(HID), np.empty(N),
         np.empty((HID, N)), np.empty(HID), sums)

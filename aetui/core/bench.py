@@ -11,7 +11,10 @@ Per example the workload costs five matrix products of 2·n_in·k flops each
 (encoder X̃W, decoder HWᵀ, δ_out W, and the two halves of the tied gradient
 X̃ᵀδ_h and δ_outᵀH): 10·n_in·k ≈ 3.92 MFLOP at 784 × 500. The per-batch SGD
 update and all elementwise work are not counted, so "% of sgemm" is the share
-of the time a perfect implementation would spend in those products.
+of the time a perfect implementation would spend in those products. The
+engine takes the two products with X̃ over its non-zero entries only (about
+13% of them on MNIST at q = 0.3), so its "%" — still of the dense flops —
+can pass 100%.
 
 Measurements are taken in turns (engine, numpy, then the other way round on
 the next repeat) and summarised by their median, because the machine may be
@@ -358,7 +361,10 @@ def run_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
     return {
         "workload": {"n_in": n_in, "hidden": hidden, "tied": True, "noise": "mask", "q": Q,
                      "loss": "ce", "optimizer": "sgd", "lr": LR, "dtype": "float32",
-                     "images": len(images), "flops_per_sample": fps},
+                     "images": len(images), "flops_per_sample": fps,
+                     # Expected share of non-zero entries in a corrupted batch.
+                     "input_density": float(np.count_nonzero(images)) / images.size
+                     * (1.0 - Q)},
         "seconds": seconds,
         "repeats": repeats,
         "results": rows,
@@ -410,6 +416,9 @@ def format_report(report: dict[str, Any]) -> str:
         "",
         "sgemm GFLOP/s: numpy float32 matmul of the batch's five product shapes; "
         "100% /s: the samples/s that rate would give.",
+        f"engine %: of the dense flops; the engine skips X̃'s zero entries "
+        f"({100 * (1 - w['input_density']):.0f}% of them here) in X̃W and X̃ᵀδ_h, "
+        "so it can pass 100%.",
         f"large sgemm ({sq['n']}³): {sq['gflops']:.1f} GFLOP/s "
         f"(= {sq['ideal_samples_per_s']:,.0f} samples/s at 100%)",
     ]

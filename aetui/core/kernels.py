@@ -37,6 +37,15 @@ MOMENTUM = 0.9
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 
 _JIT = {"nogil": True, "cache": True, "error_model": "numpy"}
+# The sparse products may fuse a·b + c into one FMA (fewer roundings, not more
+# assumptions): 'contract' alone lets NaN and Inf through as they are.
+_JIT_FMA = {**_JIT, "fastmath": {"contract"}}
+
+# Corrupted batches with at most this fraction of non-zero entries take the
+# sparse products (see _compress_rows). MNIST is about 19% ink; masking at
+# q = 0.3 leaves about 13%. Above it, BLAS's dense gemm is faster: measured
+# by scripts/bench_sparse.py.
+SPARSE_DENSITY = 0.25
 
 _I8 = ir.IntType(8)
 _VOIDP = _I8.as_pointer()
@@ -117,24 +126,33 @@ def _gemm(trans_a, trans_b, alpha, a, b, beta, c):
 def _corrupt(rng, x, out, noise, q, sigma):
     """Write a fresh corruption of the rows of `x` into `out` (same shape).
 
-    Masking draws one uniform double per two pixels: its 53 random bits split
-    into two independent uniforms of 26 and 27 bits (q is resolved to 2⁻²⁶),
-    halving the calls to the generator.
+    Masking draws only for non-zero pixels (masking a zero changes nothing, and
+    digits are mostly background), and one uniform double serves two of them:
+    its 53 random bits split into independent uniforms of 26 and 27 bits (q is
+    resolved to 2⁻²⁶), a fifth of the generator calls of one per pixel.
     """
     m, n = x.shape
     if noise == NOISE_MASK:
         split = 67108864.0  # 2**26
         inv_split = 1.0 / split
+        spare = -1.0  # the unused second half of the last draw, if any
         for i in range(m):
-            for j in range(0, n - 1, 2):
-                u = rng.random() * split
-                hi = np.floor(u)
+            for j in range(n):
+                v = x[i, j]
+                if v == 0.0:
+                    out[i, j] = v
+                    continue
+                if spare >= 0.0:
+                    u = spare
+                    spare = -1.0
+                else:
+                    d = rng.random() * split
+                    hi = np.floor(d)
+                    u = hi * inv_split
+                    spare = d - hi
                 # Multiplying by the keep test, not branching: the test is a coin
                 # flip the branch predictor cannot learn.
-                out[i, j] = x[i, j] * (hi * inv_split >= q)
-                out[i, j + 1] = x[i, j + 1] * (u - hi >= q)
-            if n % 2 == 1:
-                out[i, n - 1] = x[i, n - 1] * (rng.random() >= q)
+                out[i, j] = v * (u >= q)
     elif noise == NOISE_GAUSSIAN:
         for i in range(m):
             for j in range(n):
@@ -203,8 +221,133 @@ def _stack_workspace(W, tied, rows):
     return np.empty((1, 1), W.dtype), np.empty((1, 1), W.dtype)
 
 
+# ----- sparse inputs -------------------------------------------------------------------
+# Digits are mostly background, and masking noise zeroes more of them: the two
+# products that take the corrupted input, X̃W and X̃ᵀδ_h, then only need the
+# non-zero pixels. Each costs about nnz·k multiply-adds instead of m·n·k.
+
+
 @numba.njit(**_JIT)
-def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
+def _sparse_workspace(W, rows):
+    """Buffers for a rows×n batch in compressed form (n = W's rows): the row-wise
+    index (rowptr, cols, vals) and the column-wise one (colptr, crows, cvals)."""
+    n = W.shape[0]
+    cap = rows * n
+    return (np.empty(rows + 1, np.int32), np.empty(cap, np.int32), np.empty(cap, W.dtype),
+            np.empty(n + 1, np.int32), np.empty(cap, np.int32), np.empty(cap, W.dtype))
+
+
+@numba.njit(**_JIT)
+def _compress_rows(xt, limit, rowptr, cols, vals):
+    """The non-zero entries of xt (m×n) row by row: row i's are cols/vals[rowptr[i]:rowptr[i+1]].
+
+    Returns their count, or −1 as soon as it passes `limit` (the batch is too
+    dense to be worth it). NaN counts as non-zero, so it still propagates.
+    """
+    m, n = xt.shape
+    nnz = 0
+    for i in range(m):
+        rowptr[i] = nnz
+        for j in range(n):
+            # Always store, advance only past a non-zero: no branch to mispredict.
+            v = xt[i, j]
+            cols[nnz] = j
+            vals[nnz] = v
+            nnz += v != 0
+        if nnz > limit:
+            return -1
+    rowptr[m] = nnz
+    return nnz
+
+
+@numba.njit(**_JIT_FMA)
+def _sparse_times(rowptr, cols, vals, W, out):
+    """out ← X̃ W for X̃ given row-wise by _compress_rows; out is m×k."""
+    m = out.shape[0]
+    k = W.shape[1]
+    for i in range(m):
+        o = out[i]
+        for l in range(k):
+            o[l] = 0
+        p = rowptr[i]
+        end = rowptr[i + 1]
+        # Four rows of W per pass over o: a quarter of the loads and stores of o.
+        while p + 4 <= end:
+            w0, w1, w2, w3 = W[cols[p]], W[cols[p + 1]], W[cols[p + 2]], W[cols[p + 3]]
+            v0, v1, v2, v3 = vals[p], vals[p + 1], vals[p + 2], vals[p + 3]
+            for l in range(k):
+                o[l] += v0 * w0[l] + v1 * w1[l] + v2 * w2[l] + v3 * w3[l]
+            p += 4
+        while p < end:
+            w0 = W[cols[p]]
+            v0 = vals[p]
+            for l in range(k):
+                o[l] += v0 * w0[l]
+            p += 1
+
+
+@numba.njit(**_JIT_FMA)
+def _sparse_transpose_times_add(rowptr, cols, vals, D, alpha, target, colptr, crows, cvals):
+    """target ← target + alpha·X̃ᵀD for X̃ (m×n) given row-wise; D is m×k, target n×k.
+
+    Regroups the entries by column first (a counting sort into colptr, crows,
+    cvals, alpha folded into the values), so that each row of target is read
+    and written once, while the rows of D it adds come from cache.
+    """
+    m = D.shape[0]
+    k = D.shape[1]
+    n = target.shape[0]
+    for j in range(n + 1):
+        colptr[j] = 0
+    for p in range(rowptr[m]):
+        colptr[cols[p] + 1] += 1
+    for j in range(n):
+        colptr[j + 1] += colptr[j]
+    # Fill: colptr[j] walks from column j's start to its end (= column j+1's start).
+    for i in range(m):
+        for p in range(rowptr[i], rowptr[i + 1]):
+            j = cols[p]
+            slot = colptr[j]
+            crows[slot] = i
+            cvals[slot] = alpha * vals[p]
+            colptr[j] = slot + 1
+    start = 0
+    for j in range(n):
+        end = colptr[j]
+        t = target[j]
+        p = start
+        while p + 4 <= end:
+            d0, d1, d2, d3 = D[crows[p]], D[crows[p + 1]], D[crows[p + 2]], D[crows[p + 3]]
+            v0, v1, v2, v3 = cvals[p], cvals[p + 1], cvals[p + 2], cvals[p + 3]
+            for l in range(k):
+                t[l] += v0 * d0[l] + v1 * d1[l] + v2 * d2[l] + v3 * d3[l]
+            p += 4
+        while p < end:
+            d0 = D[crows[p]]
+            v0 = cvals[p]
+            for l in range(k):
+                t[l] += v0 * d0[l]
+            p += 1
+        start = end
+
+
+@numba.njit(**_JIT)
+def _scale_in_place(a, factor):
+    """a ← factor·a (factor 0 writes zeros, so stale NaN cannot survive)."""
+    af = a.reshape(-1)
+    if factor == 0.0:
+        for i in range(af.size):
+            af[i] = 0.0
+    elif factor != 1.0:
+        f = np.empty(1, a.dtype)
+        f[0] = factor  # typed like a: the loop then stays in float32
+        fa = f[0]
+        for i in range(af.size):
+            af[i] *= fa
+
+
+@numba.njit(**_JIT)
+def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, sparse_density,
                       h, z, dh, gW, gb, gc, gV, rho_hat):
     """Loss terms of one minibatch and their gradients, written into g*.
 
@@ -216,19 +359,23 @@ def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
     Returns (recon, l2_term, sparsity_term): recon summed over pixels and
     averaged over the m examples; the other two exactly as they enter the
     objective (λ‖W‖² …, β·Ω). The gradients are of their sum.
+    sparse_density: the products with X̃ go sparse when at most this fraction of
+    its entries are non-zero (SPARSE_DENSITY; 1 always, 0 never).
     """
     stack_x, stack_h = _stack_workspace(W, tied, x.shape[0])
+    sparse_ws = _sparse_workspace(W, x.shape[0])
     return _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
                                   h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
-                                  False, 0.0, False)
+                                  sparse_ws, sparse_density, False, 0.0, False)
 
 
 @numba.njit(**_JIT)
 def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
                            h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
-                           direct, lr, in_place):
+                           sparse_ws, sparse_density, direct, lr, in_place):
     """_forward_backward with its extra workspace given: when tied, stack_x (≥ 2m×n)
-    and stack_h (≥ 2m×k), so that a training loop allocates them once.
+    and stack_h (≥ 2m×k), and sparse_ws (_sparse_workspace, ≥ m rows), so that a
+    training loop allocates them once.
 
     direct=False: gW (gV) ← the gradient. direct=True (plain SGD): the weights take
     the step themselves, W ← W − lr·∂/∂W (V, b, c too) and gW/gV are not written:
@@ -247,8 +394,15 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
       over runs of 32 pixels (in float64, exact to rounding; each product
       ≤ 2³²), one log call per 32 pixels instead of one per pixel.
     - Loops run along rows (unit-stride) so that they vectorise.
+    - A sparse X̃ (see _compress_rows) replaces the two products that take it,
+      X̃W and X̃ᵀδ_h, by sums over its non-zero entries; the tied gradient's
+      other half δ_outᵀH stays a gemm.
     """
     m, n = x.shape
+    rowptr, cols, vals, colptr, crows, cvals = sparse_ws
+    sparse = False
+    if sparse_density > 0.0:
+        sparse = _compress_rows(xt, sparse_density * m * n, rowptr, cols, vals) >= 0
     k = W.shape[1]
     consts = np.empty(3, W.dtype)
     consts[0] = 1.0
@@ -261,7 +415,10 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
     ebuf = np.empty(width, W.dtype)
     bits = np.empty(width, np.int32)
     # Encoder: H = sigmoid(X̃ W + b) = 1/(1+e) for a ≥ 0, e/(1+e) else, e = exp(−|a|).
-    np.dot(xt, W, h)
+    if sparse:
+        _sparse_times(rowptr, cols, vals, W, h)
+    else:
+        np.dot(xt, W, h)
     for i in range(m):
         for l in range(k):
             a = h[i, l] + b[l]
@@ -400,7 +557,16 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
             gW[...] = W
             if not tied:
                 gV[...] = V
-    if tied:
+    if sparse:
+        # The X̃ᵀδ_h half is added after the gemm, so that `keep` scales W once.
+        if tied:
+            _gemm(True, False, alpha, delta_out, h, keep, target_W)
+        else:
+            _scale_in_place(target_W, keep)
+            _gemm(True, False, alpha, h, delta_out, keep, target_V)
+        _sparse_transpose_times_add(rowptr, cols, vals, dh, alpha, target_W,
+                                    colptr, crows, cvals)
+    elif tied:
         sx = stack_x[:2 * m]
         sh = stack_h[:2 * m]
         if not in_place:
@@ -464,12 +630,13 @@ def _all_finite(a):
 def _train_chunk(images, order, pos, n_steps, batch, rng,
                  W, b, c, V, opt_W, opt_b, opt_c, opt_V, adam_t,
                  tied, noise, q, sigma, loss, decoder, l2, beta, rho, optimizer, lr,
-                 x, xt, h, z, dh, gW, gb, gc, gV, rho_hat, sums):
+                 sparse_density, x, xt, h, z, dh, gW, gb, gc, gV, rho_hat, sums):
     """Run up to `n_steps` minibatch updates over images[order[pos:]], in place.
 
     images: N×n uint8 (0..255), converted to [0, 1] one batch at a time.
     opt_*: (2, *shape) optimizer state per parameter; adam_t: Adam's step
-    count before this chunk. x/xt/h/z/dh: (batch×·) workspace; g*: gradients.
+    count before this chunk. sparse_density: as in _forward_backward.
+    x/xt/h/z/dh: (batch×·) workspace; g*: gradients.
     sums[0..2] accumulate recon, l2 and sparsity terms (per batch, as in
     _forward_backward) and sums[3] the number of updates, for running means.
     Stops early at the end of `order` or on a non-finite loss.
@@ -479,6 +646,7 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
     n = images.shape[1]
     # Workspace of the tied gradient's stacked product, once per chunk.
     stack_x, stack_h = _stack_workspace(W, tied, batch)
+    sparse_ws = _sparse_workspace(W, batch)
     scale = np.empty(1, W.dtype)
     scale[0] = 1.0 / 255.0  # typed like the weights: a float32 multiply, not a double divide
     inv255 = scale[0]
@@ -505,7 +673,8 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
         _corrupt(rng, xb, xtb, noise, q, sigma)
         recon, l2_term, sparsity = _forward_backward_into(
             xtb, xb, W, b, c, V, tied, loss, decoder, l2, beta, rho,
-            hb, zb, dhb, gW, gb, gc, gV, rho_hat, stack_x, stack_h, direct, lr, tied)
+            hb, zb, dhb, gW, gb, gc, gV, rho_hat, stack_x, stack_h, sparse_ws, sparse_density,
+            direct, lr, tied)
         total = recon + l2_term + sparsity
         if not np.isfinite(total):
             # (plain SGD has taken the step already; the trainer restores the

@@ -356,8 +356,8 @@ class Trainer:
                 self.opt["opt_V"], self.adam_t,
                 s.tied, NOISE_CODES[s.noise], s.q, s.sigma, LOSS_CODES[s.loss],
                 DECODER_CODES[s.decoder], s.l2, s.beta, s.rho, OPTIMIZER_CODES[s.optimizer],
-                s.lr, ws["x"], ws["xt"], ws["h"], ws["z"], ws["dh"], ws["gW"], ws["gb"],
-                ws["gc"], ws["gV"], ws["rho_hat"], sums)
+                s.lr, kernels.SPARSE_DENSITY, ws["x"], ws["xt"], ws["h"], ws["z"], ws["dh"],
+                ws["gW"], ws["gb"], ws["gc"], ws["gV"], ws["rho_hat"], sums)
             if not finite:
                 # Non-finite loss or weights: go back to the chunk's start and pause.
                 failed_at = self.step + done + 1
