@@ -182,3 +182,19 @@ def test_encoder_matches_numpy():
     expected = 1 / (1 + np.exp(-((images / 255.0) @ params.W + params.b)))
     np.testing.assert_allclose(hidden_activations(params, images), expected, rtol=1e-4,
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("n", [784, 40_000])
+def test_cross_entropy_of_a_row_matches_numpy_at_any_length(n):
+    """The row's Σ log1p(e) runs as lane products; rows too long for them take one
+    log per pixel. Logits near 0 make every factor (1 + e) near 2: 40,000 of them
+    in 32 lanes would pass float64's range."""
+    rng = np.random.default_rng(n)
+    a = rng.normal(0, 0.1, n)
+    t = rng.random(n)
+    expected = np.sum(np.logaddexp(0, a) - t * a)
+    z, c, gc = a.copy(), np.zeros(n), np.zeros(n)
+    total = K._cross_entropy_row(z, t, c, 1.0, 0.5, np.empty(n), np.empty(n, np.int32),
+                                 np.empty(K.LANES), gc)
+    assert total == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(z, (1 / (1 + np.exp(-a)) - t) * 0.5, rtol=1e-12, atol=1e-15)

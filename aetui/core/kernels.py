@@ -40,6 +40,9 @@ _JIT = {"nogil": True, "cache": True, "error_model": "numpy"}
 # The sparse products may fuse a·b + c into one FMA (fewer roundings, not more
 # assumptions): 'contract' alone lets NaN and Inf through as they are.
 _JIT_FMA = {**_JIT, "fastmath": {"contract"}}
+# Sums that may be regrouped (partial sums in vector lanes), which is what lets
+# a loop with a running total vectorise; NaN and Inf still propagate.
+_JIT_SUMS = {**_JIT, "fastmath": {"contract", "reassoc"}}
 
 # Corrupted batches with at most this fraction of non-zero entries take the
 # sparse products (see _compress_rows). MNIST is about 19% ink; masking at
@@ -210,6 +213,70 @@ def _exp_nonpositive(buf, count, bits):
     scale = bits[:count].view(np.float32)
     for j in range(count):
         buf[j] *= scale[j]
+
+
+LANES = 32  # partial products of Σ log1p(e) in _cross_entropy_row
+
+
+@numba.njit(**_JIT_SUMS)
+def _cross_entropy_row(z, t, c, one, inv_m, ebuf, bits, lanes, gc):
+    """One example's cross-entropy with the sigmoid decoder: returns Σ_j of
+    −[t log x̂ + (1−t) log(1−x̂)] = softplus(a) − t·a = max(a, 0) − t·a + log1p(e),
+    e = exp(−|a|), for the logits a = z + c; z becomes δ_out = (x̂ − t)/m and
+    gc accumulates it. one, inv_m: 1 and 1/m typed like the weights (see
+    _forward_backward_into); ebuf, bits: scratch (≥ n); lanes: float64 scratch
+    (LANES).
+
+    Σ log1p(e) is the log of the product of the (1 + e) ∈ (1, 2], in float64:
+    exact to rounding, and ≤ 2¹⁰⁰⁰ as long as a log is taken every 1000
+    factors (rows of over 32,000 pixels take one log per pixel). The product
+    runs in LANES independent lanes (element j in lane j mod LANES), a loop
+    without a carried dependency, so it vectorises like the rest; one log
+    call per row instead of one per pixel.
+    """
+    n = z.shape[0]
+    zero = one - one
+    for j in range(n):
+        a = z[j] + c[j]
+        z[j] = a
+        ebuf[j] = -abs(a)
+    _exp_nonpositive(ebuf, n, bits)
+    total = 0.0
+    for j in range(n):
+        a = z[j]
+        tj = t[j]
+        e = ebuf[j]
+        r = one / (one + e)
+        xhat = r if a >= zero else e * r
+        positive = a if a > zero else zero
+        total += positive - tj * a
+        d = (xhat - tj) * inv_m
+        z[j] = d
+        gc[j] += d
+        ebuf[j] = one + e
+    if n > 999 * LANES:  # a lane could pass 2¹⁰⁰⁰: one log per pixel instead
+        for j in range(n):
+            total += np.log(ebuf[j])
+        return total
+    for g in range(LANES):
+        lanes[g] = 1.0
+    rows = n // LANES
+    for r in range(rows):
+        base = r * LANES
+        for g in range(LANES):
+            lanes[g] *= ebuf[base + g]
+    for j in range(rows * LANES, n):
+        lanes[j - rows * LANES] *= ebuf[j]
+    # Each lane holds ≤ rows + 1 factors: multiply lanes together while the
+    # count stays ≤ 1000, then take the log.
+    per_log = max(1, 1000 // (rows + 1))
+    prod = 1.0
+    for g in range(LANES):
+        prod *= lanes[g]
+        if (g + 1) % per_log == 0:
+            total += np.log(prod)
+            prod = 1.0
+    return total + np.log(prod)
 
 
 @numba.njit(**_JIT)
@@ -391,9 +458,8 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
     - The tied gradient X̃ᵀδ_h + δ_outᵀH is one product [X̃; δ_out]ᵀ[δ_h; H] with
       inner dimension 2m: one pass writing gW instead of two products and a
       transposed add, and twice the inner length for small batches.
-    - Σ log1p(e) of the cross-entropy is taken as log of products of (1 + e)
-      over runs of 32 pixels (in float64, exact to rounding; each product
-      ≤ 2³²), one log call per 32 pixels instead of one per pixel.
+    - The cross-entropy row (_cross_entropy_row) may regroup its sums, so
+      that it vectorises.
     - Loops run along rows (unit-stride) so that they vectorise.
     - A sparse X̃ (see _compress_rows) replaces the two products that take it,
       X̃W and X̃ᵀδ_h, by sums over its non-zero entries; the tied gradient's
@@ -415,6 +481,7 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
     width = max(n, k)
     ebuf = np.empty(width, W.dtype)
     bits = np.empty(width, np.int32)
+    lanes = np.empty(LANES)
     # Encoder: H = sigmoid(X̃ W + b) = 1/(1+e) for a ≥ 0, e/(1+e) else, e = exp(−|a|).
     if sparse:
         _sparse_times(rowptr, cols, vals, W, h)
@@ -443,29 +510,7 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
     for i in range(m):
         row = 0.0
         if decoder == DECODER_SIGMOID and loss == LOSS_CE:
-            # −[t log x̂ + (1−t) log(1−x̂)] = softplus(a) − t·a
-            #                               = max(a, 0) − t·a + log1p(e), e = exp(−|a|).
-            for j in range(n):
-                a = z[i, j] + c[j]
-                z[i, j] = a
-                ebuf[j] = -abs(a)
-            _exp_nonpositive(ebuf, n, bits)
-            prod = 1.0
-            for j in range(n):
-                a = z[i, j]
-                t = x[i, j]
-                e = ebuf[j]
-                r = one / (one + e)
-                xhat = r if a >= zero else e * r
-                row += max(a, zero) - t * a
-                prod *= 1.0 + e
-                if j % 32 == 31:
-                    row += np.log(prod)
-                    prod = 1.0
-                d = (xhat - t) * inv_m
-                z[i, j] = d
-                gc[j] += d
-            row += np.log(prod)
+            row = _cross_entropy_row(z[i], x[i], c, one, inv_m, ebuf, bits, lanes, gc)
         elif decoder == DECODER_SIGMOID:
             for j in range(n):
                 a = z[i, j] + c[j]
