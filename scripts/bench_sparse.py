@@ -41,7 +41,7 @@ def step_seconds(batch: int, density: float, sparse: bool, seconds: float) -> fl
     def step():
         K._forward_backward_into(x, x, W, b, c, V, True, K.LOSS_CE, K.DECODER_SIGMOID, 0.0,
                                  0.0, 0.1, *ws, stack_x, stack_h, sparse_ws,
-                                 1.0 if sparse else 0.0, True, 1e-9, False)
+                                 1.0 if sparse else 0.0, False, True, 1e-9, False)
 
     step()
     rounds = []

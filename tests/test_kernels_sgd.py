@@ -59,3 +59,57 @@ def test_gemm_matches_numpy_for_every_transpose_and_scalars():
         np.testing.assert_allclose(c, want, rtol=1e-5 if dtype == np.float32 else 1e-13)
     with pytest.raises(ValueError, match="incompatible"):
         K._gemm(False, False, 1.0, np.ones((2, 3)), np.ones((2, 3)), 0.0, np.ones((2, 3)))
+
+
+def _one_chunk_step(images, W, b, c, sparse_density, noise, q, seed, lr=0.05):
+    """The weights after one plain-SGD step of _train_chunk (tied, CE)."""
+    m, n = images.shape
+    k = W.shape[1]
+    after = [W.copy(), b.copy(), c.copy(), np.zeros((1, 1))]
+    opt = [np.zeros((2, *a.shape)) for a in after]
+    done, _, finite = K._train_chunk(
+        images, np.arange(m), 0, 1, m, np.random.default_rng(seed), *after, *opt, 0,
+        True, noise, q, 0.0, K.LOSS_CE, K.DECODER_SIGMOID, 0.0, 0.0, 0.1, K.OPT_SGD, lr,
+        sparse_density, np.empty((m, n)), np.empty((m, n)), np.empty((m, k)),
+        np.empty((m, n)), np.empty((m, k)), np.empty((n, k)), np.empty(k), np.empty(n),
+        np.empty((1, 1)), np.empty(k), np.zeros(4))
+    assert (done, finite) == (1, True)
+    return after[0]
+
+
+@pytest.mark.parametrize("noise", [K.NOISE_MASK, K.NOISE_NONE])
+def test_every_route_from_images_to_corrupted_batch_trains_the_same(noise):
+    """A batch reaches the products compressed (sparse enough), compressed and then
+    expanded (masking left it too dense), or dense from the start (the clean images
+    are too dense): all three must draw the same masks and take the same step."""
+    q = 0.3 if noise == K.NOISE_MASK else 0.0
+    m, n, k = 5, 30, 4
+    rng = np.random.default_rng(0)
+    images = rng.integers(1, 256, (m, n), dtype=np.uint8)
+    images[rng.random((m, n)) < 0.3] = 0  # about 70% ink
+    W = rng.normal(0, 0.3, (n, k))
+    b, c = np.zeros(k), np.zeros(n)
+    size = m * n
+    clean = np.count_nonzero(images) / size
+    # A seed whose masks keep more than the expected share, so that a switch-over
+    # just under the masked density sends the batch down the "expanded" route.
+    for seed in range(50):
+        xt = np.empty((m, n))
+        K._corrupt(np.random.default_rng(seed), images / 255.0, xt, noise, q, 0.0)
+        masked = np.count_nonzero(xt) / size
+        if masked - 0.5 / size >= clean * (1 - q) or noise == K.NOISE_NONE:
+            break
+    else:
+        pytest.fail("no seed kept more than the expected share")
+    reference = _one_chunk_step(images, W, b, c, 0.0, noise, q, seed)  # dense all the way
+    routes = {"compressed": 1.0, "dense from the start": clean * (1 - q) / 2}
+    if noise == K.NOISE_MASK:
+        routes["expanded"] = masked - 0.5 / size
+    poison = np.full_like(images, 255)
+    for route, density in routes.items():
+        # A dense step on other images first: its freed buffers are what the
+        # next step's workspace is likely to get, so a route that forgot to
+        # fill one would compute with these values, not the right ones.
+        _one_chunk_step(poison, W, b, c, 0.0, K.NOISE_NONE, 0.0, 0)
+        got = _one_chunk_step(images, W, b, c, density, noise, q, seed)
+        np.testing.assert_allclose(got, reference, rtol=0, atol=1e-13, err_msg=route)

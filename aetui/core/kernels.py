@@ -130,33 +130,17 @@ def _gemm(trans_a, trans_b, alpha, a, b, beta, c):
 def _corrupt(rng, x, out, noise, q, sigma):
     """Write a fresh corruption of the rows of `x` into `out` (same shape).
 
-    Masking draws only for non-zero pixels (masking a zero changes nothing, and
-    digits are mostly background), and one uniform double serves two of them:
-    its 53 random bits split into independent uniforms of 26 and 27 bits (q is
-    resolved to 2⁻²⁶), a fifth of the generator calls of one per pixel.
+    Masking goes through the compressed form (_mask_compressed), so that it
+    draws exactly what training's sparse path draws from the same generator.
     """
     m, n = x.shape
     if noise == NOISE_MASK:
-        split = 67108864.0  # 2**26
-        inv_split = 1.0 / split
-        spare = -1.0  # the unused second half of the last draw, if any
-        for i in range(m):
-            for j in range(n):
-                v = x[i, j]
-                if v == 0.0:
-                    out[i, j] = v
-                    continue
-                if spare >= 0.0:
-                    u = spare
-                    spare = -1.0
-                else:
-                    d = rng.random() * split
-                    hi = np.floor(d)
-                    u = hi * inv_split
-                    spare = d - hi
-                # Multiplying by the keep test, not branching: the test is a coin
-                # flip the branch predictor cannot learn.
-                out[i, j] = v * (u >= q)
+        rowptr = np.empty(m + 1, np.int32)
+        cols = np.empty(m * n, np.int32)
+        vals = np.empty(m * n, x.dtype)
+        _compress_rows(x, m * n, rowptr, cols, vals)
+        _mask_compressed(rng, q, m, rowptr, cols, vals)
+        _expand_rows(rowptr, cols, vals, out)
     elif noise == NOISE_GAUSSIAN:
         for i in range(m):
             for j in range(n):
@@ -328,6 +312,67 @@ def _compress_rows(xt, limit, rowptr, cols, vals):
     return nnz
 
 
+@numba.njit(**_JIT)
+def _expand_rows(rowptr, cols, vals, out):
+    """out (m×n) ← the matrix that _compress_rows gave rowptr/cols/vals."""
+    m, n = out.shape
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = 0.0
+        for p in range(rowptr[i], rowptr[i + 1]):
+            out[i, cols[p]] = vals[p]
+
+
+@numba.njit(**_JIT)
+def _mask_compressed(rng, q, m, rowptr, cols, vals):
+    """Masking noise on a batch in compressed form, in place: each entry kept with
+    probability 1 − q, the masked ones dropped. Returns the new count.
+
+    Only non-zero pixels are drawn for (masking a zero changes nothing, and
+    digits are mostly background), and one uniform double serves two of them:
+    its 53 random bits split into independent uniforms of 26 and 27 bits (q is
+    resolved to 2⁻²⁶), a tenth of the generator calls of one per pixel.
+    """
+    split = 67108864.0  # 2**26
+    inv_split = 1.0 / split
+    spare = -1.0  # the unused second half of the last draw, if any
+    kept = 0
+    for i in range(m):
+        start, end = rowptr[i], rowptr[i + 1]
+        rowptr[i] = kept
+        for p in range(start, end):
+            if spare >= 0.0:
+                u = spare
+                spare = -1.0
+            else:
+                d = rng.random() * split
+                hi = np.floor(d)
+                u = hi * inv_split
+                spare = d - hi
+            # Always copy, advance only when kept: the test is a coin flip the
+            # branch predictor cannot learn.
+            cols[kept] = cols[p]
+            vals[kept] = vals[p]
+            kept += u >= q
+    rowptr[m] = kept
+    return kept
+
+
+@numba.njit(**_JIT)
+def _corrupt_compressed(rng, x, noise, q, limit, rowptr, cols, vals):
+    """Training's corruption for noise none or masking, straight into compressed
+    form (no dense X̃ written): returns the count of non-zero entries of X̃,
+    or −1 when x itself has too many for X̃ to come under `limit` (then nothing
+    was drawn, and _corrupt gives the same X̃ densely)."""
+    m, n = x.shape
+    keep_share = 1.0 - q if noise == NOISE_MASK else 1.0
+    clean_limit = limit / keep_share if keep_share > 0.0 else m * n
+    nnz = _compress_rows(x, clean_limit, rowptr, cols, vals)
+    if nnz >= 0 and noise == NOISE_MASK:
+        nnz = _mask_compressed(rng, q, m, rowptr, cols, vals)
+    return nnz
+
+
 @numba.njit(**_JIT_FMA)
 def _sparse_times(rowptr, cols, vals, W, out):
     """out ← X̃ W for X̃ given row-wise by _compress_rows; out is m×k."""
@@ -434,16 +479,17 @@ def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, spa
     sparse_ws = _sparse_workspace(W, x.shape[0])
     return _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
                                   h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
-                                  sparse_ws, sparse_density, False, 0.0, False)
+                                  sparse_ws, sparse_density, False, False, 0.0, False)
 
 
 @numba.njit(**_JIT)
 def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
                            h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
-                           sparse_ws, sparse_density, direct, lr, in_place):
+                           sparse_ws, sparse_density, compressed, direct, lr, in_place):
     """_forward_backward with its extra workspace given: when tied, stack_x (≥ 2m×n)
     and stack_h (≥ 2m×k), and sparse_ws (_sparse_workspace, ≥ m rows), so that a
-    training loop allocates them once.
+    training loop allocates them once. compressed: sparse_ws already holds X̃
+    (from _corrupt_compressed) and xt is not read.
 
     direct=False: gW (gV) ← the gradient. direct=True (plain SGD): the weights take
     the step themselves, W ← W − lr·∂/∂W (V, b, c too) and gW/gV are not written:
@@ -467,8 +513,8 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
     """
     m, n = x.shape
     rowptr, cols, vals, colptr, crows, cvals = sparse_ws
-    sparse = False
-    if sparse_density > 0.0:
+    sparse = compressed
+    if not sparse and sparse_density > 0.0:
         sparse = _compress_rows(xt, sparse_density * m * n, rowptr, cols, vals) >= 0
     k = W.shape[1]
     consts = np.empty(3, W.dtype)
@@ -716,11 +762,26 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
             src = order[pos + i]
             for j in range(n):
                 xb[i, j] = images[src, j] * inv255
-        _corrupt(rng, xb, xtb, noise, q, sigma)
+        # Noise none or masking on sparse images: X̃ goes straight to compressed form.
+        compressed = False
+        density = sparse_density
+        if sparse_density > 0.0 and noise in (NOISE_NONE, NOISE_MASK):
+            limit = sparse_density * m * n
+            nnz = _corrupt_compressed(rng, xb, noise, q, limit, sparse_ws[0], sparse_ws[1],
+                                      sparse_ws[2])
+            compressed = 0 <= nnz <= limit
+            if nnz > limit:  # drawn, but too dense for the sparse products
+                _expand_rows(sparse_ws[0], sparse_ws[1], sparse_ws[2], xtb)
+                density = 0.0
+            elif nnz < 0:
+                _corrupt(rng, xb, xtb, noise, q, sigma)
+                density = 0.0
+        else:
+            _corrupt(rng, xb, xtb, noise, q, sigma)
         recon, l2_term, sparsity = _forward_backward_into(
             xtb, xb, W, b, c, V, tied, loss, decoder, l2, beta, rho,
-            hb, zb, dhb, gW, gb, gc, gV, rho_hat, stack_x, stack_h, sparse_ws, sparse_density,
-            direct, lr, tied)
+            hb, zb, dhb, gW, gb, gc, gV, rho_hat, stack_x, stack_h, sparse_ws, density,
+            compressed, direct, lr, tied)
         total = recon + l2_term + sparsity
         if not np.isfinite(total):
             # (plain SGD has taken the step already; the trainer restores the
