@@ -374,6 +374,27 @@ def _corrupt_compressed(rng, x, noise, q, limit, rowptr, cols, vals):
 
 
 @numba.njit(**_JIT_FMA)
+def _add_rows(out, M, rows, coefs, start, end):
+    """out ← out + Σ coefs[p]·M[rows[p]] over p in [start, end): the one loop of
+    both sparse products."""
+    k = out.shape[0]
+    p = start
+    # Four rows of M per pass over out: a quarter of the loads and stores of out.
+    while p + 4 <= end:
+        m0, m1, m2, m3 = M[rows[p]], M[rows[p + 1]], M[rows[p + 2]], M[rows[p + 3]]
+        v0, v1, v2, v3 = coefs[p], coefs[p + 1], coefs[p + 2], coefs[p + 3]
+        for l in range(k):
+            out[l] += v0 * m0[l] + v1 * m1[l] + v2 * m2[l] + v3 * m3[l]
+        p += 4
+    while p < end:
+        m0 = M[rows[p]]
+        v0 = coefs[p]
+        for l in range(k):
+            out[l] += v0 * m0[l]
+        p += 1
+
+
+@numba.njit(**_JIT)
 def _sparse_times(rowptr, cols, vals, W, out):
     """out ← X̃ W for X̃ given row-wise by _compress_rows; out is m×k."""
     m = out.shape[0]
@@ -382,24 +403,10 @@ def _sparse_times(rowptr, cols, vals, W, out):
         o = out[i]
         for l in range(k):
             o[l] = 0
-        p = rowptr[i]
-        end = rowptr[i + 1]
-        # Four rows of W per pass over o: a quarter of the loads and stores of o.
-        while p + 4 <= end:
-            w0, w1, w2, w3 = W[cols[p]], W[cols[p + 1]], W[cols[p + 2]], W[cols[p + 3]]
-            v0, v1, v2, v3 = vals[p], vals[p + 1], vals[p + 2], vals[p + 3]
-            for l in range(k):
-                o[l] += v0 * w0[l] + v1 * w1[l] + v2 * w2[l] + v3 * w3[l]
-            p += 4
-        while p < end:
-            w0 = W[cols[p]]
-            v0 = vals[p]
-            for l in range(k):
-                o[l] += v0 * w0[l]
-            p += 1
+        _add_rows(o, W, cols, vals, rowptr[i], rowptr[i + 1])
 
 
-@numba.njit(**_JIT_FMA)
+@numba.njit(**_JIT)
 def _sparse_transpose_times_add(rowptr, cols, vals, D, alpha, target, colptr, crows, cvals):
     """target ← target + alpha·X̃ᵀD for X̃ (m×n) given row-wise; D is m×k, target n×k.
 
@@ -408,7 +415,6 @@ def _sparse_transpose_times_add(rowptr, cols, vals, D, alpha, target, colptr, cr
     and written once, while the rows of D it adds come from cache.
     """
     m = D.shape[0]
-    k = D.shape[1]
     n = target.shape[0]
     for j in range(n + 1):
         colptr[j] = 0
@@ -426,22 +432,8 @@ def _sparse_transpose_times_add(rowptr, cols, vals, D, alpha, target, colptr, cr
             colptr[j] = slot + 1
     start = 0
     for j in range(n):
-        end = colptr[j]
-        t = target[j]
-        p = start
-        while p + 4 <= end:
-            d0, d1, d2, d3 = D[crows[p]], D[crows[p + 1]], D[crows[p + 2]], D[crows[p + 3]]
-            v0, v1, v2, v3 = cvals[p], cvals[p + 1], cvals[p + 2], cvals[p + 3]
-            for l in range(k):
-                t[l] += v0 * d0[l] + v1 * d1[l] + v2 * d2[l] + v3 * d3[l]
-            p += 4
-        while p < end:
-            d0 = D[crows[p]]
-            v0 = cvals[p]
-            for l in range(k):
-                t[l] += v0 * d0[l]
-            p += 1
-        start = end
+        _add_rows(target[j], D, crows, cvals, start, colptr[j])
+        start = colptr[j]
 
 
 @numba.njit(**_JIT)
