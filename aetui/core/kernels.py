@@ -331,7 +331,7 @@ def _mask_compressed(rng, q, m, rowptr, cols, vals):
     Only non-zero pixels are drawn for (masking a zero changes nothing, and
     digits are mostly background), and one uniform double serves two of them:
     its 53 random bits split into independent uniforms of 26 and 27 bits (q is
-    resolved to 2⁻²⁶), a tenth of the generator calls of one per pixel.
+    resolved to 2⁻²⁶): on MNIST, a tenth of the calls of one draw per pixel.
     """
     split = 67108864.0  # 2**26
     inv_split = 1.0 / split
