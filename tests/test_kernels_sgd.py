@@ -11,6 +11,25 @@ from aetui.core import kernels as K
 M, N, HID = 5, 30, 7
 
 
+def _one_chunk_step(images, params, *, tied, l2, beta, noise, q, sparse_density, seed,
+                    lr=0.05):
+    """One plain-SGD step of _train_chunk (CE, sigmoid decoder) from params = [W, b, c, V]:
+    returns the parameters after it and the chunk's loss sums."""
+    m, n = images.shape
+    k = params[0].shape[1]
+    after = [p.copy() for p in params]
+    opt = [np.zeros((2, *a.shape)) for a in after]
+    sums = np.zeros(4)
+    done, pos, finite = K._train_chunk(
+        images, np.arange(m), 0, 1, m, np.random.default_rng(seed), *after, *opt, 0,
+        tied, noise, q, 0.0, K.LOSS_CE, K.DECODER_SIGMOID, l2, beta, 0.1, K.OPT_SGD, lr,
+        sparse_density, np.empty((m, n)), np.empty((m, n)), np.empty((m, k)),
+        np.empty((m, n)), np.empty((m, k)), np.empty((n, k)), np.empty(k), np.empty(n),
+        np.empty((k, n)), np.empty(k), sums)
+    assert (done, pos, finite) == (1, m, True)
+    return after, sums
+
+
 @pytest.mark.parametrize(("tied", "l2", "noise", "sparse"), list(itertools.product(
     (True, False), (0.0, 0.01), (K.NOISE_NONE, K.NOISE_MASK), (0.0, 1.0))))
 def test_fused_sgd_step_equals_w_minus_lr_times_checked_gradient(tied, l2, noise, sparse):
@@ -30,16 +49,8 @@ def test_fused_sgd_step_equals_w_minus_lr_times_checked_gradient(tied, l2, noise
     terms = K._forward_backward(xt, x, W, b, c, V, tied, K.LOSS_CE, K.DECODER_SIGMOID, l2,
                                 3.0, 0.1, sparse, **ws)
     lr = 0.05
-    after = [W.copy(), b.copy(), c.copy(), V.copy()]
-    opt = [np.zeros((2, *a.shape)) for a in after]
-    sums = np.zeros(4)
-    done, pos, finite = K._train_chunk(
-        images, np.arange(M), 0, 1, M, np.random.default_rng(9), *after, *opt, 0,
-        tied, noise, 0.3, 0.0, K.LOSS_CE, K.DECODER_SIGMOID, l2, 3.0, 0.1, K.OPT_SGD, lr, sparse,
-        np.empty((M, N)), np.empty((M, N)), np.empty((M, HID)), np.empty((M, N)),
-        np.empty((M, HID)), np.empty((N, HID)), np.empty(HID), np.empty(N),
-        np.empty((HID, N)), np.empty(HID), sums)
-    assert (done, pos, finite) == (1, M, True)
+    after, sums = _one_chunk_step(images, [W, b, c, V], tied=tied, l2=l2, beta=3.0,
+                                  noise=noise, q=0.3, sparse_density=sparse, seed=9, lr=lr)
     np.testing.assert_allclose(sums[:3], terms, rtol=1e-12)
     expected = [W - lr * ws["gW"], b - lr * ws["gb"], c - lr * ws["gc"]]
     if not tied:
@@ -59,22 +70,6 @@ def test_gemm_matches_numpy_for_every_transpose_and_scalars():
         np.testing.assert_allclose(c, want, rtol=1e-5 if dtype == np.float32 else 1e-13)
     with pytest.raises(ValueError, match="incompatible"):
         K._gemm(False, False, 1.0, np.ones((2, 3)), np.ones((2, 3)), 0.0, np.ones((2, 3)))
-
-
-def _one_chunk_step(images, W, b, c, sparse_density, noise, q, seed, lr=0.05):
-    """The weights after one plain-SGD step of _train_chunk (tied, CE)."""
-    m, n = images.shape
-    k = W.shape[1]
-    after = [W.copy(), b.copy(), c.copy(), np.zeros((1, 1))]
-    opt = [np.zeros((2, *a.shape)) for a in after]
-    done, _, finite = K._train_chunk(
-        images, np.arange(m), 0, 1, m, np.random.default_rng(seed), *after, *opt, 0,
-        True, noise, q, 0.0, K.LOSS_CE, K.DECODER_SIGMOID, 0.0, 0.0, 0.1, K.OPT_SGD, lr,
-        sparse_density, np.empty((m, n)), np.empty((m, n)), np.empty((m, k)),
-        np.empty((m, n)), np.empty((m, k)), np.empty((n, k)), np.empty(k), np.empty(n),
-        np.empty((1, 1)), np.empty(k), np.zeros(4))
-    assert (done, finite) == (1, True)
-    return after[0]
 
 
 @pytest.mark.parametrize("noise", [K.NOISE_MASK, K.NOISE_NONE])
@@ -101,7 +96,14 @@ def test_every_route_from_images_to_corrupted_batch_trains_the_same(noise):
             break
     else:
         pytest.fail("no seed kept more than the expected share")
-    reference = _one_chunk_step(images, W, b, c, 0.0, noise, q, seed)  # dense all the way
+
+    def step(images, density, noise, q, seed):
+        after, _ = _one_chunk_step(images, [W, b, c, np.zeros((1, 1))], tied=True, l2=0.0,
+                                   beta=0.0, noise=noise, q=q, sparse_density=density,
+                                   seed=seed)
+        return after[0]
+
+    reference = step(images, 0.0, noise, q, seed)  # dense all the way
     routes = {"compressed": 1.0, "dense from the start": clean * (1 - q) / 2}
     if noise == K.NOISE_MASK:
         routes["expanded"] = masked - 0.5 / size
@@ -110,6 +112,6 @@ def test_every_route_from_images_to_corrupted_batch_trains_the_same(noise):
         # A dense step on other images first: its freed buffers are what the
         # next step's workspace is likely to get, so a route that forgot to
         # fill one would compute with these values, not the right ones.
-        _one_chunk_step(poison, W, b, c, 0.0, K.NOISE_NONE, 0.0, 0)
-        got = _one_chunk_step(images, W, b, c, density, noise, q, seed)
+        step(poison, 0.0, K.NOISE_NONE, 0.0, 0)
+        got = step(images, density, noise, q, seed)
         np.testing.assert_allclose(got, reference, rtol=0, atol=1e-13, err_msg=route)

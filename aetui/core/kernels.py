@@ -359,18 +359,35 @@ def _mask_compressed(rng, q, m, rowptr, cols, vals):
 
 
 @numba.njit(**_JIT)
-def _corrupt_compressed(rng, x, noise, q, limit, rowptr, cols, vals):
-    """Training's corruption for noise none or masking, straight into compressed
-    form (no dense X̃ written): returns the count of non-zero entries of X̃,
-    or −1 when x itself has too many for X̃ to come under `limit` (then nothing
-    was drawn, and _corrupt gives the same X̃ densely)."""
+def _corrupt_batch(rng, x, xt, noise, q, sigma, sparse_density, rowptr, cols, vals):
+    """Training's X̃ for the clean batch x: compressed into rowptr/cols/vals when at
+    most `sparse_density` of its entries are non-zero (returns True), else dense
+    in xt (returns False). Either way the same draws as _corrupt's.
+
+    Noise none or masking goes from x straight to compressed form (masks drawn
+    for ink only, no dense X̃ written) unless x alone is too dense; other noise
+    is drawn densely, then compressed if sparse enough.
+    """
     m, n = x.shape
-    keep_share = 1.0 - q if noise == NOISE_MASK else 1.0
-    clean_limit = limit / keep_share if keep_share > 0.0 else m * n
-    nnz = _compress_rows(x, clean_limit, rowptr, cols, vals)
-    if nnz >= 0 and noise == NOISE_MASK:
-        nnz = _mask_compressed(rng, q, m, rowptr, cols, vals)
-    return nnz
+    if sparse_density <= 0.0:
+        _corrupt(rng, x, xt, noise, q, sigma)
+        return False
+    limit = sparse_density * m * n
+    if noise in (NOISE_NONE, NOISE_MASK):
+        keep_share = 1.0 - q if noise == NOISE_MASK else 1.0
+        clean_limit = limit / keep_share if keep_share > 0.0 else m * n
+        nnz = _compress_rows(x, clean_limit, rowptr, cols, vals)
+        if nnz < 0:  # nothing drawn yet: the dense route draws the same
+            _corrupt(rng, x, xt, noise, q, sigma)
+            return False
+        if noise == NOISE_MASK:
+            nnz = _mask_compressed(rng, q, m, rowptr, cols, vals)
+        if nnz <= limit:
+            return True
+        _expand_rows(rowptr, cols, vals, xt)  # drawn, but too dense after all
+        return False
+    _corrupt(rng, x, xt, noise, q, sigma)
+    return _compress_rows(xt, limit, rowptr, cols, vals) >= 0
 
 
 @numba.njit(**_JIT_FMA)
@@ -467,21 +484,25 @@ def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, spa
     sparse_density: the products with X̃ go sparse when at most this fraction of
     its entries are non-zero (SPARSE_DENSITY; 1 always, 0 never).
     """
-    stack_x, stack_h = _stack_workspace(W, tied, x.shape[0])
-    sparse_ws = _sparse_workspace(W, x.shape[0])
+    m, n = x.shape
+    stack_x, stack_h = _stack_workspace(W, tied, m)
+    sparse_ws = _sparse_workspace(W, m)
+    compressed = sparse_density > 0.0 and _compress_rows(
+        xt, sparse_density * m * n, sparse_ws[0], sparse_ws[1], sparse_ws[2]) >= 0
     return _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
                                   h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
-                                  sparse_ws, sparse_density, False, False, 0.0, False)
+                                  sparse_ws, compressed, False, 0.0, False)
 
 
 @numba.njit(**_JIT)
 def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
                            h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
-                           sparse_ws, sparse_density, compressed, direct, lr, in_place):
+                           sparse_ws, compressed, direct, lr, in_place):
     """_forward_backward with its extra workspace given: when tied, stack_x (≥ 2m×n)
     and stack_h (≥ 2m×k), and sparse_ws (_sparse_workspace, ≥ m rows), so that a
-    training loop allocates them once. compressed: sparse_ws already holds X̃
-    (from _corrupt_compressed) and xt is not read.
+    training loop allocates them once. compressed: sparse_ws holds X̃ in
+    compressed form (_compress_rows) and the sparse products take it; xt is
+    not read. Otherwise xt holds X̃ and BLAS takes the products.
 
     direct=False: gW (gV) ← the gradient. direct=True (plain SGD): the weights take
     the step themselves, W ← W − lr·∂/∂W (V, b, c too) and gW/gV are not written:
@@ -506,8 +527,6 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
     m, n = x.shape
     rowptr, cols, vals, colptr, crows, cvals = sparse_ws
     sparse = compressed
-    if not sparse and sparse_density > 0.0:
-        sparse = _compress_rows(xt, sparse_density * m * n, rowptr, cols, vals) >= 0
     k = W.shape[1]
     consts = np.empty(3, W.dtype)
     consts[0] = 1.0
@@ -754,25 +773,11 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
             src = order[pos + i]
             for j in range(n):
                 xb[i, j] = images[src, j] * inv255
-        # Noise none or masking on sparse images: X̃ goes straight to compressed form.
-        compressed = False
-        density = sparse_density
-        if sparse_density > 0.0 and noise in (NOISE_NONE, NOISE_MASK):
-            limit = sparse_density * m * n
-            nnz = _corrupt_compressed(rng, xb, noise, q, limit, sparse_ws[0], sparse_ws[1],
-                                      sparse_ws[2])
-            compressed = 0 <= nnz <= limit
-            if nnz > limit:  # drawn, but too dense for the sparse products
-                _expand_rows(sparse_ws[0], sparse_ws[1], sparse_ws[2], xtb)
-                density = 0.0
-            elif nnz < 0:
-                _corrupt(rng, xb, xtb, noise, q, sigma)
-                density = 0.0
-        else:
-            _corrupt(rng, xb, xtb, noise, q, sigma)
+        compressed = _corrupt_batch(rng, xb, xtb, noise, q, sigma, sparse_density,
+                                    sparse_ws[0], sparse_ws[1], sparse_ws[2])
         recon, l2_term, sparsity = _forward_backward_into(
             xtb, xb, W, b, c, V, tied, loss, decoder, l2, beta, rho,
-            hb, zb, dhb, gW, gb, gc, gV, rho_hat, stack_x, stack_h, sparse_ws, density,
+            hb, zb, dhb, gW, gb, gc, gV, rho_hat, stack_x, stack_h, sparse_ws,
             compressed, direct, lr, tied)
         total = recon + l2_term + sparsity
         if not np.isfinite(total):
