@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 # Before anything imports numba: never write compiled code into the source tree.
-_NUMBA_CACHE = tempfile.mkdtemp(prefix="aetui-test-numba-")
+# A developer may keep compiled kernels between runs with AETUI_TEST_NUMBA_CACHE
+# (a folder of their own); CI leaves it unset and compiles into a fresh temporary one.
+_KEPT_CACHE = os.environ.get("AETUI_TEST_NUMBA_CACHE")
+_NUMBA_CACHE = _KEPT_CACHE or tempfile.mkdtemp(prefix="aetui-test-numba-")
 os.environ["NUMBA_CACHE_DIR"] = _NUMBA_CACHE
 # Keep the user's real caches out of reach of every test.
 _HOME = tempfile.mkdtemp(prefix="aetui-test-home-")
@@ -22,7 +25,8 @@ MNIST_DIR = Path(os.environ.get("AETUI_TEST_MNIST", REPO_ROOT.parent / "shared" 
 
 
 def pytest_sessionfinish(session, exitstatus):
-    shutil.rmtree(_NUMBA_CACHE, ignore_errors=True)
+    if not _KEPT_CACHE:
+        shutil.rmtree(_NUMBA_CACHE, ignore_errors=True)
     shutil.rmtree(_HOME, ignore_errors=True)
 
 
