@@ -2,7 +2,7 @@
 """Where the sparse products stop paying: one training step (784 → 500, tied,
 cross-entropy, plain SGD, float32) with X̃W and X̃ᵀδ_h taken over the non-zero
 entries against the dense gemms, on batches of a given share of non-zero
-entries. kernels.SPARSE_DENSITY, the switch-over, should sit where the ratio
+entries. engine.SPARSE_DENSITY, the switch-over, should sit where the ratio
 crosses 1.
 
     python scripts/bench_sparse.py
@@ -22,28 +22,30 @@ os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "ae
 
 import numpy as np  # noqa: E402
 
-from aetui.core import kernels as K  # noqa: E402
+from aetui.core import engine  # noqa: E402
 from aetui.core.blas import hold_engine_threads  # noqa: E402
+from aetui.core.model import init_params  # noqa: E402
 
 
 def step_seconds(batch: int, density: float, sparse: bool, seconds: float) -> float:
-    """Median time of one forward/backward/SGD step, over rounds of `seconds`/5."""
+    """Median time of one training step (uint8 batch in, plain SGD, no noise), over
+    rounds of `seconds`/5: the sparse products forced on (sparse) or off."""
     n, k = 784, 500
     rng = np.random.default_rng(0)
-    f32 = np.float32
-    x = ((rng.random((batch, n)) < density) * rng.uniform(0.05, 1, (batch, n))).astype(f32)
-    W = rng.uniform(-0.1, 0.1, (n, k)).astype(f32)
-    b, c, V = np.zeros(k, f32), np.zeros(n, f32), np.zeros((1, 1), f32)
-    ws = [np.empty(s, f32) for s in ((batch, k), (batch, n), (batch, k), (n, k), k, n, (1, 1), k)]
-    stack_x, stack_h = K._stack_workspace(W, True, batch)
-    sparse_ws = K._sparse_workspace(W, batch)
+    ink = rng.random((batch, n)) < density
+    images = (ink * rng.integers(13, 256, (batch, n))).astype(np.uint8)
+    params = init_params(n, k, seed=0, tied=True)
+    opt = {name: np.zeros((2, *shape), np.float32) for name, shape in
+           (("opt_W", (n, k)), ("opt_b", (k,)), ("opt_c", (n,)), ("opt_V", (1, 1)))}
+    ws = engine.Workspace.allocate(batch, n, k)
+    hyper = engine.Hyper.of(lr=1e-9)
+    order = np.arange(batch)
+    sums = np.zeros(4)
 
     def step():
         # Compressing is part of the sparse step's cost, as in training.
-        compressed = sparse and K._compress_rows(x, x.size, *sparse_ws[:3]) >= 0
-        K._forward_backward_into(x, x, W, b, c, V, True, K.LOSS_CE, K.DECODER_SIGMOID, 0.0,
-                                 0.0, 0.1, *ws, stack_x, stack_h, sparse_ws,
-                                 compressed, True, 1e-9, False)
+        engine.train_chunk(images, order, 0, 1, rng, params, opt, 0, hyper, ws, sums,
+                           sparse_density=1.0 if sparse else 0.0)
 
     step()
     rounds = []
@@ -63,7 +65,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0, help="per measurement")
     args = parser.parse_args()
     hold_engine_threads(1)
-    print(f"switch-over now: kernels.SPARSE_DENSITY = {K.SPARSE_DENSITY}")
+    print(f"switch-over now: engine.SPARSE_DENSITY = {engine.SPARSE_DENSITY}")
     print(f"{'batch':>5}  {'density':>7}  {'dense ms':>8}  {'sparse ms':>9}  {'dense/sparse':>12}")
     for batch in (int(v) for v in args.batch.split(",")):
         for density in (float(v) for v in args.density.split(",")):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from aetui.core import analysis
+from aetui.core import analysis, objective
 
 # ---------------------------------------------------------------- helpers
 
@@ -49,14 +49,14 @@ def test_normalized_filters_are_unit_norm_columns_of_w():
     rng = np.random.default_rng(0)
     W = rng.normal(size=(784, 10)).astype(np.float32)
     W[:, 3] = 0.0
-    f = analysis.normalized_filters(W, [1, 3, 7])
+    f = objective.normalized_filters(W, [1, 3, 7])
     assert f.shape == (3, 784) and f.dtype == np.float32
     np.testing.assert_allclose(f[0], W[:, 1] / np.linalg.norm(W[:, 1]), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(np.linalg.norm(f[[0, 2]], axis=1), 1.0, rtol=1e-5)
     assert np.all(f[1] == 0.0)  # a dead unit gives zeros, never NaN
-    assert analysis.normalized_filters(W).shape == (10, 784)
+    assert objective.normalized_filters(W).shape == (10, 784)
     with pytest.raises(ValueError):
-        analysis.normalized_filters(W, [10])
+        objective.normalized_filters(W, [10])
 
 
 # ---------------------------------------------------------------- smoothness
@@ -218,8 +218,12 @@ def test_probe_runs_scipy_blas_on_one_thread():
     controls = engine_blas_controls()
     if not controls:
         pytest.skip("no separate OpenBLAS for scipy here")
-    with analysis._scipy_blas_single_threaded():
-        assert all(get() == 1 for _, get, _ in controls)
+    for _, _, put in controls:
+        put(2)
+    rng = np.random.default_rng(0)
+    analysis.fit_linear_probe(rng.random((40, 5)), rng.integers(0, 2, 40), max_iter=3)
+    # The probe's L-BFGS-B leaves scipy's pool (numba's too) held at one thread.
+    assert all(get() == 1 for _, get, _ in controls)
 
 
 @pytest.mark.parametrize(("loss", "decoder"), [("ce", "sigmoid"), ("mse", "sigmoid"),

@@ -1,12 +1,14 @@
-"""The jitted kernels: gradients against finite differences, corruption statistics,
-the KL term, and a plain-numpy reference of the forward pass."""
+"""The jitted kernels, through the engine: gradients against finite differences,
+corruption statistics, the KL term, and the naive references (tests/naive.py)."""
 
 import itertools
 
+import naive
 import numpy as np
 import pytest
 
-from aetui.core import kernels as K
+from aetui.core import engine
+from aetui.core.model import Params
 
 M, N, HID = 5, 12, 7  # a batch small enough for exhaustive finite differences
 
@@ -19,64 +21,43 @@ def _problem(seed: int, tied: bool):
         "W": rng.normal(0, 0.5, (N, HID)),
         "b": rng.normal(0, 0.1, HID),
         "c": rng.normal(0, 0.1, N),
-        "V": rng.normal(0, 0.5, (HID, N)) if not tied else np.zeros((1, 1)),
     }
+    if not tied:
+        params["V"] = rng.normal(0, 0.5, (HID, N))
     return x, xt, params
 
 
+def _as_params(p) -> Params:
+    return Params(p["W"], p["b"], p["c"], p.get("V"))
+
+
 def _objective(x, xt, p, tied, loss, decoder, l2, beta, rho=0.1, sparse=False):
-    ws = {"h": np.empty((M, HID)), "z": np.empty((M, N)), "dh": np.empty((M, HID)),
-          "gW": np.empty((N, HID)), "gb": np.empty(HID), "gc": np.empty(N),
-          "gV": np.empty((HID, N)), "rho_hat": np.empty(HID)}
-    terms = K._forward_backward(xt, x, p["W"], p["b"], p["c"], p["V"], tied, loss, decoder,
-                                l2, beta, rho, 1.0 if sparse else 0.0, **ws)
-    return sum(terms), terms, ws
+    hyper = engine.Hyper.of(tied=tied, loss=loss, decoder=decoder, l2=l2, beta=beta, rho=rho)
+    terms, grads = engine.loss_and_gradients(xt, x, _as_params(p), hyper,
+                                             sparse_density=1.0 if sparse else 0.0)
+    return sum(terms), terms, grads
 
 
-VARIANTS = [(K.LOSS_CE, K.DECODER_SIGMOID), (K.LOSS_MSE, K.DECODER_SIGMOID),
-            (K.LOSS_MSE, K.DECODER_LINEAR)]
+def minibatch_objective(x, xt, tied, loss, decoder, l2, beta, sparse):
+    """The training step's objective as check_gradient takes it."""
+    def value_and_gradient(p):
+        total, _, g = _objective(x, xt, p, tied, loss, decoder, l2, beta, sparse=sparse)
+        grads = {"W": g.W, "b": g.b, "c": g.c}
+        if not tied:
+            grads["V"] = g.V
+        return total, grads
+    return value_and_gradient
+
+
+VARIANTS = [("ce", "sigmoid"), ("mse", "sigmoid"), ("mse", "linear")]
 
 
 @pytest.mark.parametrize(("tied", "variant", "l2", "beta", "sparse"), list(itertools.product(
     (True, False), VARIANTS, (0.0, 0.01), (0.0, 3.0), (False, True))))
 def test_gradients_match_finite_differences(tied, variant, l2, beta, sparse):
     """Both ways of taking the products with X̃ (dense gemm, sparse sums) are checked."""
-    loss, decoder = variant
     x, xt, p = _problem(1, tied)
-    _, _, ws = _objective(x, xt, p, tied, loss, decoder, l2, beta, sparse=sparse)
-    analytic = {"W": ws["gW"].copy(), "b": ws["gb"].copy(), "c": ws["gc"].copy(),
-                "V": ws["gV"].copy()}
-    names = ("W", "b", "c") if tied else ("W", "b", "c", "V")
-    eps = 1e-6
-    for name in names:
-        param = p[name]
-        numeric = np.zeros_like(param)
-        for idx in np.ndindex(param.shape):
-            old = param[idx]
-            param[idx] = old + eps
-            up = _objective(x, xt, p, tied, loss, decoder, l2, beta, sparse=sparse)[0]
-            param[idx] = old - eps
-            down = _objective(x, xt, p, tied, loss, decoder, l2, beta, sparse=sparse)[0]
-            param[idx] = old
-            numeric[idx] = (up - down) / (2 * eps)
-        error = np.abs(numeric - analytic[name]).max() / np.abs(numeric).max()
-        assert error <= 1e-6, f"{name}: relative error {error:.2e}"
-
-
-def _reference_terms(x, xt, p, tied, loss, decoder, l2, beta, rho=0.1):
-    """The objective in plain numpy, straight from THEORY.md."""
-    h = 1 / (1 + np.exp(-(xt @ p["W"] + p["b"])))
-    V = p["W"].T if tied else p["V"]
-    a = h @ V + p["c"]
-    xhat = 1 / (1 + np.exp(-a)) if decoder == K.DECODER_SIGMOID else a
-    if loss == K.LOSS_CE:
-        recon = -np.sum(x * np.log(xhat) + (1 - x) * np.log(1 - xhat)) / len(x)
-    else:
-        recon = np.sum((xhat - x) ** 2) / len(x)
-    l2_term = l2 * (np.sum(p["W"] ** 2) + (0 if tied else np.sum(p["V"] ** 2)))
-    r = np.clip(h.mean(axis=0), 1e-6, 1 - 1e-6)
-    kl = np.sum(rho * np.log(rho / r) + (1 - rho) * np.log((1 - rho) / (1 - r)))
-    return recon, l2_term, beta * kl
+    naive.check_gradient(minibatch_objective(x, xt, tied, *variant, l2, beta, sparse), p)
 
 
 @pytest.mark.parametrize(("tied", "variant", "sparse"), list(itertools.product(
@@ -85,38 +66,35 @@ def test_loss_terms_match_numpy_reference(tied, variant, sparse):
     loss, decoder = variant
     x, xt, p = _problem(2, tied)
     _, terms, _ = _objective(x, xt, p, tied, loss, decoder, 0.01, 3.0, sparse=sparse)
-    np.testing.assert_allclose(terms, _reference_terms(x, xt, p, tied, loss, decoder, 0.01, 3.0),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        terms, naive.objective_terms(x, xt, p, tied, loss, decoder, 0.01, 3.0), rtol=1e-10)
 
 
 def test_kl_term_is_zero_at_target_and_positive_elsewhere():
     rng = np.random.default_rng(0)
     x = rng.random((M, N))
-    p = {"W": np.zeros((N, HID)), "b": np.zeros(HID), "c": np.zeros(N), "V": np.zeros((1, 1))}
+    p = {"W": np.zeros((N, HID)), "b": np.zeros(HID), "c": np.zeros(N)}
     # W = 0: every h is sigmoid(b); choose b so that ρ̂ = ρ exactly.
     rho = 0.1
     p["b"][:] = np.log(rho / (1 - rho))
-    _, terms, ws = _objective(x, x, p, True, K.LOSS_CE, K.DECODER_SIGMOID, 0.0, 3.0, rho=rho)
+    _, terms, g = _objective(x, x, p, True, "ce", "sigmoid", 0.0, 3.0, rho=rho)
     assert abs(terms[2]) < 1e-12
     # ... and so does its gradient: the same as with β = 0.
-    _, _, ws0 = _objective(x, x, p, True, K.LOSS_CE, K.DECODER_SIGMOID, 0, 0.0, rho=rho)
-    np.testing.assert_allclose(ws["gb"], ws0["gb"], atol=1e-12)
+    _, _, g0 = _objective(x, x, p, True, "ce", "sigmoid", 0, 0.0, rho=rho)
+    np.testing.assert_allclose(g.b, g0.b, atol=1e-12)
     for b in (-4.0, -1.0, 0.0, 2.0):
         p["b"][:] = b
-        assert _objective(x, x, p, True, K.LOSS_CE, K.DECODER_SIGMOID, 0.0, 3.0,
-                          rho=rho)[1][2] > 0
+        assert _objective(x, x, p, True, "ce", "sigmoid", 0.0, 3.0, rho=rho)[1][2] > 0
 
 
 def _corrupt(noise, q=0.0, sigma=0.0, shape=(400, 784), value=0.5, seed=0):
     x = np.full(shape, value, np.float32)
-    out = np.empty_like(x)
-    K._corrupt(np.random.default_rng(seed), x, out, noise, q, sigma)
-    return out
+    return engine.corrupt(np.random.default_rng(seed), x, noise, q, sigma)
 
 
 @pytest.mark.parametrize("q", [0.0, 0.25, 0.5, 0.9])
 def test_masking_zeroes_a_fraction_q(q):
-    out = _corrupt(K.NOISE_MASK, q=q)
+    out = _corrupt("mask", q=q)
     n = out.size
     fraction = np.mean(out == 0)
     se = np.sqrt(q * (1 - q) / n)
@@ -130,8 +108,7 @@ def test_masking_on_mostly_zero_images_masks_a_fraction_q_of_the_ink():
     q = 0.3
     rng = np.random.default_rng(4)
     x = ((rng.random((2000, 784)) < 0.2) * rng.uniform(0.1, 1.0, (2000, 784))).astype(np.float32)
-    out = np.empty_like(x)
-    K._corrupt(np.random.default_rng(1), x, out, K.NOISE_MASK, q, 0.0)
+    out = engine.corrupt(np.random.default_rng(1), x, "mask", q, 0.0)
     ink = x != 0
     assert np.all(out[~ink] == 0)
     kept = out[ink] != 0
@@ -147,7 +124,7 @@ def test_masking_on_mostly_zero_images_masks_a_fraction_q_of_the_ink():
 
 def test_gaussian_noise_has_mean_zero_and_variance_sigma_squared():
     sigma = 0.7
-    noise = _corrupt(K.NOISE_GAUSSIAN, sigma=sigma) - 0.5
+    noise = _corrupt("gaussian", sigma=sigma) - 0.5
     n = noise.size
     assert abs(noise.mean()) <= 4 * sigma / np.sqrt(n)
     assert abs(noise.var() - sigma**2) <= 4 * sigma**2 * np.sqrt(2 / n)
@@ -155,7 +132,7 @@ def test_gaussian_noise_has_mean_zero_and_variance_sigma_squared():
 
 def test_salt_and_pepper_proportions():
     q = 0.3
-    out = _corrupt(K.NOISE_SALTPEPPER, q=q)
+    out = _corrupt("saltpepper", q=q)
     n = out.size
     for value, p in ((0.0, q / 2), (1.0, q / 2), (0.5, 1 - q)):
         share = np.mean(out == value)
@@ -166,10 +143,10 @@ def test_corruption_is_fresh_every_draw_and_none_copies():
     rng = np.random.default_rng(0)
     x = np.full((4, 784), 0.5, np.float32)
     a, b = np.empty_like(x), np.empty_like(x)
-    K._corrupt(rng, x, a, K.NOISE_MASK, 0.5, 0.0)
-    K._corrupt(rng, x, b, K.NOISE_MASK, 0.5, 0.0)
+    engine.corrupt(rng, x, "mask", 0.5, 0.0, out=a)
+    engine.corrupt(rng, x, "mask", 0.5, 0.0, out=b)
     assert not np.array_equal(a, b)
-    K._corrupt(rng, x, a, K.NOISE_NONE, 0.5, 0.0)
+    engine.corrupt(rng, x, "none", 0.5, 0.0, out=a)
     np.testing.assert_array_equal(a, x)
 
 
@@ -188,13 +165,11 @@ def test_encoder_matches_numpy():
 def test_cross_entropy_of_a_row_matches_numpy_at_any_length(n):
     """The row's Σ log1p(e) runs as lane products; rows too long for them take one
     log per pixel. Logits near 0 make every factor (1 + e) near 2: 40,000 of them
-    in 32 lanes would pass float64's range."""
+    in 32 lanes would pass float64's range. W = 0 makes the logits the bias c."""
     rng = np.random.default_rng(n)
     a = rng.normal(0, 0.1, n)
-    t = rng.random(n)
-    expected = np.sum(np.logaddexp(0, a) - t * a)
-    z, c, gc = a.copy(), np.zeros(n), np.zeros(n)
-    total = K._cross_entropy_row(z, t, c, 1.0, 0.5, np.empty(n), np.empty(n, np.int32),
-                                 np.empty(K.LANES), gc)
-    assert total == pytest.approx(expected, rel=1e-12)
-    np.testing.assert_allclose(z, (1 / (1 + np.exp(-a)) - t) * 0.5, rtol=1e-12, atol=1e-15)
+    t = rng.random((1, n))
+    p = {"W": np.zeros((n, 1)), "b": np.zeros(1), "c": a.copy()}
+    _, terms, g = _objective(t, t, p, True, "ce", "sigmoid", 0.0, 0.0)
+    assert terms[0] == pytest.approx(naive.cross_entropy_sum(a, t[0]), rel=1e-12)
+    np.testing.assert_allclose(g.c, naive.sigmoid(a) - t[0], rtol=1e-12, atol=1e-15)

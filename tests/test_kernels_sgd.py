@@ -6,7 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
-from aetui.core import kernels as K
+from aetui.core import engine
+from aetui.core.model import Params
 
 M, N, HID = 5, 30, 7
 
@@ -18,20 +19,21 @@ def _one_chunk_step(images, params, *, tied, l2, beta, noise, q, sparse_density,
     m, n = images.shape
     k = params[0].shape[1]
     after = [p.copy() for p in params]
-    opt = [np.zeros((2, *a.shape)) for a in after]
+    model = Params(*after[:3], None if tied else after[3])
+    opt = {name: np.zeros((2, *a.shape)) for name, a in
+           zip(("opt_W", "opt_b", "opt_c"), after, strict=False)}
+    opt["opt_V"] = np.zeros((2, 1, 1) if tied else (2, k, n))
     sums = np.zeros(4)
-    done, pos, finite = K._train_chunk(
-        images, np.arange(m), 0, 1, m, np.random.default_rng(seed), *after, *opt, 0,
-        tied, noise, q, 0.0, K.LOSS_CE, K.DECODER_SIGMOID, l2, beta, 0.1, K.OPT_SGD, lr,
-        sparse_density, np.empty((m, n)), np.empty((m, n)), np.empty((m, k)),
-        np.empty((m, n)), np.empty((m, k)), np.empty((n, k)), np.empty(k), np.empty(n),
-        np.empty((k, n)), np.empty(k), sums)
+    hyper = engine.Hyper.of(tied=tied, noise=noise, q=q, l2=l2, beta=beta, rho=0.1, lr=lr)
+    done, pos, finite = engine.train_chunk(
+        images, np.arange(m), 0, 1, np.random.default_rng(seed), model, opt, 0, hyper,
+        engine.Workspace.allocate(m, n, k, np.float64), sums, sparse_density=sparse_density)
     assert (done, pos, finite) == (1, m, True)
     return after, sums
 
 
 @pytest.mark.parametrize(("tied", "l2", "noise", "sparse"), list(itertools.product(
-    (True, False), (0.0, 0.01), (K.NOISE_NONE, K.NOISE_MASK), (0.0, 1.0))))
+    (True, False), (0.0, 0.01), ("none", "mask"), (0.0, 1.0))))
 def test_fused_sgd_step_equals_w_minus_lr_times_checked_gradient(tied, l2, noise, sparse):
     rng = np.random.default_rng(3)
     images = rng.integers(0, 256, (M, N), dtype=np.uint8)
@@ -41,20 +43,17 @@ def test_fused_sgd_step_equals_w_minus_lr_times_checked_gradient(tied, l2, noise
     V = np.zeros((1, 1)) if tied else rng.normal(0, 0.3, (HID, N))
     x = images / 255.0
     # The same corruption the chunk will draw: same generator state.
-    xt = np.empty_like(x)
-    K._corrupt(np.random.default_rng(9), x, xt, noise, 0.3, 0.0)
-    ws = {"h": np.empty((M, HID)), "z": np.empty((M, N)), "dh": np.empty((M, HID)),
-          "gW": np.empty((N, HID)), "gb": np.empty(HID), "gc": np.empty(N),
-          "gV": np.empty((HID, N)), "rho_hat": np.empty(HID)}
-    terms = K._forward_backward(xt, x, W, b, c, V, tied, K.LOSS_CE, K.DECODER_SIGMOID, l2,
-                                3.0, 0.1, sparse, **ws)
+    xt = engine.corrupt(np.random.default_rng(9), x, noise, 0.3, 0.0)
+    hyper = engine.Hyper.of(tied=tied, l2=l2, beta=3.0, rho=0.1)
+    terms, g = engine.loss_and_gradients(xt, x, Params(W, b, c, None if tied else V), hyper,
+                                         sparse_density=sparse)
     lr = 0.05
     after, sums = _one_chunk_step(images, [W, b, c, V], tied=tied, l2=l2, beta=3.0,
                                   noise=noise, q=0.3, sparse_density=sparse, seed=9, lr=lr)
     np.testing.assert_allclose(sums[:3], terms, rtol=1e-12)
-    expected = [W - lr * ws["gW"], b - lr * ws["gb"], c - lr * ws["gc"]]
+    expected = [W - lr * g.W, b - lr * g.b, c - lr * g.c]
     if not tied:
-        expected.append(V - lr * ws["gV"])
+        expected.append(V - lr * g.V)
     for got, want in zip(after, expected, strict=False):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-14)
 
@@ -66,18 +65,18 @@ def test_gemm_matches_numpy_for_every_transpose_and_scalars():
         bm = rng.random((3, 5) if tb else (5, 3)).astype(dtype)
         c = rng.random((7, 3)).astype(dtype)
         want = -0.5 * ((a.T if ta else a) @ (bm.T if tb else bm)) + 2.0 * c
-        K._gemm(ta, tb, -0.5, a, bm, 2.0, c)
+        engine.gemm(ta, tb, -0.5, a, bm, 2.0, c)
         np.testing.assert_allclose(c, want, rtol=1e-5 if dtype == np.float32 else 1e-13)
     with pytest.raises(ValueError, match="incompatible"):
-        K._gemm(False, False, 1.0, np.ones((2, 3)), np.ones((2, 3)), 0.0, np.ones((2, 3)))
+        engine.gemm(False, False, 1.0, np.ones((2, 3)), np.ones((2, 3)), 0.0, np.ones((2, 3)))
 
 
-@pytest.mark.parametrize("noise", [K.NOISE_MASK, K.NOISE_NONE])
+@pytest.mark.parametrize("noise", ["mask", "none"])
 def test_every_route_from_images_to_corrupted_batch_trains_the_same(noise):
     """A batch reaches the products compressed (sparse enough), compressed and then
     expanded (masking left it too dense), or dense from the start (the clean images
     are too dense): all three must draw the same masks and take the same step."""
-    q = 0.3 if noise == K.NOISE_MASK else 0.0
+    q = 0.3 if noise == "mask" else 0.0
     m, n, k = 5, 30, 4
     rng = np.random.default_rng(0)
     images = rng.integers(1, 256, (m, n), dtype=np.uint8)
@@ -89,10 +88,9 @@ def test_every_route_from_images_to_corrupted_batch_trains_the_same(noise):
     # A seed whose masks keep more than the expected share, so that a switch-over
     # just under the masked density sends the batch down the "expanded" route.
     for seed in range(50):
-        xt = np.empty((m, n))
-        K._corrupt(np.random.default_rng(seed), images / 255.0, xt, noise, q, 0.0)
+        xt = engine.corrupt(np.random.default_rng(seed), images / 255.0, noise, q, 0.0)
         masked = np.count_nonzero(xt) / size
-        if masked - 0.5 / size >= clean * (1 - q) or noise == K.NOISE_NONE:
+        if masked - 0.5 / size >= clean * (1 - q) or noise == "none":
             break
     else:
         pytest.fail("no seed kept more than the expected share")
@@ -105,13 +103,13 @@ def test_every_route_from_images_to_corrupted_batch_trains_the_same(noise):
 
     reference = step(images, 0.0, noise, q, seed)  # dense all the way
     routes = {"compressed": 1.0, "dense from the start": clean * (1 - q) / 2}
-    if noise == K.NOISE_MASK:
+    if noise == "mask":
         routes["expanded"] = masked - 0.5 / size
     poison = np.full_like(images, 255)
     for route, density in routes.items():
         # A dense step on other images first: its freed buffers are what the
         # next step's workspace is likely to get, so a route that forgot to
         # fill one would compute with these values, not the right ones.
-        step(poison, 0.0, K.NOISE_NONE, 0.0, 0)
+        step(poison, 0.0, "none", 0.0, 0)
         got = step(images, density, noise, q, seed)
         np.testing.assert_allclose(got, reference, rtol=0, atol=1e-13, err_msg=route)

@@ -64,11 +64,11 @@ def test_second_process_compiles_nothing(tmp_path):
         import json
         import numpy as np
         from aetui.config import Settings
-        from aetui.core import kernels
+        from aetui.core import engine
         from aetui.core.trainer import Trainer
         images = (np.random.default_rng(0).random((50, 784)) < 0.2).astype(np.uint8) * 255
         Trainer(Settings(hidden=8), images, images).run(max_steps=3)
-        kernels_used = (kernels._train_chunk, kernels._corrupt, kernels._encode)
+        kernels_used = engine.kernel_dispatchers()
         print(json.dumps({"misses": sum(sum(k.stats.cache_misses.values()) for k in kernels_used),
                           "hits": sum(sum(k.stats.cache_hits.values()) for k in kernels_used)}))
     """)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from aetui.commands.bench import blas_threads, parse_batches
+from aetui.commands.bench import parse_batches
+from aetui.core.blas import all_blas_threads as blas_threads
 from aetui.core.blas import openblas_controls
 from aetui.errors import ConfigError
 

@@ -14,10 +14,8 @@ thread. Both implementations get the same count, printed in the report.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 
 from aetui.errors import ConfigError
 
@@ -79,13 +77,14 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--threads", f"must be ≥ 0, got {args.threads}")
 
     from aetui.core import bench
+    from aetui.core.blas import all_blas_threads
     from aetui.data import load_dataset
 
     data = load_dataset(args.dataset, data_dir=args.data_dir, progress=not args.json)
     if data.note:
         print(f"aetui: {data.note}", file=sys.stderr)
     say = (lambda _msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
-    with blas_threads(args.threads) as pinned:
+    with all_blas_threads(args.threads) as pinned:
         report = bench.run_benchmark(data.train_x, data.test_x, batches=batches,
                                      seconds=args.seconds, repeats=args.repeats,
                                      progress=say)
@@ -102,30 +101,3 @@ def run(args: argparse.Namespace) -> int:
                    else f"{pinned} per BLAS library, both implementations (--threads)")
         print(f"BLAS threads while measuring: {threads}")
     return 0
-
-
-# ----- BLAS thread counts --------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def blas_threads(count: int) -> Iterator[int | None]:
-    """Hold every OpenBLAS loaded in this process (numpy's, scipy's) to `count` threads
-    inside the block, then restore each; yields `count`, or None when `count` is 0 or
-    no OpenBLAS could be controlled (then nothing is changed)."""
-    if count == 0:
-        yield None
-        return
-    import numpy  # noqa: F401 -- loads numpy's OpenBLAS
-    import scipy.linalg.cython_blas  # noqa: F401 -- loads scipy's, which numba calls
-
-    from aetui.core.blas import openblas_controls
-
-    controls = openblas_controls()
-    before = [get() for _, get, _ in controls]
-    for _, _, put in controls:
-        put(count)
-    try:
-        yield count if controls else None
-    finally:
-        for (_, _, put), n in zip(controls, before, strict=True):
-            put(n)

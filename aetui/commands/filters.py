@@ -41,7 +41,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aetui.core.analysis import normalized_filters, pca_components
+    from aetui.core.analysis import pca_components
+    from aetui.core.objective import normalized_filters
 
     if args.checkpoint is None and args.pca is None:
         raise ConfigError("CKPT", "give a checkpoint, or --pca K for the data's components")

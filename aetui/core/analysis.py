@@ -10,14 +10,15 @@ trainer uses. Accuracies are fractions in [0, 1] (not percentages).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
 
-from aetui.core.model import hidden_activations, reconstruction_loss_of
+from aetui.core.blas import hold_engine_threads
+from aetui.core.model import hidden_activations
+from aetui.core.objective import clean_loss_and_rho_hat
 from aetui.data import as_float
 
 # progress(stage, fraction) with fraction in [0, 1]; stage names what is running.
@@ -35,26 +36,6 @@ PROBE_FTOL = 1e-6
 
 
 # ---------------------------------------------------------------- filters
-
-
-def normalized_filters(W: np.ndarray, units: Sequence[int] | range | None = None) -> np.ndarray:
-    """The unit-norm inputs that most excite each hidden unit: Wₗ/‖Wₗ‖.
-
-    W is n_in × k (one column per hidden unit). Returns a float32 array of
-    shape (len(units), n_in), one filter per row; all units when `units` is
-    None. A unit whose column is all zero gives a zero row (not NaN).
-    """
-    W = np.asarray(W)
-    if W.ndim != 2:
-        raise ValueError(f"W must be n_in × k, got shape {W.shape}")
-    cols = np.arange(W.shape[1]) if units is None else np.asarray(list(units), dtype=np.intp)
-    if cols.size and (cols.min() < 0 or cols.max() >= W.shape[1]):
-        raise ValueError(f"units must lie in 0..{W.shape[1] - 1}")
-    filters = W[:, cols].T.astype(np.float64)
-    norms = np.linalg.norm(filters, axis=1, keepdims=True)
-    # A dead all-zero column stays zero rather than becoming 0/0.
-    filters /= np.where(norms > 0, norms, 1.0)
-    return filters.astype(np.float32)
 
 
 def filter_smoothness(filters: np.ndarray, shape: tuple[int, int] = (28, 28)) -> float:
@@ -249,11 +230,12 @@ def fit_linear_probe(
         if progress is not None:
             progress(min(done[0] / max_iter, 1.0))
 
-    with _scipy_blas_single_threaded():
-        result = optimize.minimize(
-            objective, np.zeros(d * c + c), jac=True, method="L-BFGS-B", callback=callback,
-            options={"maxiter": max_iter, "maxcor": 20, "ftol": PROBE_FTOL, "gtol": 1e-6},
-        )
+    # L-BFGS-B's bookkeeping runs in scipy's OpenBLAS (see aetui/core/blas.py).
+    hold_engine_threads(1)
+    result = optimize.minimize(
+        objective, np.zeros(d * c + c), jac=True, method="L-BFGS-B", callback=callback,
+        options={"maxiter": max_iter, "maxcor": 20, "ftol": PROBE_FTOL, "gtol": 1e-6},
+    )
     if progress is not None:
         progress(1.0)
     theta = result.x
@@ -329,12 +311,7 @@ def reconstruction_loss(params, x: np.ndarray, loss: str = "ce", decoder: str = 
     nats) or "mse" (squared error), summed over pixels and averaged over the
     rows of x -- the same convention as the trainer's reconstruction term.
     """
-    total = 0.0
-    for start in range(0, len(x), batch):
-        rows = x[start:start + batch]
-        total += reconstruction_loss_of(params, encode(params, rows), as_unit_float(rows),
-                                        loss, decoder)
-    return total / len(x)
+    return clean_loss_and_rho_hat(params, np.asarray(x), loss, decoder, batch)[0]
 
 
 # ---------------------------------------------------------------- helpers
@@ -380,24 +357,3 @@ def _standardise(x: np.ndarray, keep: np.ndarray, mean: np.ndarray,
 def _report(progress: Progress | None, stage: str, fraction: float) -> None:
     if progress is not None:
         progress(stage, fraction)
-
-
-# ---------------------------------------------------------------- BLAS threads
-#
-# numpy and scipy wheels each bundle their own OpenBLAS, with a thread pool
-# each. L-BFGS-B's bookkeeping runs in scipy's; its idle threads then spin
-# and take the cores from numpy's threads doing the probe's big matrix
-# products, which run twice as slow (measured: 45 ms instead of 24 ms for
-# 60,000 × 717 @ 717 × 10 on 2 cores). L-BFGS-B's own work is tiny, so
-# scipy's pool goes to one thread -- and stays there: the trainer holds the
-# same pool (numba's BLAS) at one thread for the same reason, and restoring
-# it afterwards could undo that for a trainer that started meanwhile.
-
-
-@contextmanager
-def _scipy_blas_single_threaded() -> Iterator[None]:
-    """Run the block with scipy's own OpenBLAS (numba's too) on one thread."""
-    from aetui.core.blas import hold_engine_threads
-
-    hold_engine_threads(1)
-    yield

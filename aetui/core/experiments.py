@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from aetui.config import Settings
-from aetui.core import analysis
+from aetui.core import analysis, objective
 from aetui.errors import ConfigError
 
 # Which Settings field a noise type's level lives in.
@@ -244,7 +244,7 @@ class NoiseComparison:
             fitted = analysis.fit_linear_probe(
                 train_h, self.train_y, progress=lambda f: progress("probe", f))
             accuracy = fitted.accuracy(test_h, self.test_y)
-        all_filters = analysis.normalized_filters(params.W)
+        all_filters = objective.normalized_filters(params.W)
         last = history[-1]
         return RunResult(
             label=label, level=float(getattr(settings, self.field)),

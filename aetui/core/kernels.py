@@ -1,38 +1,35 @@
-"""The jitted kernels: one forward/backward pass, and a chunk of training steps.
+"""The jitted kernels: one forward/backward pass in named steps, a chunk of training
+steps, corruption and the encoder.
 
-Private by design: the trainer (trainer.py) and model.py wrap these with
-shape and dtype checks. Everything here is self-contained (no jitted code
-imported from elsewhere, no module globals but integer codes) because numba's
-on-disk cache does not track either.
+Private by design: aetui/core/engine.py is their one caller; it owns the
+name → code maps, checks shapes, dtypes and contiguity, and passes the
+constants of the objective (objective.RHO_CLIP) as arguments. Everything
+here is self-contained (no jitted code imported from elsewhere, no module
+globals but integer codes and optimizer constants) because numba's on-disk
+cache watches this file only. All jitted code lives in this file.
 
-Conventions (THEORY.md): reconstruction loss summed over pixels and averaged
-over the batch; L2 term λ‖W‖² (+ λ‖V‖² untied), gradient 2λW; sparsity term
-β·Σₗ KL(ρ‖ρ̂ₗ) with ρ̂ from the minibatch, clipped to [1e-6, 1 − 1e-6], no
-gradient through a clipped value. Arrays: W (n×k), b (k), c (n), V (k×n);
-tied means V = Wᵀ and the V argument is ignored.
+Conventions (README, "What is being minimised"): reconstruction loss summed
+over pixels and averaged over the batch; L2 term λ‖W‖² (+ λ‖V‖² untied),
+gradient 2λW; sparsity term β·Σₗ KL(ρ‖ρ̂ₗ) with ρ̂ from the minibatch, clipped
+to [rho_clip, 1 − rho_clip], no gradient through a clipped value. Arrays: W
+(n×k), b (k), c (n), V (k×n); tied means V = Wᵀ and the V argument is ignored.
 
-No fastmath: it would let the compiler assume there are no NaNs, and NaN
-detection is how a diverging run is caught.
+No fastmath that assumes no NaN: NaN detection is how a diverging run is caught.
 """
 
-from aetui.paths import ensure_numba_cache_dir
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-ensure_numba_cache_dir()
-
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-from llvmlite import ir  # noqa: E402
-from numba import types  # noqa: E402
-from numba.core import cgutils  # noqa: E402
-from numba.extending import intrinsic  # noqa: E402
-
-# Integer codes shared with trainer.py (plain ints: cached kernels freeze globals).
+# Integer codes; engine.py maps names to them (plain ints: cached kernels freeze globals).
 NOISE_NONE, NOISE_MASK, NOISE_GAUSSIAN, NOISE_SALTPEPPER = 0, 1, 2, 3
 LOSS_CE, LOSS_MSE = 0, 1
 DECODER_SIGMOID, DECODER_LINEAR = 0, 1
 OPT_SGD, OPT_MOMENTUM, OPT_ADAM = 0, 1, 2
 
-RHO_CLIP = 1e-6
 MOMENTUM = 0.9
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 
@@ -468,80 +465,28 @@ def _scale_in_place(a, factor):
             af[i] *= fa
 
 
-@numba.njit(**_JIT)
-def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, sparse_density,
-                      h, z, dh, gW, gb, gc, gV, rho_hat):
-    """Loss terms of one minibatch and their gradients, written into g*.
-
-    xt: corrupted input (m×n), x: clean target (m×n), both floats in the
-    weights' dtype. h (m×k), z (m×n), dh (m×k) and rho_hat (k) are workspace;
-    on return h holds the hidden activations, z holds δ_out = ∂L/∂(HV + c)
-    (not x̂) and rho_hat the (unclipped) mean activation of each unit on this
-    batch. gV is written only when untied (tied: V = Wᵀ, nothing to learn).
-    Returns (recon, l2_term, sparsity_term): recon summed over pixels and
-    averaged over the m examples; the other two exactly as they enter the
-    objective (λ‖W‖² …, β·Ω). The gradients are of their sum.
-    sparse_density: the products with X̃ go sparse when at most this fraction of
-    its entries are non-zero (SPARSE_DENSITY; 1 always, 0 never).
-    """
-    m, n = x.shape
-    stack_x, stack_h = _stack_workspace(W, tied, m)
-    sparse_ws = _sparse_workspace(W, m)
-    compressed = sparse_density > 0.0 and _compress_rows(
-        xt, sparse_density * m * n, sparse_ws[0], sparse_ws[1], sparse_ws[2]) >= 0
-    return _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
-                                  h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
-                                  sparse_ws, compressed, False, 0.0, False)
+# ----- one minibatch, forward and backward, in named steps ------------------------------
+# _forward_backward_into runs them in this order; each says which part of the
+# objective (README, "What is being minimised") it computes:
+#   _encode_rows           H = sigmoid(X̃W + b)
+#   _reconstruction_rows   X̂ from H, the reconstruction loss and δ_out (∂/∂c too)
+#   _backprop_to_hidden    δ_out Vᵀ
+#   _kl_backward           ρ̂, the KL penalty and its derivative per unit
+#   _hidden_backward       δ_h = (δ_out Vᵀ + KL derivative)·h(1−h), ∂/∂b
+#   _l2_sum                ‖W‖² (+ ‖V‖²)
+#   _weight_step           ∂/∂W (∂/∂V) into the gradient, or plain SGD's step itself
+#   _bias_step             plain SGD's step on b and c
 
 
 @numba.njit(**_JIT)
-def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
-                           h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
-                           sparse_ws, compressed, direct, lr, in_place):
-    """_forward_backward with its extra workspace given: when tied, stack_x (≥ 2m×n)
-    and stack_h (≥ 2m×k), and sparse_ws (_sparse_workspace, ≥ m rows), so that a
-    training loop allocates them once. compressed: sparse_ws holds X̃ in
-    compressed form (_compress_rows) and the sparse products take it; xt is
-    not read. Otherwise xt holds X̃ and BLAS takes the products.
-
-    direct=False: gW (gV) ← the gradient. direct=True (plain SGD): the weights take
-    the step themselves, W ← W − lr·∂/∂W (V, b, c too) and gW/gV are not written:
-    the W product is the same gemm with other scalars (see below).
-    in_place (tied): xt, z, dh and h already are stack_x[:m], stack_x[m:2m],
-    stack_h[:m] and stack_h[m:2m], so the stacking copies are skipped.
-
-    Speed notes (the arithmetic is THEORY.md's, unchanged):
-    - Constants are typed like the weights (`one`, `inv_m` …): numba promotes
-      float32 op Python-float to float64, which would run every exp and log of
-      a float32 model in double precision.
-    - The tied gradient X̃ᵀδ_h + δ_outᵀH is one product [X̃; δ_out]ᵀ[δ_h; H] with
-      inner dimension 2m: one pass writing gW instead of two products and a
-      transposed add, and twice the inner length for small batches.
-    - The cross-entropy row (_cross_entropy_row) may regroup its sums, so
-      that it vectorises.
-    - Loops run along rows (unit-stride) so that they vectorise.
-    - A sparse X̃ (see _compress_rows) replaces the two products that take it,
-      X̃W and X̃ᵀδ_h, by sums over its non-zero entries; the tied gradient's
-      other half δ_outᵀH stays a gemm.
-    """
-    m, n = x.shape
-    rowptr, cols, vals, colptr, crows, cvals = sparse_ws
-    sparse = compressed
-    k = W.shape[1]
-    consts = np.empty(3, W.dtype)
-    consts[0] = 1.0
-    consts[1] = 1.0 / m
-    consts[2] = 2.0 * l2
-    one = consts[0]
+def _encode_rows(xt, sparse_ws, compressed, W, b, h, one, ebuf, bits):
+    """h ← sigmoid(X̃W + b) (m×k). X̃ is dense in xt, or, when `compressed`, in
+    sparse_ws's row-wise index (xt not read). one: 1 typed like W; ebuf, bits:
+    scratch (≥ k). sigmoid(a) = 1/(1+e) for a ≥ 0, e/(1+e) else, e = exp(−|a|)."""
+    m, k = h.shape
     zero = one - one
-    inv_m = consts[1]
-    width = max(n, k)
-    ebuf = np.empty(width, W.dtype)
-    bits = np.empty(width, np.int32)
-    lanes = np.empty(LANES)
-    # Encoder: H = sigmoid(X̃ W + b) = 1/(1+e) for a ≥ 0, e/(1+e) else, e = exp(−|a|).
-    if sparse:
-        _sparse_times(rowptr, cols, vals, W, h)
+    if compressed:
+        _sparse_times(sparse_ws[0], sparse_ws[1], sparse_ws[2], W, h)
     else:
         np.dot(xt, W, h)
     for i in range(m):
@@ -555,12 +500,22 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
             e = ebuf[l]
             r = one / (one + e)
             h[i, l] = r if a >= zero else e * r
-    # Decoder pre-activation: Z = H V + c, V = Wᵀ when tied.
+
+
+@numba.njit(**_JIT)
+def _reconstruction_rows(h, W, V, tied, c, x, loss, decoder, z, gc, one, inv_m,
+                         ebuf, bits, lanes):
+    """Decoder and reconstruction loss: z ← HV + c (V = Wᵀ when tied), then row by
+    row the loss against the clean x and δ_out = ∂L/∂(HV + c), written over z;
+    gc ← ∂L/∂c = Σ over rows of δ_out. Returns the loss summed over pixels and
+    rows (the caller divides by m). inv_m: 1/m typed like W; ebuf, bits, lanes:
+    scratch as _cross_entropy_row's."""
+    m, n = x.shape
+    zero = one - one
     if tied:
         np.dot(h, W.T, z)
     else:
         np.dot(h, V, z)
-    # Reconstruction loss and δ_out, fused per pixel; z becomes δ_out.
     recon = 0.0
     for j in range(n):
         gc[j] = zero
@@ -588,37 +543,64 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
                 z[i, j] = d
                 gc[j] += d
         recon += row
-    recon /= m
-    delta_out = z
-    # Back into the hidden layer: δ_out Vᵀ (= δ_out W when tied).
+    return recon
+
+
+@numba.njit(**_JIT)
+def _backprop_to_hidden(delta_out, W, V, tied, dh):
+    """dh ← δ_out Vᵀ (= δ_out W when tied): the reconstruction's error at the hidden layer."""
     if tied:
         np.dot(delta_out, W, dh)
     else:
         np.dot(delta_out, V.T, dh)
-    # Sparsity: ρ̂ from this batch, KL penalty and its derivative per unit.
+
+
+@numba.njit(**_JIT)
+def _kl_backward(h, rho, beta, rho_clip, rho_hat, dkl):
+    """The sparsity penalty's value and gradient per unit.
+
+    rho_hat ← the mean activation of each unit over the batch (unclipped).
+    Returns Σₗ KL(ρ‖ρ̂ₗ) (not yet times β), with ρ̂ clipped to
+    [rho_clip, 1 − rho_clip] (objective.RHO_CLIP); when beta ≠ 0, dkl ←
+    ∂(β·Σ KL)/∂hᵢₗ = β/m·(−ρ/ρ̂ₗ + (1−ρ)/(1−ρ̂ₗ)), 0 where ρ̂ was clipped (no
+    gradient through a clipped value).
+    """
+    m, k = h.shape
     for l in range(k):
-        rho_hat[l] = zero
-        gb[l] = zero
+        rho_hat[l] = 0.0
     for i in range(m):
         for l in range(k):
             rho_hat[l] += h[i, l]
+    inv = np.empty(1, rho_hat.dtype)
+    inv[0] = 1.0 / m
     for l in range(k):
-        rho_hat[l] *= inv_m
-    sparsity = 0.0
-    if beta != 0.0:
-        dkl = np.empty(k, W.dtype)
-        for l in range(k):
-            r_hat = float(rho_hat[l])
-            clipped = False
-            if r_hat < RHO_CLIP:
-                r_hat = RHO_CLIP
-                clipped = True
-            elif r_hat > 1.0 - RHO_CLIP:
-                r_hat = 1.0 - RHO_CLIP
-                clipped = True
-            sparsity += (rho * np.log(rho / r_hat)
-                         + (1.0 - rho) * np.log((1.0 - rho) / (1.0 - r_hat)))
-            dkl[l] = 0.0 if clipped else beta / m * (-rho / r_hat + (1.0 - rho) / (1.0 - r_hat))
+        rho_hat[l] *= inv[0]
+    kl = 0.0
+    if beta == 0.0:
+        return kl
+    for l in range(k):
+        r_hat = float(rho_hat[l])
+        clipped = False
+        if r_hat < rho_clip:
+            r_hat = rho_clip
+            clipped = True
+        elif r_hat > 1.0 - rho_clip:
+            r_hat = 1.0 - rho_clip
+            clipped = True
+        kl += rho * np.log(rho / r_hat) + (1.0 - rho) * np.log((1.0 - rho) / (1.0 - r_hat))
+        dkl[l] = 0.0 if clipped else beta / m * (-rho / r_hat + (1.0 - rho) / (1.0 - r_hat))
+    return kl
+
+
+@numba.njit(**_JIT)
+def _hidden_backward(h, dh, dkl, with_kl, gb, one):
+    """δ_h ← (dh + dkl)·h(1−h) over dh (dkl only when `with_kl`), and gb ← ∂/∂b, its
+    column sums."""
+    m, k = h.shape
+    zero = one - one
+    for l in range(k):
+        gb[l] = zero
+    if with_kl:
         for i in range(m):
             for l in range(k):
                 hv = h[i, l]
@@ -632,20 +614,35 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
                 v = dh[i, l] * hv * (one - hv)
                 dh[i, l] = v
                 gb[l] += v
-    sparsity *= beta
-    # ∂/∂W = X̃ᵀ δ_h (+ δ_outᵀ H tied) + 2λW; ∂/∂V = Hᵀ δ_out + 2λV, each one gemm
-    # C ← alpha·AᵀB + keep·C: into the gradient (alpha 1, keep 2λ, C prefilled with
-    # W) or, for plain SGD, into the weights (alpha −lr, keep 1 − 2λ·lr): no gradient
-    # buffer written and no separate update pass over the n×k arrays.
-    l2_term = 0.0
-    if l2 != 0.0:
-        Wf = W.reshape(-1)
-        for i in range(Wf.size):
-            l2_term += Wf[i] * Wf[i]
-        if not tied:
-            Vf = V.reshape(-1)
-            for i in range(Vf.size):
-                l2_term += Vf[i] * Vf[i]
+
+
+@numba.njit(**_JIT)
+def _l2_sum(W, V, tied):
+    """‖W‖² (+ ‖V‖² when untied), in float64; the L2 term is λ times this."""
+    total = 0.0
+    Wf = W.reshape(-1)
+    for i in range(Wf.size):
+        total += Wf[i] * Wf[i]
+    if not tied:
+        Vf = V.reshape(-1)
+        for i in range(Vf.size):
+            total += Vf[i] * Vf[i]
+    return total
+
+
+@numba.njit(**_JIT)
+def _weight_step(xt, delta_out, h, dh, W, V, tied, l2, gW, gV, sparse_ws, compressed,
+                 stack_x, stack_h, in_place, direct, lr):
+    """∂/∂W = X̃ᵀδ_h (+ δ_outᵀH tied) + 2λW and ∂/∂V = Hᵀδ_out + 2λV, each one gemm
+    C ← alpha·AᵀB + keep·C: into the gradient (alpha 1, keep 2λ, C prefilled with
+    W) or, when `direct` (plain SGD), into the weights (alpha −lr, keep 1 − 2λ·lr):
+    no gradient buffer written and no separate update pass over the n×k arrays.
+
+    The tied gradient X̃ᵀδ_h + δ_outᵀH is one product [X̃; δ_out]ᵀ[δ_h; H] with
+    inner dimension 2m (stack_x, stack_h; `in_place`: xt, delta_out, dh and h
+    already are their halves). A compressed X̃ takes the sparse sum instead.
+    """
+    m = h.shape[0]
     if direct:
         alpha = -lr
         keep = 1.0 - 2.0 * l2 * lr
@@ -660,15 +657,15 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
             gW[...] = W
             if not tied:
                 gV[...] = V
-    if sparse:
+    if compressed:
         # The X̃ᵀδ_h half is added after the gemm, so that `keep` scales W once.
         if tied:
             _gemm(True, False, alpha, delta_out, h, keep, target_W)
         else:
             _scale_in_place(target_W, keep)
             _gemm(True, False, alpha, h, delta_out, keep, target_V)
-        _sparse_transpose_times_add(rowptr, cols, vals, dh, alpha, target_W,
-                                    colptr, crows, cvals)
+        _sparse_transpose_times_add(sparse_ws[0], sparse_ws[1], sparse_ws[2], dh, alpha,
+                                    target_W, sparse_ws[3], sparse_ws[4], sparse_ws[5])
     elif tied:
         sx = stack_x[:2 * m]
         sh = stack_h[:2 * m]
@@ -681,12 +678,94 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
     else:
         _gemm(True, False, alpha, xt, dh, keep, target_W)
         _gemm(True, False, alpha, h, delta_out, keep, target_V)
+
+
+@numba.njit(**_JIT)
+def _bias_step(b, c, gb, gc, lr):
+    """Plain SGD on the biases: b ← b − lr·∂/∂b, c ← c − lr·∂/∂c."""
+    for l in range(b.shape[0]):
+        b[l] -= lr * gb[l]
+    for j in range(c.shape[0]):
+        c[j] -= lr * gc[j]
+
+
+@numba.njit(**_JIT)
+def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho_clip,
+                      sparse_density, h, z, dh, gW, gb, gc, gV, rho_hat):
+    """Loss terms of one minibatch and their gradients, written into g*.
+
+    xt: corrupted input (m×n), x: clean target (m×n), both floats in the
+    weights' dtype. h (m×k), z (m×n), dh (m×k) and rho_hat (k) are workspace;
+    on return h holds the hidden activations, z holds δ_out = ∂L/∂(HV + c)
+    (not x̂) and rho_hat the (unclipped) mean activation of each unit on this
+    batch. gV is written only when untied (tied: V = Wᵀ, nothing to learn).
+    Returns (recon, l2_term, sparsity_term): recon summed over pixels and
+    averaged over the m examples; the other two exactly as they enter the
+    objective (λ‖W‖² …, β·Ω). The gradients are of their sum.
+    sparse_density: the products with X̃ go sparse when at most this fraction of
+    its entries are non-zero (SPARSE_DENSITY; 1 always, 0 never).
+    """
+    m, n = x.shape
+    stack_x, stack_h = _stack_workspace(W, tied, m)
+    sparse_ws = _sparse_workspace(W, m)
+    compressed = sparse_density > 0.0 and _compress_rows(
+        xt, sparse_density * m * n, sparse_ws[0], sparse_ws[1], sparse_ws[2]) >= 0
+    return _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
+                                  rho_clip, h, z, dh, gW, gb, gc, gV, rho_hat, stack_x,
+                                  stack_h, sparse_ws, compressed, False, 0.0, False)
+
+
+@numba.njit(**_JIT)
+def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho_clip,
+                           h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
+                           sparse_ws, compressed, direct, lr, in_place):
+    """_forward_backward with its extra workspace given: when tied, stack_x (≥ 2m×n)
+    and stack_h (≥ 2m×k), and sparse_ws (_sparse_workspace, ≥ m rows), so that a
+    training loop allocates them once. compressed: sparse_ws holds X̃ in
+    compressed form (_compress_rows) and the sparse products take it; xt is
+    not read. Otherwise xt holds X̃ and BLAS takes the products.
+
+    direct=False: gW (gV) ← the gradient. direct=True (plain SGD): the weights take
+    the step themselves (_weight_step, _bias_step) and gW/gV are not written.
+    in_place (tied): xt, z, dh and h already are stack_x[:m], stack_x[m:2m],
+    stack_h[:m] and stack_h[m:2m], so the stacking copies are skipped.
+
+    Speed notes (the arithmetic is the README's, unchanged):
+    - Constants are typed like the weights (`one`, `inv_m`): numba promotes
+      float32 op Python-float to float64, which would run every exp and log of
+      a float32 model in double precision.
+    - The cross-entropy row (_cross_entropy_row) may regroup its sums, so
+      that it vectorises; loops run along rows (unit-stride) for the same reason.
+    - A sparse X̃ (see _compress_rows) replaces the two products that take it,
+      X̃W and X̃ᵀδ_h, by sums over its non-zero entries; the tied gradient's
+      other half δ_outᵀH stays a gemm.
+    """
+    m, n = x.shape
+    k = W.shape[1]
+    consts = np.empty(2, W.dtype)
+    consts[0] = 1.0
+    consts[1] = 1.0 / m
+    one = consts[0]
+    inv_m = consts[1]
+    width = max(n, k)
+    ebuf = np.empty(width, W.dtype)
+    bits = np.empty(width, np.int32)
+    lanes = np.empty(LANES)
+    dkl = np.empty(k, W.dtype)
+    _encode_rows(xt, sparse_ws, compressed, W, b, h, one, ebuf, bits)
+    recon = _reconstruction_rows(h, W, V, tied, c, x, loss, decoder, z, gc, one, inv_m,
+                                 ebuf, bits, lanes) / m
+    delta_out = z
+    _backprop_to_hidden(delta_out, W, V, tied, dh)
+    kl = _kl_backward(h, rho, beta, rho_clip, rho_hat, dkl)
+    _hidden_backward(h, dh, dkl, beta != 0.0, gb, one)
+    l2_term = l2 * _l2_sum(W, V, tied) if l2 != 0.0 else 0.0
+    _weight_step(xt, delta_out, h, dh, W, V, tied, l2, gW, gV, sparse_ws, compressed,
+                 stack_x, stack_h, in_place, direct, lr)
     if direct:
-        for l in range(k):
-            b[l] -= lr * gb[l]
-        for j in range(n):
-            c[j] -= lr * gc[j]
-    return recon, l2 * l2_term, sparsity
+        _bias_step(b, c, gb, gc, lr)
+    return recon, l2_term, beta * kl
+
 
 @numba.njit(**_JIT)
 def _apply_update(p, g, m1, m2, optimizer, lr, t):
@@ -732,7 +811,7 @@ def _all_finite(a):
 @numba.njit(**_JIT)
 def _train_chunk(images, order, pos, n_steps, batch, rng,
                  W, b, c, V, opt_W, opt_b, opt_c, opt_V, adam_t,
-                 tied, noise, q, sigma, loss, decoder, l2, beta, rho, optimizer, lr,
+                 tied, noise, q, sigma, loss, decoder, l2, beta, rho, rho_clip, optimizer, lr,
                  sparse_density, x, xt, h, z, dh, gW, gb, gc, gV, rho_hat, sums):
     """Run up to `n_steps` minibatch updates over images[order[pos:]], in place.
 
@@ -776,7 +855,7 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
         compressed = _corrupt_batch(rng, xb, xtb, noise, q, sigma, sparse_density,
                                     sparse_ws[0], sparse_ws[1], sparse_ws[2])
         recon, l2_term, sparsity = _forward_backward_into(
-            xtb, xb, W, b, c, V, tied, loss, decoder, l2, beta, rho,
+            xtb, xb, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho_clip,
             hb, zb, dhb, gW, gb, gc, gV, rho_hat, stack_x, stack_h, sparse_ws,
             compressed, direct, lr, tied)
         total = recon + l2_term + sparsity

@@ -67,14 +67,13 @@ def hidden_activations(params: Params, images: np.ndarray, batch: int = 1000) ->
     product for float input (bounds the temporaries); uint8 input is converted
     256 rows at a time inside the kernel.
     """
-    from aetui.core import kernels
+    if images.dtype == np.uint8:
+        from aetui.core import engine
 
+        return engine.encode(params.W, params.b, images)
     W = np.ascontiguousarray(params.W, dtype=np.float32)
     b = np.ascontiguousarray(params.b, dtype=np.float32)
     out = np.empty((images.shape[0], W.shape[1]), dtype=np.float32)
-    if images.dtype == np.uint8:
-        kernels._encode(np.ascontiguousarray(images), W, b, out)
-        return out
     step = max(1, int(batch))
     for start in range(0, images.shape[0], step):
         x = np.asarray(images[start:start + step], dtype=np.float32)
@@ -91,22 +90,6 @@ def reconstruct(params: Params, x: np.ndarray, decoder: str = "sigmoid") -> np.n
     h = _sigmoid(x @ params.W + params.b)
     a = h @ params.decoder_weights() + params.c
     return _sigmoid(a) if decoder == "sigmoid" else a.astype(np.float32)
-
-
-def reconstruction_loss_of(params: Params, h: np.ndarray, clean: np.ndarray, loss: str = "ce",
-                           decoder: str = "sigmoid") -> float:
-    """Reconstruction loss of the rows of `clean` (floats in [0, 1]) from their hidden
-    activations `h`, summed over pixels and over rows (divide by the row count for the
-    per-example figure): cross-entropy in nats, or squared error."""
-    V = params.W.T if params.V is None else params.V  # any object with W, b, c, V
-    a = (h @ V + params.c).astype(np.float64)
-    clean = np.asarray(clean, dtype=np.float64)
-    if decoder == "linear":
-        return float(np.sum((a - clean) ** 2))
-    if loss == "mse":
-        return float(np.sum((1.0 / (1.0 + np.exp(-a)) - clean) ** 2))
-    # −[x log σ(a) + (1−x) log(1−σ(a))] = softplus(a) − x·a, exact for any a.
-    return float(np.sum(np.logaddexp(0.0, a) - clean * a))
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ read-only copy, safe to keep and draw from any thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -99,7 +99,6 @@ class Snapshot:
     message: str = ""
     n_in: int = 784
     image_shape: tuple[int, int] = (28, 28)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def hidden(self) -> int:

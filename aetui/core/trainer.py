@@ -18,17 +18,11 @@ from typing import Any
 import numpy as np
 
 from aetui.config import LIVE_KNOBS, Settings
-from aetui.core import kernels
+from aetui.core import engine, objective
 from aetui.core.blas import hold_engine_threads
 from aetui.core.checkpoint import Checkpoint, save_checkpoint
 from aetui.core.knobs import KnobBoard
-from aetui.core.model import (
-    Params,
-    hidden_activations,
-    init_params,
-    reconstruct,
-    reconstruction_loss_of,
-)
+from aetui.core.model import Params, init_params, reconstruct
 from aetui.core.snapshots import (
     COMPILING,
     DIVERGED,
@@ -41,15 +35,7 @@ from aetui.core.snapshots import (
     Snapshot,
     frozen_copy,
 )
-from aetui.data import as_float
 from aetui.errors import CheckpointError, ConfigError
-
-NOISE_CODES = {"none": kernels.NOISE_NONE, "mask": kernels.NOISE_MASK,
-               "gaussian": kernels.NOISE_GAUSSIAN, "saltpepper": kernels.NOISE_SALTPEPPER}
-LOSS_CODES = {"ce": kernels.LOSS_CE, "mse": kernels.LOSS_MSE}
-DECODER_CODES = {"sigmoid": kernels.DECODER_SIGMOID, "linear": kernels.DECODER_LINEAR}
-OPTIMIZER_CODES = {"sgd": kernels.OPT_SGD, "momentum": kernels.OPT_MOMENTUM,
-                   "adam": kernels.OPT_ADAM}
 
 CHUNK_SECONDS = 0.02  # one kernel call; knobs and stop land within this
 MAX_CURVE_POINTS = 4000  # the loss curve is halved (every other point) beyond this
@@ -99,6 +85,7 @@ class Trainer:
         self.message = ""
         self._compiled = False
         self.samples_per_s = 0.0
+        self._hyper_of: Settings | None = None
 
         if checkpoint is not None:
             self._start_from_checkpoint(checkpoint, settings)
@@ -184,14 +171,15 @@ class Trainer:
         self._eval_cost = 0.0
         self._last_eval = 0.0
 
-    def _workspace(self, batch: int) -> dict[str, np.ndarray]:
-        n, k = self.n_in, self.params.hidden
-        f32 = np.float32
-        return {"x": np.empty((batch, n), f32), "xt": np.empty((batch, n), f32),
-                "h": np.empty((batch, k), f32), "z": np.empty((batch, n), f32),
-                "dh": np.empty((batch, k), f32), "gW": np.empty((n, k), f32),
-                "gb": np.empty(k, f32), "gc": np.empty(n, f32),
-                "gV": np.empty((k, n), f32), "rho_hat": np.empty(k, f32)}
+    def _workspace(self, batch: int) -> engine.Workspace:
+        return engine.Workspace.allocate(batch, self.n_in, self.params.hidden)
+
+    def _hyper(self) -> engine.Hyper:
+        """The applied settings as the kernels take them (rebuilt only when they change)."""
+        if self._hyper_of is not self._applied:
+            self._hyper_cached = engine.Hyper.from_settings(self._applied)
+            self._hyper_of = self._applied
+        return self._hyper_cached
 
     # ----- the thread contract ------------------------------------------------------
 
@@ -289,7 +277,7 @@ class Trainer:
                     self._do_reset()
                     ws = self._workspace(self._applied.batch)
                 self._apply_knobs()
-                if ws["gW"].shape[1] != self.params.hidden:
+                if ws.hidden != self.params.hidden:
                     ws = self._workspace(self._applied.batch)
                 if max_steps is not None and steps_done >= max_steps:
                     break
@@ -338,10 +326,9 @@ class Trainer:
                 self._evaluate()
             self._publish()
 
-    def _train_chunk(self, n_steps: int, ws: dict[str, np.ndarray]) -> int:
+    def _train_chunk(self, n_steps: int, ws: engine.Workspace) -> int:
         s = self._applied
         p = self.params
-        V = p.V if p.V is not None else np.zeros((1, 1), np.float32)
         with self._lock:
             # What a divergence restores. Plain SGD never touches the optimizer
             # state, so copying it (2 × the weights) would only slow every chunk.
@@ -350,14 +337,9 @@ class Trainer:
             saved = (p.copy(), opt_saved, self.adam_t, self.pos,
                      self._noise_rng.bit_generator.state)
             sums = np.zeros(4, np.float64)
-            done, pos, finite = kernels._train_chunk(
-                self.images, self.order, self.pos, n_steps, s.batch, self._noise_rng,
-                p.W, p.b, p.c, V, self.opt["opt_W"], self.opt["opt_b"], self.opt["opt_c"],
-                self.opt["opt_V"], self.adam_t,
-                s.tied, NOISE_CODES[s.noise], s.q, s.sigma, LOSS_CODES[s.loss],
-                DECODER_CODES[s.decoder], s.l2, s.beta, s.rho, OPTIMIZER_CODES[s.optimizer],
-                s.lr, kernels.SPARSE_DENSITY, ws["x"], ws["xt"], ws["h"], ws["z"], ws["dh"],
-                ws["gW"], ws["gb"], ws["gc"], ws["gV"], ws["rho_hat"], sums)
+            done, pos, finite = engine.train_chunk(
+                self.images, self.order, self.pos, n_steps, self._noise_rng, p, self.opt,
+                self.adam_t, self._hyper(), ws, sums)
             if not finite:
                 # Non-finite loss or weights: go back to the chunk's start and pause.
                 failed_at = self.step + done + 1
@@ -461,8 +443,9 @@ class Trainer:
         started = time.perf_counter()
         s = self._applied
         p = self.params  # only this (the trainer) thread writes the weights
-        recon, rho_hat = measure(p, self.val_x, s)
-        terms = LossTerms(recon, _l2_term(p, s.l2), _sparsity_term(rho_hat, s.rho, s.beta))
+        recon, rho_hat = objective.clean_loss_and_rho_hat(p, self.val_x, s.loss, s.decoder)
+        terms = LossTerms(recon, objective.l2_term(p, s.l2),
+                          objective.sparsity_term(rho_hat, s.rho, s.beta))
         self.rho_hat = rho_hat.astype(np.float32)
         self.last_val = terms
         if self._sums[3] > 0:
@@ -481,18 +464,17 @@ class Trainer:
         with self._lock:
             W = self.params.W
             units = [u for u in self._filter_units if 0 <= u < W.shape[1]]
-            cols = W[:, units].T.astype(np.float32)
+            cols = W[:, units].astype(np.float32)
             p = self.params.copy()
             curve = tuple(self.curve)
             knob_log = tuple(self.knob_log)
             step, epoch = self.step, self.epoch
-        norms = np.linalg.norm(cols, axis=1, keepdims=True)
-        filters = cols / np.maximum(norms, 1e-12)
+        filters = objective.normalized_filters(cols)
         clean = self.display_x.astype(np.float32) / 255.0
         corrupted = np.empty_like(clean)
         if len(clean):
-            kernels._corrupt(np.random.default_rng([s.seed, 3, step]), clean, corrupted,
-                             NOISE_CODES[s.noise], s.q, s.sigma)
+            engine.corrupt(np.random.default_rng([s.seed, 3, step]), clean, s.noise, s.q,
+                           s.sigma, out=corrupted)
         recon = reconstruct(p, corrupted, s.decoder) if len(clean) else clean
         return Snapshot(
             step=step, epoch=epoch, state=self.state, samples_per_s=float(self.samples_per_s),
@@ -502,7 +484,6 @@ class Trainer:
             corrupted=frozen_copy(corrupted), recon=frozen_copy(recon), curve=curve,
             knob_log=knob_log, message=self.message, n_in=self.n_in,
             image_shape=_image_shape(self.n_in),
-            extra={"rho_hat_source": f"held-out subset of {len(self.val_x)} test images"},
         )
 
     def _publish(self) -> None:
@@ -552,27 +533,3 @@ def _change_dict(change: KnobChange) -> dict[str, Any]:
 def _image_shape(n_in: int) -> tuple[int, int]:
     side = round(n_in**0.5)
     return (side, side) if side * side == n_in else (1, n_in)
-
-
-def measure(params: Params, images: np.ndarray, settings: Settings) -> tuple[float, np.ndarray]:
-    """Reconstruction loss of clean images (summed over pixels, mean per example) and ρ̂
-    (mean activation of each unit over the images), without corruption."""
-    if len(images) == 0:
-        return 0.0, np.zeros(params.hidden, np.float32)
-    h = hidden_activations(params, images)
-    total = reconstruction_loss_of(params, h, as_float(images), settings.loss, settings.decoder)
-    return total / len(images), h.mean(axis=0)
-
-
-def _l2_term(p: Params, l2: float) -> float:
-    total = float(np.sum(p.W.astype(np.float64) ** 2))
-    if p.V is not None:
-        total += float(np.sum(p.V.astype(np.float64) ** 2))
-    return l2 * total
-
-
-def _sparsity_term(rho_hat: np.ndarray, rho: float, beta: float) -> float:
-    if beta == 0.0:
-        return 0.0
-    r = np.clip(rho_hat.astype(np.float64), kernels.RHO_CLIP, 1 - kernels.RHO_CLIP)
-    return float(beta * np.sum(rho * np.log(rho / r) + (1 - rho) * np.log((1 - rho) / (1 - r))))

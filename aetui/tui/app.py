@@ -109,9 +109,9 @@ def default_trainer_factory(settings: Settings, train_x, test_x, *, checkpoint_p
 
 
 def default_checkpoint_path() -> Path:
-    from aetui.paths import checkpoint_dir
+    from aetui.paths import new_checkpoint_path
 
-    return checkpoint_dir() / f"lab-{time.strftime('%Y%m%d-%H%M%S')}.npz"
+    return new_checkpoint_path("lab")
 
 
 class LabApp(App[Path | None]):

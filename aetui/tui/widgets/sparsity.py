@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from aetui.core.objective import kl_divergence
 from aetui.tui.widgets.safe_plot import PlotView
 
 DEAD, SATURATED = 0.01, 0.99
@@ -15,8 +16,7 @@ DEAD, SATURATED = 0.01, 0.99
 
 def kl_curve(rho: float, rho_hat: np.ndarray) -> np.ndarray:
     """KL(ρ‖ρ̂) for one unit, elementwise over rho_hat (clipped as the trainer does)."""
-    r = np.clip(rho_hat, 1e-6, 1 - 1e-6)
-    return rho * np.log(rho / r) + (1 - rho) * np.log((1 - rho) / (1 - r))
+    return kl_divergence(rho, rho_hat)
 
 
 class SparsityPanel(Vertical):

@@ -1,0 +1,300 @@
+"""The engine's public door: every call into the jitted kernels goes through here.
+
+The stumpy/UMAP pattern: these functions are plain Python. They turn names
+("mask", "ce", "adam") into the kernels' integer codes, check shapes, dtypes
+and contiguity once, then call the private kernels in kernels.py, which trust
+their arguments. Nothing outside this module and kernels.py calls an
+underscore kernel.
+
+    hyper = Hyper.from_settings(settings)         # names → codes, once per change
+    ws = Workspace.allocate(batch, n_in, hidden)  # the buffers a chunk writes
+    done, pos, finite = train_chunk(images, order, pos, n_steps, rng, params, opt,
+                                    adam_t, hyper, ws, sums)
+    corrupt(rng, x, "mask", q=0.3)                 # X̃ for clean rows x
+    encode(W, b, images_uint8)                     # h(x) on clean images
+    loss_and_gradients(xt, x, params, hyper)       # (recon, l2, sparsity), Gradients
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aetui.core import kernels
+from aetui.core.objective import RHO_CLIP
+
+NOISE_CODES = {"none": kernels.NOISE_NONE, "mask": kernels.NOISE_MASK,
+               "gaussian": kernels.NOISE_GAUSSIAN, "saltpepper": kernels.NOISE_SALTPEPPER}
+LOSS_CODES = {"ce": kernels.LOSS_CE, "mse": kernels.LOSS_MSE}
+DECODER_CODES = {"sigmoid": kernels.DECODER_SIGMOID, "linear": kernels.DECODER_LINEAR}
+OPTIMIZER_CODES = {"sgd": kernels.OPT_SGD, "momentum": kernels.OPT_MOMENTUM,
+                   "adam": kernels.OPT_ADAM}
+
+# Corrupted batches with at most this share of non-zero entries take the sparse
+# products (see kernels.SPARSE_DENSITY for the measurement behind it).
+SPARSE_DENSITY = kernels.SPARSE_DENSITY
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """The settings a kernel reads, as the kernels take them (names turned into codes)."""
+
+    tied: bool = True
+    noise: int = kernels.NOISE_NONE
+    q: float = 0.0
+    sigma: float = 0.0
+    loss: int = kernels.LOSS_CE
+    decoder: int = kernels.DECODER_SIGMOID
+    l2: float = 0.0
+    beta: float = 0.0
+    rho: float = 0.05
+    optimizer: int = kernels.OPT_SGD
+    lr: float = 0.1
+
+    @classmethod
+    def of(cls, *, tied: bool = True, noise: str = "none", q: float = 0.0, sigma: float = 0.0,
+           loss: str = "ce", decoder: str = "sigmoid", l2: float = 0.0, beta: float = 0.0,
+           rho: float = 0.05, optimizer: str = "sgd", lr: float = 0.1) -> Hyper:
+        """From the settings' names ("mask", "ce", …); unknown names raise ValueError."""
+        return cls(bool(tied), _code(NOISE_CODES, "noise", noise), float(q), float(sigma),
+                   _code(LOSS_CODES, "loss", loss), _code(DECODER_CODES, "decoder", decoder),
+                   float(l2), float(beta), float(rho),
+                   _code(OPTIMIZER_CODES, "optimizer", optimizer), float(lr))
+
+    @classmethod
+    def from_settings(cls, s) -> Hyper:
+        """From a config.Settings (its fields of the same names)."""
+        return cls.of(tied=s.tied, noise=s.noise, q=s.q, sigma=s.sigma, loss=s.loss,
+                      decoder=s.decoder, l2=s.l2, beta=s.beta, rho=s.rho,
+                      optimizer=s.optimizer, lr=s.lr)
+
+
+def _code(table: dict[str, int], what: str, name: str) -> int:
+    if name not in table:
+        raise ValueError(f"unknown {what} {name!r} (one of {', '.join(table)})")
+    return table[name]
+
+
+@dataclass
+class Workspace:
+    """The buffers one training chunk writes: batch rows of inputs (x clean, xt
+    corrupted), hidden activations h, δ_out z, δ_h dh, the gradients g*, ρ̂."""
+
+    x: np.ndarray
+    xt: np.ndarray
+    h: np.ndarray
+    z: np.ndarray
+    dh: np.ndarray
+    gW: np.ndarray
+    gb: np.ndarray
+    gc: np.ndarray
+    gV: np.ndarray
+    rho_hat: np.ndarray
+
+    @classmethod
+    def allocate(cls, batch: int, n_in: int, hidden: int, dtype=np.float32) -> Workspace:
+        n, k, f = n_in, hidden, dtype
+        return cls(x=np.empty((batch, n), f), xt=np.empty((batch, n), f),
+                   h=np.empty((batch, k), f), z=np.empty((batch, n), f),
+                   dh=np.empty((batch, k), f), gW=np.empty((n, k), f), gb=np.empty(k, f),
+                   gc=np.empty(n, f), gV=np.empty((k, n), f), rho_hat=np.empty(k, f))
+
+    @property
+    def batch(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def hidden(self) -> int:
+        return int(self.h.shape[1])
+
+
+@dataclass
+class Gradients:
+    """∂/∂W (n×k), ∂/∂b (k), ∂/∂c (n) and ∂/∂V (k×n, None when tied) of the summed
+    objective; rho_hat: each unit's mean activation on the batch (unclipped)."""
+
+    W: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    V: np.ndarray | None
+    rho_hat: np.ndarray
+
+
+# ----- checks ---------------------------------------------------------------------------
+
+
+def _check(name: str, a, shape: tuple[int, ...], dtype) -> None:
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
+    if a.dtype != dtype:
+        raise TypeError(f"{name} must be {np.dtype(dtype)}, got {a.dtype}")
+    if a.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+
+
+def _check_params(W, b, c, V, tied: bool):
+    """The weights' dtype (float32 or float64, all alike) after checking their shapes;
+    returns (dtype, V as the kernels take it: a 1×1 placeholder when tied)."""
+    if not isinstance(W, np.ndarray) or W.ndim != 2:
+        raise ValueError("W must be an n_in × k array")
+    n, k = W.shape
+    dtype = W.dtype
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"W must be float32 or float64, got {dtype}")
+    _check("W", W, (n, k), dtype)
+    _check("b", b, (k,), dtype)
+    _check("c", c, (n,), dtype)
+    if tied:
+        V = np.zeros((1, 1), dtype)
+    else:
+        if V is None:
+            raise ValueError("an untied model needs V")
+        _check("V", V, (k, n), dtype)
+    return dtype, V
+
+
+# ----- the calls ------------------------------------------------------------------------
+
+
+def train_chunk(images: np.ndarray, order: np.ndarray, pos: int, n_steps: int,
+                rng: np.random.Generator, params, opt: dict[str, np.ndarray], adam_t: int,
+                hyper: Hyper, ws: Workspace, sums: np.ndarray, *,
+                sparse_density: float = SPARSE_DENSITY) -> tuple[int, int, bool]:
+    """Up to `n_steps` minibatch updates (batch = ws.batch) over images[order[pos:]],
+    in place on params (W, b, c, V) and opt (opt_W, opt_b, opt_c, opt_V: (2, *shape)
+    optimizer state; opt_V (2, 1, 1) when tied). images: N×n uint8 (0..255).
+
+    sums[0..2] accumulate the recon, l2 and sparsity terms per batch (as in
+    loss_and_gradients), sums[3] the number of updates. Stops early at the end
+    of `order` or on a non-finite loss. Returns (updates done, new pos, finite?).
+    """
+    W, b, c, V = params.W, params.b, params.c, params.V
+    tied = V is None
+    if tied != hyper.tied:
+        raise ValueError("hyper.tied does not match the parameters (V given iff untied)")
+    dtype, V = _check_params(W, b, c, V, tied)
+    n, k = W.shape
+    if images.ndim != 2 or images.shape[1] != n:
+        raise ValueError(f"images must be N×{n}, got shape {images.shape}")
+    _check("images", images, images.shape, np.uint8)
+    _check("order", order, (order.shape[0],), order.dtype)
+    if order.dtype.kind not in "iu":
+        raise TypeError("order must hold integers")
+    batch = ws.batch
+    visited = order[int(pos):int(pos) + int(n_steps) * batch]  # what this chunk reads
+    if len(visited) and (visited.min() < 0 or visited.max() >= len(images)):
+        raise ValueError("order must index the images")
+    if batch < 1:
+        raise ValueError("the workspace needs at least one row")
+    for name, shape in (("x", (batch, n)), ("xt", (batch, n)), ("h", (batch, k)),
+                        ("z", (batch, n)), ("dh", (batch, k)), ("gW", (n, k)), ("gb", (k,)),
+                        ("gc", (n,)), ("gV", (k, n)), ("rho_hat", (k,))):
+        _check(f"workspace {name}", getattr(ws, name), shape, dtype)
+    for name, p in (("opt_W", W), ("opt_b", b), ("opt_c", c), ("opt_V", V)):
+        _check(name, opt[name], (2, *p.shape), dtype)
+    _check("sums", sums, (4,), np.float64)
+    done, new_pos, finite = kernels._train_chunk(
+        images, order, int(pos), int(n_steps), batch, rng,
+        W, b, c, V, opt["opt_W"], opt["opt_b"], opt["opt_c"], opt["opt_V"], int(adam_t),
+        hyper.tied, hyper.noise, hyper.q, hyper.sigma, hyper.loss, hyper.decoder, hyper.l2,
+        hyper.beta, hyper.rho, RHO_CLIP, hyper.optimizer, hyper.lr, float(sparse_density),
+        ws.x, ws.xt, ws.h, ws.z, ws.dh, ws.gW, ws.gb, ws.gc, ws.gV, ws.rho_hat, sums)
+    return int(done), int(new_pos), bool(finite)
+
+
+def corrupt(rng: np.random.Generator, x: np.ndarray, noise: str, q: float = 0.0,
+            sigma: float = 0.0, out: np.ndarray | None = None) -> np.ndarray:
+    """A fresh corruption X̃ of the rows of x (floats in [0, 1], float32 or float64),
+    in x's dtype, into `out` if given: masking sets a fraction q to 0, gaussian
+    adds N(0, σ²), saltpepper sets a fraction q to 0 or 1, none copies. Draws
+    exactly what training draws from the same generator state."""
+    code = _code(NOISE_CODES, "noise", noise)
+    x = np.ascontiguousarray(x)
+    if x.ndim != 2 or x.dtype not in (np.float32, np.float64):
+        raise ValueError("x must be a 2-D float32 or float64 array")
+    if out is None:
+        out = np.empty_like(x)
+    _check("out", out, x.shape, x.dtype)
+    kernels._corrupt(rng, x, out, code, float(q), float(sigma))
+    return out
+
+
+def encode(W: np.ndarray, b: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """h(x) = sigmoid(x W + b) of clean uint8 images (N×n, scaled by 1/255): N×k float32."""
+    W = np.ascontiguousarray(W, dtype=np.float32)
+    b = np.ascontiguousarray(b, dtype=np.float32)
+    images = np.ascontiguousarray(images)
+    if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != W.shape[0]:
+        raise ValueError(f"images must be N×{W.shape[0]} uint8")
+    if b.shape != (W.shape[1],):
+        raise ValueError(f"b must have shape ({W.shape[1]},)")
+    out = np.empty((images.shape[0], W.shape[1]), np.float32)
+    kernels._encode(images, W, b, out)
+    return out
+
+
+def loss_and_gradients(xt: np.ndarray, x: np.ndarray, params, hyper: Hyper, *,
+                       sparse_density: float = 0.0
+                       ) -> tuple[tuple[float, float, float], Gradients]:
+    """The objective on one batch and its gradient, as one training step computes them.
+
+    xt: corrupted inputs, x: clean targets (m×n, the weights' dtype). Returns
+    ((recon, l2_term, sparsity_term), Gradients): recon summed over pixels and
+    averaged over the m rows, the other two as they enter the objective, the
+    gradients of their sum. sparse_density: the products with X̃ take its
+    non-zero entries only when at most this share is non-zero (0 never, 1 always).
+    """
+    W, b, c, V = params.W, params.b, params.c, params.V
+    tied = V is None
+    if tied != hyper.tied:
+        raise ValueError("hyper.tied does not match the parameters (V given iff untied)")
+    dtype, V = _check_params(W, b, c, V, tied)
+    n, k = W.shape
+    if x.ndim != 2 or x.shape[1] != n:
+        raise ValueError(f"x must be m×{n}, got shape {x.shape}")
+    m = x.shape[0]
+    _check("x", x, (m, n), dtype)
+    _check("xt", xt, (m, n), dtype)
+    h, z, dh = np.empty((m, k), dtype), np.empty((m, n), dtype), np.empty((m, k), dtype)
+    grads = Gradients(np.empty((n, k), dtype), np.empty(k, dtype), np.empty(n, dtype),
+                      np.empty((k, n), dtype), np.empty(k, dtype))
+    terms = kernels._forward_backward(
+        xt, x, W, b, c, V, tied, hyper.loss, hyper.decoder, hyper.l2, hyper.beta, hyper.rho,
+        RHO_CLIP, float(sparse_density), h, z, dh, grads.W, grads.b, grads.c,
+        grads.V, grads.rho_hat)
+    if tied:
+        grads.V = None
+    return (float(terms[0]), float(terms[1]), float(terms[2])), grads
+
+
+# ----- kernel pieces with their own tests ---------------------------------------------
+
+
+def gemm(trans_a: bool, trans_b: bool, alpha: float, a: np.ndarray, b: np.ndarray,
+         beta: float, c: np.ndarray) -> None:
+    """C ← alpha·op(A)·op(B) + beta·C in place (op(X) = Xᵀ when trans_X), through the
+    BLAS call the kernels make. All three C-contiguous, 2-D, one float dtype;
+    incompatible shapes raise ValueError."""
+    for name, arr in (("a", a), ("b", b), ("c", c)):
+        _check(name, arr, arr.shape, c.dtype)
+        if arr.ndim != 2:
+            raise ValueError(f"{name} must be 2-D")
+    kernels._gemm(bool(trans_a), bool(trans_b), float(alpha), a, b, float(beta), c)
+
+
+def exp_nonpositive(values: np.ndarray) -> np.ndarray:
+    """exp of values ≤ 0 as the kernels compute it (float32: their vectorised expf;
+    float64: np.exp). Returns a new 1-D array."""
+    buf = np.array(values, copy=True).reshape(-1)
+    if buf.dtype not in (np.float32, np.float64):
+        raise TypeError("values must be float32 or float64")
+    kernels._exp_nonpositive(buf, len(buf), np.empty(len(buf), np.int32))
+    return buf
+
+
+def kernel_dispatchers() -> tuple:
+    """The jitted entry points the trainer calls (for numba cache statistics)."""
+    return (kernels._train_chunk, kernels._corrupt, kernels._encode)
