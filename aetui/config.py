@@ -20,7 +20,10 @@ from aetui.errors import ConfigError
 NOISE_TYPES = ("none", "mask", "gaussian", "saltpepper")
 LOSSES = ("ce", "mse")
 DECODERS = ("sigmoid", "linear")
-OPTIMIZERS = ("sgd", "momentum", "adam")
+OPTIMIZERS = ("sgd", "momentum", "adam", "lbfgs")
+# Weight initialisations W ~ U(±r) (README, "Reproducing the references"):
+# glorot-sigmoid r = 4·√(6/(n_in+k)), glorot r = √(6/(n_in+k)), ufldl r = √(6/(n_in+k+1)).
+INITS = ("glorot-sigmoid", "glorot", "ufldl")
 DATASETS = ("mnist", "digits")
 
 # Knobs the trainer accepts while it runs; the rest need a new model (reset).
@@ -60,6 +63,12 @@ class Settings:
     # model
     hidden: int = field(default=200, metadata=_meta("number of hidden units k (1..4096)"))
     tied: bool = field(default=True, metadata=_meta("tied weights, V = Wᵀ (--untied: learn V)"))
+    init: str = field(
+        default="glorot-sigmoid",
+        metadata=_meta("weight initialisation U(±r): glorot-sigmoid (r = 4·√(6/(n_in+k))), "
+                       "glorot (r = √(6/(n_in+k))) or ufldl (r = √(6/(n_in+k+1)), untied V "
+                       "drawn separately); takes effect at a reset", choices=INITS),
+    )
     loss: str = field(
         default="ce",
         metadata=_meta("reconstruction loss: ce (cross-entropy; sigmoid decoder) or mse",
@@ -85,7 +94,9 @@ class Settings:
     # optimisation
     optimizer: str = field(
         default="sgd",
-        metadata=_meta("sgd, momentum (0.9) or adam", choices=OPTIMIZERS),
+        metadata=_meta("sgd, momentum (0.9), adam, or lbfgs (full-batch L-BFGS-B over the "
+                       "whole training set, one iteration per update; needs --noise none; "
+                       "ignores --lr and --batch)", choices=OPTIMIZERS),
     )
     lr: float = field(default=0.1, metadata=_meta("learning rate, > 0"))
     batch: int = field(default=20, metadata=_meta("minibatch size, ≥ 1"))
@@ -109,6 +120,9 @@ class Settings:
         for name in ("sigma", "beta", "l2"):
             _check_range(self, name, 0.0, math.inf, lo_open=False, hi_open=True)
         _check_range(self, "lr", 0.0, math.inf, lo_open=True, hi_open=True)
+        if self.optimizer == "lbfgs" and self.noise != "none":
+            raise ConfigError("--optimizer", "lbfgs minimises the objective on clean inputs "
+                                             "(full batch): use it with --noise none")
         if self.loss == "ce" and self.decoder == "linear":
             raise ConfigError("--loss", "ce needs the sigmoid decoder (use --loss mse with "
                                         "--decoder linear)")

@@ -1,5 +1,5 @@
 """Naive references for the engine's tests, in plain numpy, straight from the README's
-formulas ("What is being minimised"), and the one finite-difference gradient checker.
+formulas ("What is computed"), and the one finite-difference gradient checker.
 
 Slow and obvious on purpose: every test of a kernel compares it with something
 here. The sparsity term's KL comes from aetui.core.objective (its own tests

@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _total_steps(settings, n_train: int, max_epochs: int | None, max_steps: int | None):
-    per_epoch = -(-n_train // settings.batch)
+    # One L-BFGS iteration is a full pass: an epoch of one update.
+    per_epoch = 1 if settings.optimizer == "lbfgs" else -(-n_train // settings.batch)
     limits = [n for n in (max_steps, per_epoch * max_epochs if max_epochs else None) if n]
     return min(limits) if limits else None
 
@@ -143,9 +144,12 @@ class _Reporter:
         if self.json_lines:
             self.emit(record)
         elif self._progress is not None:
+            floor = record.get("val_floor")
+            above = ("" if floor is None or record["val_recon"] is None else
+                     f" ({record['val_recon'] - floor:.3f} above its {floor:.2f} floor)")
             self._progress.console.print(
                 f"epoch {record['epoch']}: train {record['train_loss']:.3f} "
-                f"held-out {record['val_loss']:.3f} ρ̂ {record['rho_hat_mean']:.3f} "
+                f"held-out {record['val_loss']:.3f}{above} ρ̂ {record['rho_hat_mean']:.3f} "
                 f"{record['samples_per_s']:,.0f} samples/s")
 
     def diverged(self, message: str) -> None:

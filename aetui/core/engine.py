@@ -13,6 +13,7 @@ underscore kernel.
     corrupt(rng, x, "mask", q=0.3)                 # X̃ for clean rows x
     encode(W, b, images_uint8)                     # h(x) on clean images
     loss_and_gradients(xt, x, params, hyper)       # (recon, l2, sparsity), Gradients
+    full_batch_loss_and_gradient(images, params, hyper)  # the same over a whole set
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ NOISE_CODES = {"none": kernels.NOISE_NONE, "mask": kernels.NOISE_MASK,
 LOSS_CODES = {"ce": kernels.LOSS_CE, "mse": kernels.LOSS_MSE}
 DECODER_CODES = {"sigmoid": kernels.DECODER_SIGMOID, "linear": kernels.DECODER_LINEAR}
 OPTIMIZER_CODES = {"sgd": kernels.OPT_SGD, "momentum": kernels.OPT_MOMENTUM,
-                   "adam": kernels.OPT_ADAM}
+                   "adam": kernels.OPT_ADAM,
+                   "lbfgs": -1}  # full batch (lbfgs.py): no minibatch kernel takes it
 
 # Corrupted batches with at most this share of non-zero entries take the sparse
 # products (see kernels.SPARSE_DENSITY for the measurement behind it).
@@ -196,6 +198,8 @@ def train_chunk(images: np.ndarray, order: np.ndarray, pos: int, n_steps: int,
     for name, p in (("opt_W", W), ("opt_b", b), ("opt_c", c), ("opt_V", V)):
         _check(name, opt[name], (2, *p.shape), dtype)
     _check("sums", sums, (4,), np.float64)
+    if hyper.optimizer < 0:
+        raise ValueError("a full-batch optimizer takes no minibatch steps (see lbfgs.py)")
     done, new_pos, finite = kernels._train_chunk(
         images, order, int(pos), int(n_steps), batch, rng,
         W, b, c, V, opt["opt_W"], opt["opt_b"], opt["opt_c"], opt["opt_V"], int(adam_t),
@@ -267,6 +271,42 @@ def loss_and_gradients(xt: np.ndarray, x: np.ndarray, params, hyper: Hyper, *,
         grads.V, grads.rho_hat)
     if tied:
         grads.V = None
+    return (float(terms[0]), float(terms[1]), float(terms[2])), grads
+
+
+def full_batch_loss_and_gradient(images: np.ndarray, params, hyper: Hyper, *,
+                                 chunk: int = 1000, grads: Gradients | None = None
+                                 ) -> tuple[tuple[float, float, float], Gradients]:
+    """The objective over every row of `images` (N×n uint8, clean: no corruption) and
+    its gradient, for full-batch L-BFGS: ρ̂ over the whole set in the sparsity term
+    (a first pass), then the gradient, `chunk` rows at a time (memory ∝ chunk).
+
+    Returns ((recon, l2_term, sparsity_term), Gradients) with recon averaged over
+    the N images, as loss_and_gradients'; `grads` (float arrays of the weights'
+    dtype, C-contiguous) is written when given, e.g. views into one flat vector.
+    """
+    W, b, c, V = params.W, params.b, params.c, params.V
+    tied = V is None
+    if tied != hyper.tied:
+        raise ValueError("hyper.tied does not match the parameters (V given iff untied)")
+    dtype, V = _check_params(W, b, c, V, tied)
+    n, k = W.shape
+    if images.ndim != 2 or images.shape[1] != n or len(images) == 0:
+        raise ValueError(f"images must be a non-empty N×{n} array")
+    _check("images", images, images.shape, np.uint8)
+    if chunk < 1:
+        raise ValueError("chunk must be ≥ 1")
+    if grads is None:
+        grads = Gradients(np.empty((n, k), dtype), np.empty(k, dtype), np.empty(n, dtype),
+                          None if tied else np.empty((k, n), dtype), np.empty(k, dtype))
+    for name, shape in (("W", (n, k)), ("b", (k,)), ("c", (n,)), ("rho_hat", (k,))):
+        _check(f"gradient {name}", getattr(grads, name), shape, dtype)
+    gV = np.zeros((1, 1), dtype) if tied else grads.V
+    if not tied:
+        _check("gradient V", gV, (k, n), dtype)
+    terms = kernels._full_batch_loss_and_gradient(
+        images, W, b, c, V, tied, hyper.loss, hyper.decoder, hyper.l2, hyper.beta, hyper.rho,
+        RHO_CLIP, int(chunk), grads.W, grads.b, grads.c, gV, grads.rho_hat)
     return (float(terms[0]), float(terms[1]), float(terms[2])), grads
 
 

@@ -8,7 +8,7 @@ here is self-contained (no jitted code imported from elsewhere, no module
 globals but integer codes and optimizer constants) because numba's on-disk
 cache watches this file only. All jitted code lives in this file.
 
-Conventions (README, "What is being minimised"): reconstruction loss summed
+Conventions (README, "What is computed"): reconstruction loss summed
 over pixels and averaged over the batch; L2 term λ‖W‖² (+ λ‖V‖² untied),
 gradient 2λW; sparsity term β·Σₗ KL(ρ‖ρ̂ₗ) with ρ̂ from the minibatch, clipped
 to [rho_clip, 1 − rho_clip], no gradient through a clipped value. Arrays: W
@@ -467,11 +467,12 @@ def _scale_in_place(a, factor):
 
 # ----- one minibatch, forward and backward, in named steps ------------------------------
 # _forward_backward_into runs them in this order; each says which part of the
-# objective (README, "What is being minimised") it computes:
+# objective (README, "What is computed") it computes:
 #   _encode_rows           H = sigmoid(X̃W + b)
 #   _reconstruction_rows   X̂ from H, the reconstruction loss and δ_out (∂/∂c too)
 #   _backprop_to_hidden    δ_out Vᵀ
-#   _kl_backward           ρ̂, the KL penalty and its derivative per unit
+#   _mean_activation       ρ̂ of the batch
+#   _kl_backward           the KL penalty and its derivative per unit
 #   _hidden_backward       δ_h = (δ_out Vᵀ + KL derivative)·h(1−h), ∂/∂b
 #   _l2_sum                ‖W‖² (+ ‖V‖²)
 #   _weight_step           ∂/∂W (∂/∂V) into the gradient, or plain SGD's step itself
@@ -556,15 +557,8 @@ def _backprop_to_hidden(delta_out, W, V, tied, dh):
 
 
 @numba.njit(**_JIT)
-def _kl_backward(h, rho, beta, rho_clip, rho_hat, dkl):
-    """The sparsity penalty's value and gradient per unit.
-
-    rho_hat ← the mean activation of each unit over the batch (unclipped).
-    Returns Σₗ KL(ρ‖ρ̂ₗ) (not yet times β), with ρ̂ clipped to
-    [rho_clip, 1 − rho_clip] (objective.RHO_CLIP); when beta ≠ 0, dkl ←
-    ∂(β·Σ KL)/∂hᵢₗ = β/m·(−ρ/ρ̂ₗ + (1−ρ)/(1−ρ̂ₗ)), 0 where ρ̂ was clipped (no
-    gradient through a clipped value).
-    """
+def _mean_activation(h, rho_hat):
+    """rho_hat ← each unit's mean activation over the rows of h (ρ̂, unclipped)."""
     m, k = h.shape
     for l in range(k):
         rho_hat[l] = 0.0
@@ -575,10 +569,21 @@ def _kl_backward(h, rho, beta, rho_clip, rho_hat, dkl):
     inv[0] = 1.0 / m
     for l in range(k):
         rho_hat[l] *= inv[0]
+
+
+@numba.njit(**_JIT)
+def _kl_backward(rho_hat, rho, beta, rho_clip, m, dkl):
+    """The sparsity penalty's value and gradient per unit, for ρ̂ over m examples.
+
+    Returns Σₗ KL(ρ‖ρ̂ₗ) (not yet times β), with ρ̂ clipped to
+    [rho_clip, 1 − rho_clip] (objective.RHO_CLIP); when beta ≠ 0, dkl ←
+    ∂(β·Σ KL)/∂hᵢₗ = β/m·(−ρ/ρ̂ₗ + (1−ρ)/(1−ρ̂ₗ)) for each of the m examples, 0
+    where ρ̂ was clipped (no gradient through a clipped value).
+    """
     kl = 0.0
     if beta == 0.0:
         return kl
-    for l in range(k):
+    for l in range(rho_hat.shape[0]):
         r_hat = float(rho_hat[l])
         clipped = False
         if r_hat < rho_clip:
@@ -757,7 +762,8 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
                                  ebuf, bits, lanes) / m
     delta_out = z
     _backprop_to_hidden(delta_out, W, V, tied, dh)
-    kl = _kl_backward(h, rho, beta, rho_clip, rho_hat, dkl)
+    _mean_activation(h, rho_hat)
+    kl = _kl_backward(rho_hat, rho, beta, rho_clip, m, dkl)
     _hidden_backward(h, dh, dkl, beta != 0.0, gb, one)
     l2_term = l2 * _l2_sum(W, V, tied) if l2 != 0.0 else 0.0
     _weight_step(xt, delta_out, h, dh, W, V, tied, l2, gW, gV, sparse_ws, compressed,
@@ -765,6 +771,109 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
     if direct:
         _bias_step(b, c, gb, gc, lr)
     return recon, l2_term, beta * kl
+
+
+@numba.njit(**_JIT)
+def _add_scaled(target, factor, a):
+    """target ← target + factor·a (same shapes)."""
+    tf = target.reshape(-1)
+    af = a.reshape(-1)
+    for i in range(tf.size):
+        tf[i] += factor * af[i]
+
+
+@numba.njit(**_JIT)
+def _full_batch_loss_and_gradient(images, W, b, c, V, tied, loss, decoder, l2, beta, rho,
+                                  rho_clip, chunk, gW, gb, gc, gV, rho_hat):
+    """The objective over ALL rows of `images` (N×n uint8, clean, scaled by 1/255) and
+    its gradient, for full-batch L-BFGS; `chunk` rows at a time bound the memory.
+
+    Two passes when beta ≠ 0: the first takes ρ̂ over the whole set, so that the
+    sparsity term (and its derivative, _kl_backward with m = N) is UFLDL's
+    full-batch one; the second accumulates the gradient chunk by chunk. Returns
+    (recon, l2_term, sparsity_term) as _forward_backward's, recon averaged over
+    the N images; g* ← the gradient of their sum (gV only when untied);
+    rho_hat ← ρ̂ over the whole set.
+    """
+    N, n = images.shape
+    k = W.shape[1]
+    consts = np.empty(3, W.dtype)
+    consts[0] = 1.0
+    consts[1] = 1.0 / N
+    consts[2] = 1.0 / 255.0
+    one = consts[0]
+    inv_N = consts[1]
+    inv255 = consts[2]
+    rows_max = min(chunk, N)
+    x = np.empty((rows_max, n), W.dtype)
+    h = np.empty((rows_max, k), W.dtype)
+    z = np.empty((rows_max, n), W.dtype)
+    dh = np.empty((rows_max, k), W.dtype)
+    width = max(n, k)
+    ebuf = np.empty(width, W.dtype)
+    bits = np.empty(width, np.int32)
+    lanes = np.empty(LANES)
+    dkl = np.zeros(k, W.dtype)
+    gb_part = np.empty(k, W.dtype)
+    gc_part = np.empty(n, W.dtype)
+    no_sparse = _sparse_workspace(W, 0)
+    activation = np.zeros(k)
+    kl = 0.0
+    if beta != 0.0:  # pass 1: ρ̂ over the whole set
+        for start in range(0, N, rows_max):
+            rows = min(rows_max, N - start)
+            xb, hb = x[:rows], h[:rows]
+            for i in range(rows):
+                for j in range(n):
+                    xb[i, j] = images[start + i, j] * inv255
+            _encode_rows(xb, no_sparse, False, W, b, hb, one, ebuf, bits)
+            for i in range(rows):
+                for l in range(k):
+                    activation[l] += hb[i, l]
+        for l in range(k):
+            rho_hat[l] = activation[l] / N
+        kl = _kl_backward(rho_hat, rho, beta, rho_clip, N, dkl)
+        activation[:] = 0.0
+    # pass 2: the gradient, accumulated chunk by chunk (gemm with beta = 1)
+    gW[...] = 0.0
+    gb[...] = 0.0
+    gc[...] = 0.0
+    if not tied:
+        gV[...] = 0.0
+    recon = 0.0
+    for start in range(0, N, rows_max):
+        rows = min(rows_max, N - start)
+        xb, hb, zb, dhb = x[:rows], h[:rows], z[:rows], dh[:rows]
+        for i in range(rows):
+            for j in range(n):
+                xb[i, j] = images[start + i, j] * inv255
+        _encode_rows(xb, no_sparse, False, W, b, hb, one, ebuf, bits)
+        for i in range(rows):
+            for l in range(k):
+                activation[l] += hb[i, l]
+        recon += _reconstruction_rows(hb, W, V, tied, c, xb, loss, decoder, zb, gc_part, one,
+                                      inv_N, ebuf, bits, lanes)
+        _backprop_to_hidden(zb, W, V, tied, dhb)
+        _hidden_backward(hb, dhb, dkl, beta != 0.0, gb_part, one)
+        for j in range(n):
+            gc[j] += gc_part[j]
+        for l in range(k):
+            gb[l] += gb_part[l]
+        _gemm(True, False, 1.0, xb, dhb, 1.0, gW)
+        if tied:
+            _gemm(True, False, 1.0, zb, hb, 1.0, gW)
+        else:
+            _gemm(True, False, 1.0, hb, zb, 1.0, gV)
+    if beta == 0.0:
+        for l in range(k):
+            rho_hat[l] = activation[l] / N
+    l2_term = 0.0
+    if l2 != 0.0:
+        l2_term = l2 * _l2_sum(W, V, tied)
+        _add_scaled(gW, 2.0 * l2, W)
+        if not tied:
+            _add_scaled(gV, 2.0 * l2, V)
+    return recon / N, l2_term, beta * kl
 
 
 @numba.njit(**_JIT)

@@ -46,17 +46,37 @@ class Params:
         return all(bool(np.isfinite(a).all()) for a in self.arrays().values())
 
 
-def init_params(n_in: int, k: int, seed: int, tied: bool, dtype=np.float32) -> Params:
-    """Initialisation of the Theano denoising-autoencoder tutorial.
+def init_range(init: str, n_in: int, k: int) -> float:
+    """r of the initialisation W ~ U(±r) named `init` (config.INITS):
+    glorot-sigmoid 4·√(6/(n_in+k)) (the Theano tutorial's later code, the default),
+    glorot √(6/(n_in+k)) (its 2010 figures), ufldl √(6/(n_in+k+1)) (UFLDL's exercise)."""
+    if init == "glorot-sigmoid":
+        return 4.0 * float(np.sqrt(6.0 / (n_in + k)))
+    if init == "glorot":
+        return float(np.sqrt(6.0 / (n_in + k)))
+    if init == "ufldl":
+        return float(np.sqrt(6.0 / (n_in + k + 1)))
+    raise ValueError(f"unknown initialisation {init!r}")
 
-    W ~ U(±4·√(6/(n_in+k))), biases 0; untied V starts as Wᵀ, as if just untied.
+
+def init_params(n_in: int, k: int, seed: int, tied: bool, dtype=np.float32,
+                init: str = "glorot-sigmoid") -> Params:
+    """Fresh weights: W ~ U(±r) with r from init_range, biases 0.
+
+    Untied V starts as Wᵀ (as if just untied), except with ufldl, whose
+    exercise draws its decoder weights separately from the same range.
     """
     rng = np.random.default_rng(seed)
-    bound = 4.0 * np.sqrt(6.0 / (n_in + k))
+    bound = init_range(init, n_in, k)
     W = np.ascontiguousarray(rng.uniform(-bound, bound, size=(n_in, k)), dtype=dtype)
     b = np.zeros(k, dtype=dtype)
     c = np.zeros(n_in, dtype=dtype)
-    V = None if tied else np.ascontiguousarray(W.T)
+    if tied:
+        V = None
+    elif init == "ufldl":
+        V = np.ascontiguousarray(rng.uniform(-bound, bound, size=(k, n_in)), dtype=dtype)
+    else:
+        V = np.ascontiguousarray(W.T)
     return Params(W, b, c, V)
 
 

@@ -66,6 +66,8 @@ class Trainer:
         self.val_x = test_x[:val_count] if len(test_x) else self.images[:val_count]
         self.display_x = (test_x if len(test_x) else self.images)[:display_count]
         self.val_count = len(self.val_x)
+        # The held-out cross-entropy no model can go below (README, "Conventions").
+        self.val_floor = objective.cross_entropy_floor(self.val_x)
         self.snapshot_interval = snapshot_interval
         self.on_snapshot = on_snapshot
         self.on_epoch = on_epoch
@@ -80,6 +82,7 @@ class Trainer:
         self._paused = False
         self._step_requests = 0
         self._reset_hidden: int | None = None
+        self._reset_init: str | None = None
         self._filter_units: tuple[int, ...] = tuple(range(64))
         self.state = PAUSED
         self.message = ""
@@ -97,7 +100,8 @@ class Trainer:
     def _start_fresh(self, settings: Settings) -> None:
         self._applied = settings
         self.knobs = KnobBoard(settings)
-        self.params = init_params(self.n_in, settings.hidden, settings.seed, settings.tied)
+        self.params = init_params(self.n_in, settings.hidden, settings.seed, settings.tied,
+                                  init=settings.init)
         self._zero_optimizer()
         self.step = 0
         self.epoch_index = 0
@@ -224,10 +228,13 @@ class Trainer:
         self._stop.set()
         self._wake.set()
 
-    def reset(self, hidden: int | None = None) -> None:
-        """Fresh weights from the seed (k = `hidden` if given) at the next chunk."""
-        if hidden is not None:
-            Settings().replace(hidden=int(hidden))  # validates 1..4096
+    def reset(self, hidden: int | None = None, init: str | None = None) -> None:
+        """Fresh weights from the seed at the next chunk: k = `hidden` and the
+        initialisation `init` (config.INITS) if given, else the current ones."""
+        if hidden is not None or init is not None:
+            Settings().replace(**({"hidden": int(hidden)} if hidden is not None else {}),
+                               **({"init": init} if init is not None else {}))  # validates
+        self._reset_init = init
         self._reset_hidden = int(hidden) if hidden is not None else self.params.hidden
         self._wake.set()
 
@@ -301,6 +308,15 @@ class Trainer:
                     n_steps = chunk_steps
                 if max_steps is not None:
                     n_steps = min(n_steps, max_steps - steps_done)
+                if self._applied.optimizer == "lbfgs":
+                    # One L-BFGS iteration is one update and one epoch (a full pass).
+                    limits = [n - d for n, d in ((max_steps, steps_done),
+                                                 (max_epochs, epochs_done)) if n is not None]
+                    done = self._lbfgs_session(1 if single else min(limits, default=None))
+                    steps_done += done
+                    epochs_done += done
+                    last_publish = time.perf_counter()
+                    continue
                 started = time.perf_counter()
                 done = self._train_chunk(n_steps, ws)
                 elapsed = time.perf_counter() - started
@@ -382,6 +398,7 @@ class Trainer:
             "l2": l2,
             "sparsity": sparsity,
             "val_recon": self.last_val.recon if self.last_val else None,
+            "val_floor": self.val_floor if self._applied.loss == "ce" else None,
             "rho_hat_mean": float(self.rho_hat.mean()),
             "samples_per_s": self._epoch_samples / max(seconds, 1e-9),
             "seconds": seconds,
@@ -393,15 +410,16 @@ class Trainer:
         if self.on_epoch is not None:
             self.on_epoch(dict(record))
 
-    def _apply_knobs(self) -> None:
+    def _apply_knobs(self) -> bool:
+        """Apply the pending knob changes (validated together); True if any changed."""
         pending = self.knobs.take()
-        if not pending:
-            return
+        changes = {name: new for name, new in pending.items()
+                   if getattr(self._applied, name) != new}
+        if not changes:
+            return False
         with self._lock:
-            for name, new in pending.items():
+            for name, new in changes.items():
                 old = getattr(self._applied, name)
-                if old == new:
-                    continue
                 if name == "tied":
                     self._retie(new)
                 elif name == "optimizer":
@@ -409,8 +427,70 @@ class Trainer:
                     for array in self.opt.values():
                         array[...] = 0
                     self.adam_t = 0
-                self._applied = self._applied.replace(**{name: new})
                 self.knob_log.append(KnobChange(self.step, name, old, new))
+            self._applied = self._applied.replace(**changes)
+        return True
+
+    def _lbfgs_session(self, limit: int | None) -> int:
+        """Full-batch L-BFGS-B iterations (aetui/core/lbfgs.py) from the current weights,
+        with a fresh memory, until `limit` iterations, stop, reset, a knob change (which
+        restarts the memory: said in the message, the change is in the knob log) or
+        convergence (then it pauses). Pausing and single steps are served inside, so
+        the memory survives them. Returns the iterations done."""
+        from aetui.core.lbfgs import FullBatchLBFGS
+
+        run = FullBatchLBFGS(self.images, self.params.hidden, self._hyper())
+        done = 0
+        ended_by = ""
+
+        def on_iteration(theta: np.ndarray) -> None:
+            nonlocal done, ended_by
+            fresh = run.unpack(theta)
+            with self._lock:
+                p = self.params
+                p.W[...], p.b[...], p.c[...] = fresh.W, fresh.b, fresh.c
+                if p.V is not None:
+                    p.V[...] = fresh.V
+                self.step += 1
+            done += 1
+            sums = np.array([*run.last_terms, 1.0])
+            self._sums += sums
+            self._epoch_sums += sums
+            self._epoch_samples += len(self.images) * max(run.evaluations, 1)
+            run.evaluations = 0
+            self._finish_epoch()
+            self._publish()
+            while True:
+                if self._stop.is_set() or self._reset_hidden is not None:
+                    raise StopIteration
+                if self._apply_knobs():
+                    ended_by = "a knob change"
+                    raise StopIteration
+                if limit is not None and done >= limit:
+                    raise StopIteration
+                if not self._paused:
+                    self.state = TRAINING
+                    return
+                if self._step_requests > 0:
+                    self._step_requests -= 1
+                    return
+                self.state = PAUSED
+                self._wake.wait(self.snapshot_interval)
+                self._wake.clear()
+                self._publish()
+
+        started = time.perf_counter()
+        result = run.minimize(run.pack(self.params), on_iteration,
+                              limit if limit is not None else 10**9)
+        self.samples_per_s = self._epoch_samples / max(time.perf_counter() - started, 1e-9)
+        if ended_by:
+            self.message = f"L-BFGS memory restarted after {ended_by} (step {self.step})"
+        elif result.status != 99:  # 99: on_iteration ended it
+            # Ended by itself (converged, or no further decrease): nothing more to do.
+            self._paused = True
+            self.state = PAUSED
+            self.message = f"L-BFGS stopped at step {self.step}: {result.message}"
+        return done
 
     def _retie(self, tied: bool) -> None:
         """Untie: V starts as a copy of Wᵀ. Tie: keep W (the encoder), drop V."""
@@ -427,7 +507,8 @@ class Trainer:
         self._reset_hidden = None
         with self._lock:
             pending = self.knobs.requested
-            fresh = pending.replace(hidden=hidden)
+            fresh = pending.replace(hidden=hidden, init=self._reset_init or pending.init)
+            self._reset_init = None
             units = self._filter_units
             self._start_fresh(fresh)
             self._filter_units = units
