@@ -126,3 +126,42 @@ def test_short_lbfgs_sparse_run_on_mnist_reaches_the_target_rho(mnist_dir):
     _, rho_hat = objective.clean_loss_and_rho_hat(trainer.weights(), data.train_x, "mse")
     assert abs(rho_hat.mean() - 0.1) <= 0.02
     assert trainer.history[-1]["train_loss"] < 0.5 * trainer.history[0]["train_loss"]
+
+
+def test_lbfgs_pauses_and_single_steps_inside_one_memory():
+    """Pause and step in the lab's way (another thread): one iteration per step, and the
+    L-BFGS session (its memory) carries on through them."""
+    import threading
+    import time
+
+    rng = np.random.default_rng(1)
+    images = (rng.random((60, 784)) < 0.2).astype(np.uint8) * 255
+    trainer = Trainer(_ufldl_settings(hidden=8), images, images, snapshot_interval=0.02)
+    sessions = []
+    real_session = trainer._lbfgs_session
+    trainer._lbfgs_session = lambda limit: sessions.append(limit) or real_session(limit)
+    trainer.pause()
+    worker = threading.Thread(target=trainer.run, kwargs={"max_steps": 50})
+    worker.start()
+    trainer.step_once()
+    deadline = time.monotonic() + 120
+    while trainer.step < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    trainer.resume()
+    while trainer.step < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    trainer.pause()
+    time.sleep(0.2)
+    paused_at = trainer.step
+    trainer.step_once()
+    while trainer.step < paused_at + 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert trainer.step == paused_at + 1  # exactly one iteration for the step
+    trainer.stop()
+    worker.join(60)
+    assert not worker.is_alive()
+    # The first single step ran as its own one-iteration session; from the resume
+    # on, pausing and stepping stayed inside one session.
+    assert sessions == [1, 49]
+    assert "restarted" not in trainer.message

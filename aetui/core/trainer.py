@@ -442,9 +442,10 @@ class Trainer:
         run = FullBatchLBFGS(self.images, self.params.hidden, self._hyper())
         done = 0
         ended_by = ""
+        since = time.perf_counter()
 
         def on_iteration(theta: np.ndarray) -> None:
-            nonlocal done, ended_by
+            nonlocal done, ended_by, since
             fresh = run.unpack(theta)
             with self._lock:
                 p = self.params
@@ -456,10 +457,13 @@ class Trainer:
             sums = np.array([*run.last_terms, 1.0])
             self._sums += sums
             self._epoch_sums += sums
-            self._epoch_samples += len(self.images) * max(run.evaluations, 1)
+            samples = len(self.images) * max(run.evaluations, 1)  # images through the model
+            self._epoch_samples += samples
+            self.samples_per_s = samples / max(time.perf_counter() - since, 1e-9)
             run.evaluations = 0
             self._finish_epoch()
             self._publish()
+            since = time.perf_counter()
             while True:
                 if self._stop.is_set() or self._reset_hidden is not None:
                     raise StopIteration
@@ -478,11 +482,10 @@ class Trainer:
                 self._wake.wait(self.snapshot_interval)
                 self._wake.clear()
                 self._publish()
+                since = time.perf_counter()
 
-        started = time.perf_counter()
         result = run.minimize(run.pack(self.params), on_iteration,
                               limit if limit is not None else 10**9)
-        self.samples_per_s = self._epoch_samples / max(time.perf_counter() - started, 1e-9)
         if ended_by:
             self.message = f"L-BFGS memory restarted after {ended_by} (step {self.step})"
         elif result.status != 99:  # 99: on_iteration ended it
