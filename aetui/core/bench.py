@@ -1,7 +1,7 @@
 """How fast the engine trains: samples/s of the jitted engine against a plain-numpy
 implementation of the same workload, and against what this machine's sgemm allows.
 
-The workload (issue 3, "Speed"): n_in → k = 784 → 500, tied weights, masking
+The workload (README, "Speed"): n_in → k = 784 → 500, tied weights, masking
 noise q = 0.3, cross-entropy with the sigmoid decoder, SGD with lr = 0.1,
 float32, the loss computed every batch, over the whole training set in a
 random order, at several batch sizes. Both implementations start from the same
