@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aetui.commands import common
 from aetui.errors import ConfigError
+from aetui.paths import new_checkpoint_path
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 0:
         raise ConfigError("--steps", f"must be at least 0, got {args.steps}")
     settings, load_path = common.settings_from_args(args)
-    out = Path(args.out) if args.out else default_checkpoint_path("train")
+    out = Path(args.out) if args.out else new_checkpoint_path("train")
 
     from aetui.core.checkpoint import load_checkpoint
     from aetui.core.trainer import Trainer
@@ -86,13 +87,6 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(f"aetui: saved {saved}", file=sys.stderr)
     return 0
-
-
-def default_checkpoint_path(prefix: str) -> Path:
-    from aetui.paths import checkpoint_dir
-
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return checkpoint_dir() / f"{prefix}-{stamp}.npz"
 
 
 def _total_steps(settings, n_train: int, max_epochs: int | None, max_steps: int | None):

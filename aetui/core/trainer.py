@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from aetui.config import LIVE_KNOBS, Settings
+from aetui.config import Settings
 from aetui.core import kernels
 from aetui.core.blas import hold_engine_threads
 from aetui.core.checkpoint import Checkpoint, save_checkpoint
-from aetui.core.knobs import KnobBoard
 from aetui.core.model import (
     Params,
     hidden_activations,
@@ -29,6 +28,7 @@ from aetui.core.model import (
     reconstruct,
     reconstruction_loss_of,
 )
+from aetui.core.session import KnobSession
 from aetui.core.snapshots import (
     COMPILING,
     DIVERGED,
@@ -43,6 +43,7 @@ from aetui.core.snapshots import (
 )
 from aetui.data import as_float
 from aetui.errors import CheckpointError, ConfigError
+from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, LIVE_KNOBS, NEW_WEIGHTS, RETIE
 
 NOISE_CODES = {"none": kernels.NOISE_NONE, "mask": kernels.NOISE_MASK,
                "gaussian": kernels.NOISE_GAUSSIAN, "saltpepper": kernels.NOISE_SALTPEPPER}
@@ -69,8 +70,10 @@ class Trainer:
                  on_snapshot: Callable[[Snapshot], None] | None = None,
                  on_epoch: Callable[[dict], None] | None = None,
                  on_diverged: Callable[[str], None] | None = None,
-                 blas_threads: int | None = 1) -> None:
+                 blas_threads: int | None = 1, knobs: KnobSession | None = None) -> None:
         settings = settings.validate()
+        # Knob changes arrive through this session (the lab's own, if it passes one).
+        self.knobs = knobs if knobs is not None else KnobSession(settings)
         self.images = np.ascontiguousarray(train_x, dtype=np.uint8)
         if self.images.ndim != 2 or len(self.images) == 0:
             raise ValueError("train_x must be a non-empty N×n uint8 array")
@@ -90,6 +93,7 @@ class Trainer:
 
         self._lock = threading.RLock()  # held while the weights change; snapshots take it
         self._wake = threading.Event()
+        self.knobs.on_change = self._wake.set
         self._stop = threading.Event()
         self._paused = False
         self._step_requests = 0
@@ -108,8 +112,7 @@ class Trainer:
     # ----- set-up -------------------------------------------------------------------
 
     def _start_fresh(self, settings: Settings) -> None:
-        self._applied = settings
-        self.knobs = KnobBoard(settings)
+        self._applied = self.knobs.restart(settings)
         self.params = init_params(self.n_in, settings.hidden, settings.seed, settings.tied)
         self._zero_optimizer()
         self.step = 0
@@ -155,12 +158,11 @@ class Trainer:
                               f"hidden units; use a new run (no --load) to change it")
         changes = {k: v for k, v in settings.to_dict().items()
                    if v != getattr(ckpt.settings, k)}
-        self._applied = ckpt.settings.replace(
-            **{k: v for k, v in changes.items() if k not in LIVE_KNOBS})
-        self.knobs = KnobBoard(self._applied)
+        self._applied = self.knobs.restart(ckpt.settings.replace(
+            **{k: v for k, v in changes.items() if k not in LIVE_KNOBS}))
         for name, value in changes.items():
             if name in LIVE_KNOBS:
-                self.knobs.request(name, value)
+                self.knobs.set(name, value)
 
     def _zero_optimizer(self) -> None:
         p = self.params
@@ -198,7 +200,7 @@ class Trainer:
     @property
     def settings(self) -> Settings:
         """Current settings, pending knob changes included."""
-        return self.knobs.requested
+        return self.knobs.settings
 
     @property
     def epoch(self) -> float:
@@ -213,11 +215,10 @@ class Trainer:
     def filter_units(self, units) -> None:
         self._filter_units = tuple(int(u) for u in units)
 
-    def set_knob(self, name: str, value: Any) -> Any:
-        """Request a knob change (any thread); validated, applied at the next chunk."""
-        value = self.knobs.request(name, value)
-        self._wake.set()
-        return value
+    def set_knob(self, name: str, value: Any) -> None:
+        """Request a live knob change (any thread); validated, applied at the next chunk.
+        (The lab sets its knobs through the session it handed over, `knobs`.)"""
+        self.knobs.set(name, value, live_only=True)
 
     def pause(self) -> None:
         self._paused = True
@@ -285,10 +286,10 @@ class Trainer:
             self._evaluate()
         try:
             while not self._stop.is_set():
+                self._apply_knobs()
                 if self._reset_hidden is not None:
                     self._do_reset()
                     ws = self._workspace(self._applied.batch)
-                self._apply_knobs()
                 if ws["gW"].shape[1] != self.params.hidden:
                     ws = self._workspace(self._applied.batch)
                 if max_steps is not None and steps_done >= max_steps:
@@ -412,6 +413,8 @@ class Trainer:
             self.on_epoch(dict(record))
 
     def _apply_knobs(self) -> None:
+        """Take the session's pending changes and carry out each one's side effect
+        (the knob table's `effect`)."""
         pending = self.knobs.take()
         if not pending:
             return
@@ -420,10 +423,13 @@ class Trainer:
                 old = getattr(self._applied, name)
                 if old == new:
                     continue
-                if name == "tied":
+                effect = BY_NAME[name].effect
+                if effect == NEW_WEIGHTS:
+                    self._reset_hidden = int(new)
+                    continue
+                if effect == RETIE:
                     self._retie(new)
-                elif name == "optimizer":
-                    # Moments of one optimizer mean nothing to another: start them afresh.
+                elif effect == FRESH_OPTIMIZER:
                     for array in self.opt.values():
                         array[...] = 0
                     self.adam_t = 0
@@ -444,8 +450,7 @@ class Trainer:
         hidden = self._reset_hidden
         self._reset_hidden = None
         with self._lock:
-            pending = self.knobs.requested
-            fresh = pending.replace(hidden=hidden)
+            fresh = self.knobs.restart(hidden=hidden)
             units = self._filter_units
             self._start_fresh(fresh)
             self._filter_units = units

@@ -194,15 +194,14 @@ class CompareScreen(Screen):
         self._comparison = None
 
     @classmethod
-    def from_lab(cls, app) -> CompareScreen:
+    def from_lab(cls, lab) -> CompareScreen:
         """The screen for the lab's current settings, data, image mode and trainer factory.
 
         The lab's own model is left alone (the lab pauses it); the compared
         models are new, one per level, with the lab's other settings.
         """
-        return cls(app.current_settings(), app.dataset,
-                   mode=app.options.image_mode(),
-                   trainer_factory=getattr(app, "trainer_factory", None))
+        return cls(lab.session.settings, lab.app.dataset, mode=lab.options.image_mode(),
+                   trainer_factory=lab.app.trainer_factory)
 
     # ------------------------------------------------------------ layout
 

@@ -4,8 +4,8 @@ term as its own series, with a vertical marker wherever a knob changed."""
 from __future__ import annotations
 
 from aetui.core.snapshots import KnobChange, LossPoint
-from aetui.tui.knobs import SYMBOLS, format_value
-from aetui.tui.widgets.safe_plot import PlotView
+from aetui.knob_table import format_value, symbol
+from aetui.tui.widgets.plot_view import PlotView
 
 
 def downsample(n: int, width: int) -> list[int]:
@@ -95,6 +95,6 @@ class LossPanel(PlotView):
         self.set_titles(title="loss per example" + (" · log scale" if self.log_scale else ""))
         last = self.knob_log[-1] if self.knob_log else None
         self.set_titles(subtitle=(
-            f"│ = knob change · last: {SYMBOLS.get(last.name, last.name)} "
+            f"│ = knob change · last: {symbol(last.name)} "
             f"{format_value(last.old)}→{format_value(last.new)} @ {last.step}"
             if last else "│ = knob change"))

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from aetui.tui.widgets.safe_plot import PlotView
+from aetui.tui.widgets.plot_view import PlotView
 
 DEAD, SATURATED = 0.01, 0.99
 

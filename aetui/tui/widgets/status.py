@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from aetui.tui.knobs import format_value
+from aetui.knob_table import KNOBS, format_value
 from aetui.tui.widgets.line_cache import LineCacheWidget
 
 STATE_STYLES = {"compiling": "bold yellow", "training": "bold green", "paused": "bold cyan",
@@ -53,9 +53,7 @@ class StatusBar(LineCacheWidget):
         if note:
             head.append(f" · {note}", "dim")
         knobs = Text(no_wrap=True, overflow="ellipsis")
-        parts = [("noise", s.noise), ("q", s.q), ("σ", s.sigma), ("ρ", s.rho), ("β", s.beta),
-                 ("λ", s.l2), ("lr", s.lr), ("opt", s.optimizer), ("loss", s.loss),
-                 ("batch", s.batch)]
+        parts = [(knob.symbol, getattr(s, knob.name)) for knob in KNOBS if knob.in_status]
         for i, (name, value) in enumerate(parts):
             if i:
                 knobs.append("  ")
@@ -80,6 +78,6 @@ class StatusBar(LineCacheWidget):
 
     def on_resize(self) -> None:
         self._last_key = ()
-        refresh = getattr(self.app, "refresh_status", None)
+        refresh = getattr(self.screen, "refresh_status", None)
         if refresh is not None:
             self.call_later(refresh)
