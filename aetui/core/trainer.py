@@ -9,6 +9,7 @@ call each); everything another thread asks for takes effect between chunks.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -433,7 +434,8 @@ class Trainer:
                     for array in self.opt.values():
                         array[...] = 0
                     self.adam_t = 0
-                self._applied = self._applied.replace(**{name: new})
+                # Validated once, by the session that handed it over.
+                self._applied = dataclasses.replace(self._applied, **{name: new})
                 self.knob_log.append(KnobChange(self.step, name, old, new))
 
     def _retie(self, tied: bool) -> None:

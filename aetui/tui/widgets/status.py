@@ -42,7 +42,7 @@ class StatusBar(LineCacheWidget):
         self.highlight: str | None = None
 
     def show(self, *, dataset: str, settings, state: str, step: int, epoch: float,
-             samples_per_s: float, message: str = "", note: str = "") -> None:
+             samples_per_s: float, message: str = "") -> None:
         s = settings
         head = Text(no_wrap=True, overflow="ellipsis")
         label = state + ("…" if state in ("compiling", "loading") else "")
@@ -50,8 +50,6 @@ class StatusBar(LineCacheWidget):
         # Most telling first: at 80 columns the epoch is what gets cut.
         head.append(f" {dataset} · 784→{s.hidden} {'tied' if s.tied else 'untied'} · "
                     f"step {step:,} · {_sig(samples_per_s)} samples/s · epoch {epoch:.2f}")
-        if note:
-            head.append(f" · {note}", "dim")
         knobs = Text(no_wrap=True, overflow="ellipsis")
         parts = [(knob.symbol, getattr(s, knob.name)) for knob in KNOBS if knob.in_status]
         for i, (name, value) in enumerate(parts):
