@@ -109,3 +109,19 @@ def test_a_trainer_takes_the_sessions_changes_and_carries_out_their_effects():
     assert trainer._applied.optimizer == "adam" and trainer.params.V is not None
     assert trainer.params.hidden == 12 and trainer.step == 1  # new weights, counted afresh
     assert trainer.settings == session.settings and session.take() == {}
+
+
+def test_lab_keys_and_prompt_aliases_are_built_from_the_table():
+    from aetui.config import parse_assignment
+    from aetui.tui.screens.lab_keys import LAB_BINDINGS
+
+    actions = {b.action: b for b in LAB_BINDINGS}
+    for knob in KNOBS:
+        if knob.pair:
+            assert actions[f"knob('{knob.name}', -1)"].key == knob.key
+            assert actions[f"knob('{knob.name}', 1)"].key == knob.key.upper()
+        elif knob.key:
+            assert actions[f"knob('{knob.name}', 1)"].key == knob.key
+        for alias in knob.aliases:
+            value = knob.steps[1] if knob.steps else getattr(Settings(), knob.name)
+            assert parse_assignment(f"{alias}={value}") == (knob.name, value)

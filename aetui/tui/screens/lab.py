@@ -25,6 +25,7 @@ from aetui.knob_table import format_value, symbol
 from aetui.tui.messages import PcaComputed, ProbeFinished, SnapshotReady, TrainingDiverged
 from aetui.tui.options import LabOptions
 from aetui.tui.screens.help import HelpScreen
+from aetui.tui.screens.lab_jobs import compute_pca, run_probe
 from aetui.tui.screens.lab_keys import LAB_BINDINGS
 from aetui.tui.screens.prompt import PromptScreen
 from aetui.tui.widgets.digits import DigitsPanel
@@ -36,10 +37,6 @@ from aetui.tui.widgets.status import StatusBar
 if TYPE_CHECKING:
     from aetui.core.contracts import LabTrainer
     from aetui.tui.app import LabApp
-
-
-class _Cancelled(Exception):
-    """Raised from a progress callback to abandon background work on quit."""
 
 
 class LabScreen(Screen[None]):
@@ -284,7 +281,7 @@ class LabScreen(Screen[None]):
         if tuple(self.trainer.filter_units) != tuple(wanted):
             self.trainer.filter_units = wanted
 
-    # -- background jobs: PCA, probe (thread workers; they only post messages) --------------
+    # -- background jobs: PCA, probe (thread workers running lab_jobs.py) ------------------
     def action_toggle_pca(self) -> None:
         panel = self.query_one(FiltersPanel)
         showing = panel.toggle_pca()
@@ -296,16 +293,8 @@ class LabScreen(Screen[None]):
             panel.set_pca(None, "PCA: computing the principal components…")
             k = min(784, max(64, self.session.settings.hidden))
             images, seed = self.app.arrays[0], self.session.settings.seed
-            self.run_worker(lambda: self._pca_in_thread(images, k, seed), thread=True,
-                            name="pca", exit_on_error=False)
-
-    def _pca_in_thread(self, images, k: int, seed: int) -> None:
-        try:
-            from aetui.core.analysis import pca_components
-
-            self.post_message(PcaComputed(pca_components(images, k, seed=seed)))
-        except Exception as exc:
-            self.post_message(PcaComputed(None, f"PCA failed: {exc}"))
+            self.run_worker(lambda: self.post_message(compute_pca(images, k, seed)),
+                            thread=True, name="pca", exit_on_error=False)
 
     def on_pca_computed(self, message: PcaComputed) -> None:
         self._pca_running = False
@@ -328,24 +317,10 @@ class LabScreen(Screen[None]):
         self.probe_result = None
         step, params, arrays = self.trainer.step, self.trainer.weights(), self.app.arrays
         self.app.notify("linear probe started (raw pixels, AE features, PCA)…", timeout=3)
-        self.run_worker(lambda: self._probe_in_thread(step, params, arrays), thread=True,
-                        name="probe", exit_on_error=False)
+        cancelled = self.jobs_cancelled
+        self.run_worker(lambda: self.post_message(run_probe(step, params, arrays, cancelled)),
+                        thread=True, name="probe", exit_on_error=False)
         self.refresh_status()
-
-    def _probe_in_thread(self, step: int, params, arrays) -> None:
-        def progress(*_args, **_kwargs) -> None:
-            if self.jobs_cancelled.is_set():
-                raise _Cancelled
-
-        try:
-            from aetui.core.analysis import probe_accuracies
-
-            acc = probe_accuracies(params, *arrays, progress=progress)
-            self.post_message(ProbeFinished(step, acc))
-        except _Cancelled:
-            self.post_message(ProbeFinished(step, None, "cancelled"))
-        except Exception as exc:
-            self.post_message(ProbeFinished(step, None, f"{type(exc).__name__}: {exc}"))
 
     def on_probe_finished(self, message: ProbeFinished) -> None:
         self._probe_running = False
