@@ -9,12 +9,13 @@ any thread and takes effect at the trainer's next chunk.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from aetui.config import Settings
-from aetui.core.model import Params
-from aetui.core.session import KnobSession
-from aetui.core.snapshots import Snapshot
+if TYPE_CHECKING:  # the lab imports this module: keep it free of the model's imports
+    from aetui.config import Settings
+    from aetui.core.model import Params
+    from aetui.core.session import KnobSession
+    from aetui.core.snapshots import Snapshot
 
 
 @runtime_checkable
