@@ -50,7 +50,8 @@ class FakeTrainer:
                  warm_up_seconds: float = 0.0, steps_per_chunk: int = 10):
         self._lock = threading.Lock()
         self.knobs = knobs if knobs is not None else KnobSession(settings)
-        self._applied = self.knobs.restart(settings)  # what the knob log compares with
+        self._applied = settings  # what the knob log compares with
+        self.knobs.adopt(settings)
         self.train_x, self.test_x = train_x, test_x
         self.val_count = min(val_count, len(test_x))
         self.display_count = display_count

@@ -94,13 +94,20 @@ def test_every_knob_row_is_consistent():
     assert BY_NAME["hidden"].effect and BY_NAME["tied"].effect and BY_NAME["optimizer"].effect
 
 
+def _images():
+    return (np.random.default_rng(0).random((60, 784)) < 0.2).astype(np.uint8) * 255
+
+
 def test_a_trainer_takes_the_sessions_changes_and_carries_out_their_effects():
-    images = (np.random.default_rng(0).random((60, 784)) < 0.2).astype(np.uint8) * 255
-    session = KnobSession(Settings(hidden=8, batch=10, optimizer="momentum"))
-    session.set("q", 0.5)  # before the trainer exists: kept
-    trainer = Trainer(session.settings, images[:50], images[50:], knobs=session)
-    assert trainer.settings.q == 0.5 and trainer._applied.q == 0.5
+    images = _images()
+    start = Settings(hidden=8, batch=10, optimizer="momentum")
+    session = KnobSession(start)
+    session.set("q", 0.5)  # before the trainer exists: pending, handed over at once
+    trainer = Trainer(start, images[:50], images[50:], knobs=session)
+    assert trainer.settings.q == 0.5
     trainer.run(max_steps=2)
+    assert trainer._applied.q == 0.5
+    assert [(c.step, c.name, c.old, c.new) for c in trainer.knob_log] == [(0, "q", 0.3, 0.5)]
     trainer.opt["opt_W"][...] = 1.0
     session.set("optimizer", "adam")
     session.set("tied", False)
@@ -125,3 +132,19 @@ def test_lab_keys_and_prompt_aliases_are_built_from_the_table():
         for alias in knob.aliases:
             value = knob.steps[1] if knob.steps else getattr(Settings(), knob.name)
             assert parse_assignment(f"{alias}={value}") == (knob.name, value)
+
+
+def test_new_k_asked_for_while_a_checkpoint_loads_gives_new_weights(tmp_path):
+    from aetui.core.checkpoint import load_checkpoint
+
+    images = _images()
+    first = Trainer(Settings(hidden=8, batch=10), images[:50], images[50:])
+    first.run(max_steps=3)
+    path = first.save(tmp_path / "run.npz")
+    session = KnobSession(first.settings)
+    session.set("hidden", 16)  # a key pressed while the lab loads the checkpoint
+    trainer = Trainer(first.settings, images[:50], images[50:], knobs=session,
+                      checkpoint=load_checkpoint(path))
+    assert trainer.step == 3 and trainer.params.hidden == 8
+    trainer.run(max_steps=1)
+    assert trainer.params.hidden == 16 and trainer.step == 1

@@ -9,10 +9,11 @@ A key press reaches the trainer in three hops:
 3. the trainer takes every pending change between two chunks (`take`) and
    carries out its side effect (the knob table's `effect`).
 
-The session exists before the trainer (keys pressed while the data loads are
-kept here) and is handed to it (`Trainer(..., knobs=session)`), so nothing is
-reconciled later. It is thread-safe: the UI thread sets, the trainer thread
-takes. No Textual here.
+The session exists before the trainer and is handed to it
+(`Trainer(settings, ..., knobs=session)`): the trainer `adopt`s the settings it
+starts from, and whatever the user asked for beyond them (keys pressed while the
+data loaded) is simply pending, taken at the first chunk like any later key.
+It is thread-safe: the UI thread sets, the trainer thread takes. No Textual here.
 """
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ class KnobSession:
             self._taken = requested
         return {name: getattr(requested, name) for name in LAB_KNOBS
                 if getattr(requested, name) != getattr(taken, name)}
+
+    def adopt(self, settings: Settings) -> None:
+        """A trainer starts from `settings`: requested values that differ from them
+        are pending (the trainer's first `take` hands them over)."""
+        with self._lock:
+            self._taken = settings
 
     def restart(self, settings: Settings | None = None, *, hidden: int | None = None) -> Settings:
         """A new model starts from `settings` (default: the requested ones, with

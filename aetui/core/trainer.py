@@ -113,7 +113,8 @@ class Trainer:
     # ----- set-up -------------------------------------------------------------------
 
     def _start_fresh(self, settings: Settings) -> None:
-        self._applied = self.knobs.restart(settings)
+        self._applied = settings
+        self.knobs.adopt(settings)
         self.params = init_params(self.n_in, settings.hidden, settings.seed, settings.tied)
         self._zero_optimizer()
         self.step = 0
@@ -152,18 +153,16 @@ class Trainer:
             self.history = list(ckpt.history)
             self.knob_log = [KnobChange(**entry) for entry in ckpt.knob_log]
             self.curve = [_point_from_row(row) for row in state.get("curve", [])]
-        # Settings given on the command line override the checkpoint's: apply the
-        # live ones as knob changes (logged), and refuse what needs a new model.
+        # Settings given on the command line override the checkpoint's: the live
+        # ones stay pending in the session (taken as logged knob changes at the
+        # first chunk); what needs a new model is refused.
         if settings.hidden != ckpt.settings.hidden:
             raise ConfigError("--hidden", f"the checkpoint has {ckpt.settings.hidden} "
                               f"hidden units; use a new run (no --load) to change it")
-        changes = {k: v for k, v in settings.to_dict().items()
-                   if v != getattr(ckpt.settings, k)}
-        self._applied = self.knobs.restart(ckpt.settings.replace(
-            **{k: v for k, v in changes.items() if k not in LIVE_KNOBS}))
-        for name, value in changes.items():
-            if name in LIVE_KNOBS:
-                self.knobs.set(name, value)
+        self._applied = ckpt.settings.replace(**{
+            k: v for k, v in settings.to_dict().items()
+            if k not in LIVE_KNOBS and v != getattr(ckpt.settings, k)})
+        self.knobs.adopt(self._applied)
 
     def _zero_optimizer(self) -> None:
         p = self.params

@@ -78,6 +78,7 @@ class LabApp(App[Path | None]):
                  load_data: Callable[[Settings], Any] | None = None) -> None:
         super().__init__()
         self.session = KnobSession(settings)
+        self._start_settings = settings  # the run's; keys pressed since are pending
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.options = options or LabOptions()
         self.trainer_factory = trainer_factory or default_trainer_factory
@@ -117,7 +118,7 @@ class LabApp(App[Path | None]):
     def _train_in_thread(self) -> None:
         """The worker: load data, build the trainer, compile, train. No widgets here."""
         try:
-            settings = self.session.settings  # keys pressed so far included
+            settings = self._start_settings
             key = (settings.dataset, settings.data_dir, settings.seed, settings.limit)
             dataset = self.dataset
             if dataset is None or self._loaded_key != key:
@@ -128,7 +129,7 @@ class LabApp(App[Path | None]):
             train_x, _, test_x, _ = dataset
             lab = self.lab
             trainer = self.trainer_factory(
-                self.session.settings, train_x, test_x, checkpoint_path=self.checkpoint_path,
+                settings, train_x, test_x, checkpoint_path=self.checkpoint_path,
                 knobs=self.session, display_count=DISPLAY_DIGITS,
                 snapshot_interval=self.options.snapshot_interval,
                 on_snapshot=lambda snapshot: lab.post_message(SnapshotReady(snapshot)),
@@ -176,6 +177,7 @@ class LabApp(App[Path | None]):
         self.failure = None
         self.lab.forget_run()
         self.session.restart(settings)
+        self._start_settings = settings
         self.checkpoint_path = path
         self.start_training()
 
