@@ -26,9 +26,6 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "lbfgs")
 INITS = ("glorot-sigmoid", "glorot", "ufldl")
 DATASETS = ("mnist", "digits")
 
-# Knobs the trainer accepts while it runs; the rest need a new model (reset).
-LIVE_KNOBS = ("q", "sigma", "noise", "rho", "beta", "l2", "lr", "loss", "tied", "optimizer")
-
 
 def _meta(help: str, *, choices: tuple[str, ...] | None = None, model: bool = True) -> dict:
     return {"help": help, "choices": choices, "model": model}
@@ -218,10 +215,9 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     """Parse `q=0.37` (as typed in the lab) into a validated (field, value) pair.
 
     Accepts the option spellings too (`--q 0.37`, `data-dir=...`) and the
-    Greek names shown in the lab (ρ, β, λ, σ).
+    Greek names shown in the lab (ρ, β, λ, σ: the knob table's aliases).
     """
-    aliases = {"ρ": "rho", "β": "beta", "λ": "l2", "lambda": "l2", "σ": "sigma",
-               "k": "hidden", "eta": "lr", "η": "lr"}
+    from aetui.knob_table import ALIASES as aliases  # the table imports this module
     cleaned = text.strip().lstrip("-")
     if "=" in cleaned:
         name, _, raw = cleaned.partition("=")

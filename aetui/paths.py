@@ -32,7 +32,7 @@ def checkpoint_dir() -> Path:
 
 
 def new_checkpoint_path(prefix: str) -> Path:
-    """A time-stamped checkpoint path in checkpoint_dir(): `<prefix>-YYYYmmdd-HHMMSS.npz`."""
+    """A new file in the checkpoint folder, named `<prefix>-<date>-<time>.npz`."""
     import time
 
     return checkpoint_dir() / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}.npz"

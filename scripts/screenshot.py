@@ -23,7 +23,8 @@ from aetui.commands import common  # noqa: E402
 
 
 async def shoot(args) -> Path:
-    from aetui.tui.app import LabApp, LabOptions
+    from aetui.tui.app import LabApp
+    from aetui.tui.options import LabOptions
 
     settings, load_path = common.settings_from_args(args)
     options = LabOptions(save_on_quit=False, ascii=args.ascii)

@@ -1,6 +1,8 @@
-"""A deterministic stand-in for aetui.core.trainer.Trainer (CONTRACTS "Trainer").
+"""A deterministic stand-in for aetui.core.trainer.Trainer.
 
-Same constructor, methods, attributes and callbacks; no numba, no real
+Both implement aetui.core.contracts.LabTrainer (tests/test_contracts.py checks
+that the signatures agree). Same constructor, methods, attributes and
+callbacks; knob changes arrive through the same KnobSession; no numba, no real
 learning. Weights and losses are simple functions of the step and the knobs,
 so a test can predict what the panels show. Threading follows the real
 contract: run() on one worker thread, everything else from any thread, knob
@@ -17,7 +19,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from aetui.config import LIVE_KNOBS, Settings
+from aetui.config import Settings
+from aetui.core.session import KnobSession
 from aetui.core.snapshots import (
     COMPILING,
     DIVERGED,
@@ -29,22 +32,26 @@ from aetui.core.snapshots import (
     LossTerms,
     Snapshot,
 )
-from aetui.errors import ConfigError
+from aetui.knob_table import BY_NAME, NEW_WEIGHTS
 
-DIVERGING_LR = 50.0
+DIVERGING_LR = 50.0  # the fake "diverges" at or above this learning rate
 _XX = np.mgrid[0:28, 0:28][1]
+# Four vertical strokes the first units' filters drift towards.
 _STROKES = np.stack([np.exp(-((_XX - 8 - 4 * u) ** 2) / 8.0).ravel() for u in range(4)],
-                    axis=1).astype(np.float32)  # the fake "diverges" at or above this learning rate
+                    axis=1).astype(np.float32)
 
 
 class FakeTrainer:
     def __init__(self, settings: Settings, train_x, test_x, *, checkpoint=None,
                  val_count: int = 1000, display_count: int = 8,
                  snapshot_interval: float = 0.25, on_snapshot=None, on_epoch=None,
-                 on_diverged=None, chunk_delay: float = 0.02, warm_up_seconds: float = 0.0,
-                 steps_per_chunk: int = 10):
+                 on_diverged=None, blas_threads: int | None = 1,
+                 knobs: KnobSession | None = None, chunk_delay: float = 0.02,
+                 warm_up_seconds: float = 0.0, steps_per_chunk: int = 10):
         self._lock = threading.Lock()
-        self._settings = settings
+        self.knobs = knobs if knobs is not None else KnobSession(settings)
+        self._applied = settings  # what the knob log compares with
+        self.knobs.adopt(settings)
         self.train_x, self.test_x = train_x, test_x
         self.val_count = min(val_count, len(test_x))
         self.display_count = display_count
@@ -61,7 +68,6 @@ class FakeTrainer:
         self._paused = False
         self._one_step = 0
         self._pending_reset: int | bool | None = False
-        self._pending_knobs: list[tuple[str, object, object]] = []
         self._knob_log: list[KnobChange] = []
         self._curve: list[LossPoint] = []
         self._warm = False
@@ -77,16 +83,10 @@ class FakeTrainer:
     # -- the contract -------------------------------------------------------
     @property
     def settings(self) -> Settings:
-        with self._lock:
-            return self._settings
+        return self.knobs.settings
 
     def set_knob(self, name: str, value) -> None:
-        if name not in LIVE_KNOBS:
-            raise ConfigError(name, "is not a live knob (change it with a reset)")
-        with self._lock:
-            old = getattr(self._settings, name)
-            self._settings = self._settings.replace(**{name: value})
-            self._pending_knobs.append((name, old, value))
+        self.knobs.set(name, value, live_only=True)
 
     def warm_up(self) -> None:
         if self._warm:
@@ -115,10 +115,10 @@ class FakeTrainer:
     def stop(self) -> None:
         self._stop.set()
 
-    def reset(self, hidden: int | None = None) -> None:
+    def reset(self, hidden: int | None = None, init: str | None = None) -> None:
         with self._lock:
-            if hidden is not None:
-                self._settings = self._settings.replace(hidden=hidden)
+            if hidden is not None or init is not None:
+                self.knobs.restart(hidden=hidden, init=init)
             self._pending_reset = True
 
     def snapshot(self) -> Snapshot:
@@ -130,7 +130,7 @@ class FakeTrainer:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             np.savez(path.with_suffix(".tmp.npz"), W=self.W, step=self.step,
-                     settings=repr(self._settings.to_dict()))
+                     settings=repr(self.settings.to_dict()))
         path.with_suffix(".tmp.npz").replace(path)
         self.saved.append(path)
         return path
@@ -144,7 +144,7 @@ class FakeTrainer:
         self.run_calls += 1
         self.warm_up()
         last_snapshot = 0.0
-        per_epoch = max(1, len(self.train_x) // self._settings.batch)
+        per_epoch = max(1, len(self.train_x) // self.settings.batch)
         start = self.step
         while not self._stop.is_set():
             with self._lock:
@@ -159,7 +159,7 @@ class FakeTrainer:
             with self._lock:
                 before_epoch = int(self.epoch)
                 self._advance_locked(n, per_epoch)
-                diverged = self._settings.lr >= DIVERGING_LR
+                diverged = self.settings.lr >= DIVERGING_LR
                 if diverged:
                     self.state = DIVERGED
                     self._paused = True
@@ -189,16 +189,21 @@ class FakeTrainer:
 
     # -- internals ------------------------------------------------------------
     def _init_weights(self) -> None:
-        rng = np.random.default_rng(self._settings.seed)
-        k = self._settings.hidden
+        rng = np.random.default_rng(self.settings.seed)
+        k = self.settings.hidden
         self.W = rng.normal(0, 0.1, size=(784, k)).astype(np.float32)
         self._display_idx = np.arange(min(self.display_count, len(self.test_x)))
 
     def _apply_pending_locked(self) -> None:
-        for name, old, value in self._pending_knobs:
+        for name, value in self.knobs.take().items():
+            if BY_NAME[name].effect == NEW_WEIGHTS:
+                self._pending_reset = True
+                continue
+            old = getattr(self._applied, name)
             self._knob_log.append(KnobChange(self.step, name, old, value))
-        self._pending_knobs.clear()
+            self._applied = self._applied.replace(**{name: value})
         if self._pending_reset:
+            self._applied = self.knobs.restart()
             self._pending_reset = False
             self.resets += 1
             self.step = 0
@@ -217,7 +222,7 @@ class FakeTrainer:
         # A deterministic drift: the first units' filters slowly turn into strokes.
         m = min(self.W.shape[1], 4)
         self.W[:, :m] += 0.01 * n * _STROKES[:, :m]
-        s = self._settings
+        s = self.settings
         recon = 60.0 + 140.0 * math.exp(-self.step / 400.0) + 10.0 * s.q
         val = recon * 1.05
         l2 = s.l2 * float(np.sum(self.W * self.W))
@@ -226,7 +231,7 @@ class FakeTrainer:
                                      LossTerms(val, l2, sparsity)))
 
     def _snapshot_locked(self) -> Snapshot:
-        s = self._settings
+        s = self.settings
         k = self.W.shape[1]
         units = tuple(u for u in self.filter_units if 0 <= u < k)
         W = self.W[:, list(units)].T if units else np.zeros((0, 784), np.float32)
@@ -268,7 +273,8 @@ def fake_dataset(n_train: int = 600, n_test: int = 100, name: str = "digits", no
 def make_lab_app(settings=None, *, options=None, note=None, **trainer_kwargs):
     """A LabApp wired to FakeTrainer and fake_dataset (the trainer is kept on
     `app.fake_trainers` for assertions)."""
-    from aetui.tui.app import LabApp, LabOptions
+    from aetui.tui.app import LabApp
+    from aetui.tui.options import LabOptions
 
     made: list[FakeTrainer] = []
 

@@ -9,9 +9,9 @@ from fake_trainer import make_lab_app, wait_for
 from textual.screen import Screen
 
 from aetui.config import Settings
-from aetui.tui.knobs import next_value
+from aetui.knob_table import next_value
 from aetui.tui.screens.help import HelpScreen
-from aetui.tui.screens.lab import LAB_BINDINGS
+from aetui.tui.screens.lab_keys import LAB_BINDINGS
 from aetui.tui.screens.prompt import PromptScreen
 from aetui.tui.widgets.digits import DigitsPanel
 from aetui.tui.widgets.filters import FiltersPanel
@@ -28,7 +28,7 @@ def _mark_tested(*actions):
 
 async def started(pilot):
     app = pilot.app
-    assert await wait_for(pilot, lambda: app.trainer is not None and app.snapshot is not None)
+    assert await wait_for(pilot, lambda: app.trainer is not None and app.lab.snapshot is not None)
     return app, app.trainer
 
 
@@ -42,7 +42,7 @@ KNOB_KEYS = [("q", "q", "q"), ("s", "sigma", "σ"), ("o", "rho", "ρ"), ("b", "b
 
 @pytest.mark.parametrize(("key", "name", "symbol"), KNOB_KEYS)
 async def test_knob_keys_lower_and_raise(key, name, symbol):
-    _mark_tested(f"app.knob('{name}', -1)", f"app.knob('{name}', 1)")
+    _mark_tested(f"knob('{name}', -1)", f"knob('{name}', 1)")
     settings = Settings(dataset="digits", hidden=64, beta=0.1, l2=1e-4)
     app = make_lab_app(settings)
     async with app.run_test(size=SIZE) as pilot:
@@ -63,20 +63,20 @@ async def test_knob_keys_lower_and_raise(key, name, symbol):
 
 
 def app_format(value):
-    from aetui.tui.knobs import format_value
+    from aetui.knob_table import format_value
 
     return format_value(value)
 
 
 async def test_k_keys_change_hidden_units_and_reset():
-    _mark_tested("app.knob('hidden', -1)", "app.knob('hidden', 1)")
+    _mark_tested("knob('hidden', -1)", "knob('hidden', 1)")
     app = make_lab_app()
     async with app.run_test(size=SIZE) as pilot:
         app, trainer = await started(pilot)
         await pilot.press("K")
         assert trainer.settings.hidden == 100
         assert "784→100" in status(app)
-        assert await wait_for(pilot, lambda: app.snapshot.hidden == 100)
+        assert await wait_for(pilot, lambda: app.lab.snapshot.hidden == 100)
         assert "of 100" in app.query_one(FiltersPanel).border_title
         await pilot.press("k", "k")
         assert trainer.settings.hidden == 32
@@ -84,8 +84,8 @@ async def test_k_keys_change_hidden_units_and_reset():
 
 
 async def test_pause_step_reset_tied_noise():
-    _mark_tested("app.toggle_pause", "app.step_once", "app.reset", "app.toggle_tied",
-           "app.cycle_noise")
+    _mark_tested("toggle_pause", "step_once", "reset", "knob('tied', 1)",
+           "knob('noise', 1)")
     app = make_lab_app()
     async with app.run_test(size=SIZE) as pilot:
         app, trainer = await started(pilot)
@@ -115,7 +115,7 @@ async def test_pause_step_reset_tied_noise():
 
 
 async def test_prompt_sets_exact_values_and_rejects_bad_ones():
-    _mark_tested("app.prompt")
+    _mark_tested("prompt")
     app = make_lab_app()
     async with app.run_test(size=SIZE) as pilot:
         app, trainer = await started(pilot)
@@ -142,8 +142,8 @@ async def test_prompt_sets_exact_values_and_rejects_bad_ones():
 
 
 async def test_display_keys_colours_normalise_pages_zoom_log():
-    _mark_tested("app.cycle_colours", "app.toggle_normalise", "app.page(-1)", "app.page(1)",
-           "app.zoom", "app.toggle_log")
+    _mark_tested("cycle_colours", "toggle_normalise", "page(-1)", "page(1)",
+           "zoom", "toggle_log")
     app = make_lab_app()
     async with app.run_test(size=SIZE) as pilot:
         app, trainer = await started(pilot)
@@ -168,7 +168,7 @@ async def test_display_keys_colours_normalise_pages_zoom_log():
         assert filters.page == 1
         assert tuple(trainer.filter_units) == tuple(range(cap, min(64, 2 * cap)))
         assert f"units {cap}–" in filters.border_title
-        assert await wait_for(pilot, lambda: app.snapshot.filter_units[:1] == (cap,))
+        assert await wait_for(pilot, lambda: app.lab.snapshot.filter_units[:1] == (cap,))
         await pilot.press("left_square_bracket", "left_square_bracket")
         assert filters.page == 0 and trainer.filter_units[0] == 0
 
@@ -182,7 +182,7 @@ async def test_display_keys_colours_normalise_pages_zoom_log():
 
 
 async def test_pca_key_shows_components_in_the_filter_grid():
-    _mark_tested("app.toggle_pca")
+    _mark_tested("toggle_pca")
     app = make_lab_app()
     async with app.run_test(size=SIZE) as pilot:
         app, _ = await started(pilot)
@@ -198,7 +198,7 @@ async def test_pca_key_shows_components_in_the_filter_grid():
 
 
 async def test_probe_key_runs_in_background_and_shows_accuracies(monkeypatch):
-    _mark_tested("app.probe")
+    _mark_tested("probe")
     import aetui.core.analysis as analysis
 
     def fake_probe(params, train_x, train_y, test_x, test_y, progress=None):
@@ -212,12 +212,12 @@ async def test_probe_key_runs_in_background_and_shows_accuracies(monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         app, _ = await started(pilot)
         await pilot.press("p")
-        assert await wait_for(pilot, lambda: app.probe_result is not None)
+        assert await wait_for(pilot, lambda: app.lab.probe_result is not None)
         assert "raw pixels 90.0% · AE features 95.0% · PCA 91.0%" in status(app)
 
 
 async def test_compare_key_pushes_compare_screen_when_present(monkeypatch):
-    _mark_tested("app.compare")
+    _mark_tested("compare")
     app = make_lab_app()
     async with app.run_test(size=SIZE) as pilot:
         app, trainer = await started(pilot)
@@ -237,16 +237,16 @@ async def test_compare_key_pushes_compare_screen_when_present(monkeypatch):
         module.CompareScreen = CompareScreen
         monkeypatch.setitem(sys.modules, "aetui.tui.screens.compare", module)
         await pilot.press("C")
-        assert isinstance(app.screen, CompareScreen) and app.screen.lab is app
+        assert isinstance(app.screen, CompareScreen) and app.screen.lab is app.lab
         assert await wait_for(pilot, lambda: trainer.state == "paused")
         app.pop_screen()
         await pilot.pause(0.05)
 
 
 async def test_save_export_help_and_load_prompt(tmp_path, monkeypatch):
-    _mark_tested("app.save", "app.export_svg", "app.help", "app.load")
+    _mark_tested("save", "export_svg", "help", "load")
     monkeypatch.chdir(tmp_path)
-    from aetui.tui.app import LabOptions
+    from aetui.tui.options import LabOptions
 
     target = tmp_path / "ckpt" / "run.npz"
     app = make_lab_app(options=LabOptions(save_path=target, save_on_quit=False))
@@ -272,7 +272,7 @@ async def test_save_export_help_and_load_prompt(tmp_path, monkeypatch):
 async def test_quit_saves_checkpoint_and_returns_its_path(tmp_path):
     _mark_tested("app.quit")
     target = tmp_path / "quit.npz"
-    from aetui.tui.app import LabOptions
+    from aetui.tui.options import LabOptions
 
     app = make_lab_app(options=LabOptions(save_path=target))
     async with app.run_test(size=SIZE) as pilot:
@@ -282,8 +282,27 @@ async def test_quit_saves_checkpoint_and_returns_its_path(tmp_path):
     assert app.return_value == target and target.exists()
 
 
+async def test_a_keymap_moves_a_lab_key_by_its_binding_id():
+    """Every lab binding has an id, so a user's keymap can move it."""
+    ids = [b.id for b in LAB_BINDINGS]
+    assert all(ids) and len(set(ids)) == len(ids)
+    app = make_lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app, trainer = await started(pilot)
+        app.set_keymap({"lab.toggle_pause": "x", "lab.knob.q.raise": "ctrl+u"})
+        await pilot.press("x")
+        assert await wait_for(pilot, lambda: trainer.state == "paused")
+        await pilot.press("space")  # its old key does nothing now
+        await pilot.pause(0.1)
+        assert trainer.state == "paused"
+        q = trainer.settings.q
+        await pilot.press("ctrl+u")
+        assert trainer.settings.q == next_value("q", q, 1) != q
+
+
 def test_every_footer_binding_has_a_test():
     """Runs last in this file: each lab binding's action was exercised above."""
     actions = {b.action for b in LAB_BINDINGS}
     assert actions <= TESTED_ACTIONS, actions - TESTED_ACTIONS
     assert Path(__file__).exists()
+

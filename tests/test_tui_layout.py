@@ -19,7 +19,7 @@ PANELS = (StatusBar, FiltersPanel, DigitsPanel, LossPanel, SparsityPanel, Footer
 
 def assert_layout(app, width, height, *, min_filters, min_digits):
     screen_region = Region(0, 0, width, height)
-    regions = {cls.__name__: app.panel(cls).region for cls in PANELS}
+    regions = {cls.__name__: app.lab.query_one(cls).region for cls in PANELS}
     for name, region in regions.items():
         assert region.area > 0, f"{name} is not visible"
         assert screen_region.contains_region(region), f"{name} {region} is off screen"
@@ -29,18 +29,18 @@ def assert_layout(app, width, height, *, min_filters, min_digits):
             assert not regions[a].overlaps(regions[b]), f"{a} overlaps {b}"
     # What matters is there: enough filters, some digits, plots of usable size,
     # and the status bar's knob line whole.
-    filters = app.panel(FiltersPanel)
+    filters = app.lab.query_one(FiltersPanel)
     assert filters.capacity >= min_filters
     assert sum("▀" in line for line in filters.text_lines()) >= 3
-    assert app.panel(DigitsPanel).layout_used[2] >= min_digits
-    loss = app.panel(LossPanel)
+    assert app.lab.query_one(DigitsPanel).layout_used[2] >= min_digits
+    loss = app.lab.query_one(LossPanel)
     assert loss.size.width >= 25 and loss.size.height >= 5
-    for plot in app.panel(SparsityPanel).query("PlotView"):
+    for plot in app.lab.query_one(SparsityPanel).query("PlotView"):
         assert plot.size.width >= 12 and plot.size.height >= 4
-    status = app.panel(StatusBar)
+    status = app.lab.query_one(StatusBar)
     knob_line = status.last_text.splitlines()[1]
     assert len(knob_line) <= status.content_region.width, "knob line is cut"
-    assert app.panel(Footer).region.y == height - 1
+    assert app.lab.query_one(Footer).region.y == height - 1
 
 
 @pytest.mark.parametrize(("size", "min_filters", "min_digits"),
@@ -48,8 +48,8 @@ def assert_layout(app, width, height, *, min_filters, min_digits):
 async def test_layout_sizes(size, min_filters, min_digits):
     app = make_lab_app()
     async with app.run_test(size=size) as pilot:
-        assert await wait_for(pilot, lambda: app.snapshot is not None)
-        filters = app.panel(FiltersPanel)
+        assert await wait_for(pilot, lambda: app.lab.snapshot is not None)
+        filters = app.lab.query_one(FiltersPanel)
         assert await wait_for(pilot, lambda: filters.capacity > 0 and filters.units)
         await pilot.pause(1.2)  # one image tick after the first snapshot
         assert isinstance(app.screen, LabScreen)
@@ -59,7 +59,7 @@ async def test_layout_sizes(size, min_filters, min_digits):
 async def test_too_small_shows_message_and_resizing_back_restores():
     app = make_lab_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await wait_for(pilot, lambda: app.snapshot is not None)
+        assert await wait_for(pilot, lambda: app.lab.snapshot is not None)
         await pilot.resize_terminal(60, 18)
         assert await wait_for(pilot, lambda: isinstance(app.screen, TooSmallScreen))
         message = str(app.screen.query_one("#too-small-message").render())

@@ -7,7 +7,8 @@ import pytest
 from fake_trainer import make_lab_app, wait_for
 
 from aetui.errors import DataError
-from aetui.tui.app import LabApp, LabOptions
+from aetui.tui.app import LabApp
+from aetui.tui.options import LabOptions
 from aetui.tui.widgets.digits import DigitsPanel
 from aetui.tui.widgets.filters import FiltersPanel
 from aetui.tui.widgets.loss import LossPanel
@@ -18,26 +19,26 @@ SIZE = (120, 40)
 
 
 def status(app) -> str:
-    return app.panel(StatusBar).last_text
+    return app.lab.query_one(StatusBar).last_text
 
 
 async def test_panels_update_while_training():
     app = make_lab_app()
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.snapshot is not None)
-        filters, digits = app.panel(FiltersPanel), app.panel(DigitsPanel)
-        loss, sparsity = app.panel(LossPanel), app.panel(SparsityPanel)
+        assert await wait_for(pilot, lambda: app.lab.snapshot is not None)
+        filters, digits = app.lab.query_one(FiltersPanel), app.lab.query_one(DigitsPanel)
+        loss, sparsity = app.lab.query_one(LossPanel), app.lab.query_one(SparsityPanel)
         await pilot.pause(1.2)
         first = (filters.redraws, digits.redraws, len(loss.series.get("train recon", [])),
-                 app.snapshot.step, status(app))
+                 app.lab.snapshot.step, status(app))
         await pilot.pause(2.2)
         assert filters.redraws > first[0] and digits.redraws > first[1]
-        assert app.snapshot.step > first[3] and status(app) != first[4]
+        assert app.lab.snapshot.step > first[3] and status(app) != first[4]
         assert loss.series["train recon"] and loss.series["held-out recon"]
         assert loss.series["train recon"][-1] < loss.series["train recon"][0]  # it learns
         assert "λ‖W‖²" not in loss.series  # a penalty that is off is not drawn
         assert "dead" in sparsity.caption() and "held-out" in sparsity.caption()
-        assert f"of {app.snapshot.hidden}" in sparsity.caption()
+        assert f"of {app.lab.snapshot.hidden}" in sparsity.caption()
 
 
 async def test_quit_mid_training_leaves_no_thread():
@@ -62,10 +63,10 @@ async def test_compiling_is_shown_and_ui_stays_responsive():
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: app.trainer is not None)
         await pilot.pause(0.1)
-        app.refresh_status()
+        app.lab.refresh_status()
         assert "compiling…" in status(app)
         await pilot.press("y")  # keys work while numba compiles
-        assert app.panel(LossPanel).log_scale
+        assert app.lab.query_one(LossPanel).log_scale
         await pilot.press("Q")
         assert app.trainer.settings.q == 0.35
         assert await wait_for(pilot, lambda: "training" in status(app), timeout=5)
@@ -84,7 +85,7 @@ async def test_keys_before_the_trainer_exists_are_kept():
     app = make_lab_app()
     async with app.run_test(size=SIZE) as pilot:
         # Nothing is built before the first message round-trip: change q at once.
-        app.change_setting("q", 0.5)
+        app.session.set("q", 0.5)
         assert await wait_for(pilot, lambda: app.trainer is not None)
         assert app.trainer.settings.q == 0.5
 
@@ -92,7 +93,7 @@ async def test_keys_before_the_trainer_exists_are_kept():
 async def test_divergence_pauses_with_message_and_reset_recovers():
     app = make_lab_app()
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.snapshot is not None)
+        assert await wait_for(pilot, lambda: app.lab.snapshot is not None)
         await pilot.press("colon", *"lr=60", "enter")
         assert await wait_for(pilot, lambda: app.trainer.state == "diverged")
         assert await wait_for(pilot, lambda: "diverged" in status(app))
@@ -112,7 +113,7 @@ async def test_data_failure_is_shown_and_app_survives():
     def broken(settings):
         raise DataError("train-images-idx3-ubyte.gz: truncated file")
 
-    app = LabApp(make_lab_app().settings, load_data=broken,
+    app = LabApp(make_lab_app().session.settings, load_data=broken,
                  options=LabOptions(save_on_quit=False))
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: app.failure is not None)
@@ -127,7 +128,7 @@ async def test_data_failure_is_shown_and_app_survives():
 async def test_dataset_note_is_notified_once():
     app = make_lab_app(note="MNIST not found: using the built-in digits")
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.snapshot is not None)
+        assert await wait_for(pilot, lambda: app.lab.snapshot is not None)
         notes = [n for n in app._notifications if "built-in digits" in n.message]
         assert len(notes) == 1
 
@@ -147,11 +148,11 @@ async def test_colour_modes_follow_environment(monkeypatch, env, ascii_flag, slo
     assert options.image_mode() == mode
     app = make_lab_app(options=options)
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.snapshot is not None)
-        filters = app.panel(FiltersPanel)
+        assert await wait_for(pilot, lambda: app.lab.snapshot is not None)
+        filters = app.lab.query_one(FiltersPanel)
         filters.mark_dirty(now=True)
-        app.panel(DigitsPanel).mark_dirty(now=True)
-        text = "".join(filters.text_lines() + app.panel(DigitsPanel).text_lines())
+        app.lab.query_one(DigitsPanel).mark_dirty(now=True)
+        text = "".join(filters.text_lines() + app.lab.query_one(DigitsPanel).text_lines())
         assert ("▀" in text) == (mode != "ascii")
         if mode == "ascii":
             assert any(ch in text for ch in "#+=-@")  # the images are still drawn

@@ -20,7 +20,7 @@ def test_changed_span():
 async def test_redraw_of_unchanged_images_sends_nothing():
     app = make_lab_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        filters = app.panel(FiltersPanel)
+        filters = app.lab.query_one(FiltersPanel)
         # The first snapshot may predate the layout (one unit asked for): wait for a
         # page of several filters, or shared and per-filter scales draw the same picture.
         assert await wait_for(pilot, lambda: len(filters.units) > 1)

@@ -7,8 +7,9 @@ import sys
 from fake_trainer import make_lab_app, send_key, wait_for
 
 from aetui.core.snapshots import STATES
-from aetui.tui.knobs import format_value
-from aetui.tui.screens.lab import LAB_BINDINGS, LabScreen
+from aetui.knob_table import format_value
+from aetui.tui.screens.lab import LabScreen
+from aetui.tui.screens.lab_keys import LAB_BINDINGS
 from aetui.tui.widgets.status import StatusBar
 
 N_EVENTS = 2000
@@ -66,15 +67,15 @@ async def test_monkey_keys_and_resizes(tmp_path, monkeypatch):
         assert all(0 <= u < s.hidden for u in trainer.filter_units)
         # The trainer trains again, and its snapshots match its settings.
         if trainer.state == "diverged":
-            app.change_setting("lr", 0.1)
+            app.session.set("lr", 0.1)
             await pilot.press("r")
         if trainer.state == "paused":
             await pilot.press("space")
         step = trainer.step
         assert await wait_for(pilot, lambda: trainer.step > step)
-        assert await wait_for(pilot, lambda: app.snapshot.hidden == s.hidden)
-        app.refresh_status()
-        status = app.panel(StatusBar).last_text
+        assert await wait_for(pilot, lambda: app.lab.snapshot.hidden == s.hidden)
+        app.lab.refresh_status()
+        status = app.lab.query_one(StatusBar).last_text
         for symbol, name in (("q", "q"), ("σ", "sigma"), ("ρ", "rho"), ("β", "beta"),
                              ("λ", "l2"), ("lr", "lr")):
             assert f"{symbol} {format_value(getattr(s, name))}" in status

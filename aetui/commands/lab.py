@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     # never needs more than ~15 frames a second (5 on a slow link).
     os.environ.setdefault("TEXTUAL_FPS", "5" if args.slow_link else "15")
 
-    from aetui.tui.app import LabApp, LabOptions
+    from aetui.tui.app import LabApp
+    from aetui.tui.options import LabOptions
 
     options = LabOptions(ascii=args.ascii, slow_link=args.slow_link,
                          save_path=Path(args.save) if args.save else None,

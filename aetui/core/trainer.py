@@ -9,6 +9,7 @@ call each); everything another thread asks for takes effect between chunks.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -17,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from aetui.config import LIVE_KNOBS, Settings
+from aetui.config import Settings
 from aetui.core import engine, objective
 from aetui.core.blas import hold_engine_threads
 from aetui.core.checkpoint import Checkpoint, save_checkpoint
-from aetui.core.knobs import KnobBoard
 from aetui.core.model import Params, init_params, reconstruct
+from aetui.core.session import KnobSession
 from aetui.core.snapshots import (
     COMPILING,
     DIVERGED,
@@ -36,6 +37,7 @@ from aetui.core.snapshots import (
     frozen_copy,
 )
 from aetui.errors import CheckpointError, ConfigError
+from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, LIVE_KNOBS, NEW_WEIGHTS, RETIE
 
 CHUNK_SECONDS = 0.02  # one kernel call; knobs and stop land within this
 MAX_CURVE_POINTS = 4000  # the loss curve is halved (every other point) beyond this
@@ -55,8 +57,10 @@ class Trainer:
                  on_snapshot: Callable[[Snapshot], None] | None = None,
                  on_epoch: Callable[[dict], None] | None = None,
                  on_diverged: Callable[[str], None] | None = None,
-                 blas_threads: int | None = 1) -> None:
+                 blas_threads: int | None = 1, knobs: KnobSession | None = None) -> None:
         settings = settings.validate()
+        # Knob changes arrive through this session (the lab's own, if it passes one).
+        self.knobs = knobs if knobs is not None else KnobSession(settings)
         self.images = np.ascontiguousarray(train_x, dtype=np.uint8)
         if self.images.ndim != 2 or len(self.images) == 0:
             raise ValueError("train_x must be a non-empty N×n uint8 array")
@@ -78,6 +82,7 @@ class Trainer:
 
         self._lock = threading.RLock()  # held while the weights change; snapshots take it
         self._wake = threading.Event()
+        self.knobs.on_change = self._wake.set
         self._stop = threading.Event()
         self._paused = False
         self._step_requests = 0
@@ -99,7 +104,7 @@ class Trainer:
 
     def _start_fresh(self, settings: Settings) -> None:
         self._applied = settings
-        self.knobs = KnobBoard(settings)
+        self.knobs.adopt(settings)
         self.params = init_params(self.n_in, settings.hidden, settings.seed, settings.tied,
                                   init=settings.init)
         self._zero_optimizer()
@@ -139,19 +144,16 @@ class Trainer:
             self.history = list(ckpt.history)
             self.knob_log = [KnobChange(**entry) for entry in ckpt.knob_log]
             self.curve = [_point_from_row(row) for row in state.get("curve", [])]
-        # Settings given on the command line override the checkpoint's: apply the
-        # live ones as knob changes (logged), and refuse what needs a new model.
+        # Settings given on the command line override the checkpoint's: the live
+        # ones stay pending in the session (taken as logged knob changes at the
+        # first chunk); what needs a new model is refused.
         if settings.hidden != ckpt.settings.hidden:
             raise ConfigError("--hidden", f"the checkpoint has {ckpt.settings.hidden} "
                               f"hidden units; use a new run (no --load) to change it")
-        changes = {k: v for k, v in settings.to_dict().items()
-                   if v != getattr(ckpt.settings, k)}
-        self._applied = ckpt.settings.replace(
-            **{k: v for k, v in changes.items() if k not in LIVE_KNOBS})
-        self.knobs = KnobBoard(self._applied)
-        for name, value in changes.items():
-            if name in LIVE_KNOBS:
-                self.knobs.request(name, value)
+        self._applied = ckpt.settings.replace(**{
+            k: v for k, v in settings.to_dict().items()
+            if k not in LIVE_KNOBS and v != getattr(ckpt.settings, k)})
+        self.knobs.adopt(self._applied)
 
     def _zero_optimizer(self) -> None:
         p = self.params
@@ -190,7 +192,7 @@ class Trainer:
     @property
     def settings(self) -> Settings:
         """Current settings, pending knob changes included."""
-        return self.knobs.requested
+        return self.knobs.settings
 
     @property
     def epoch(self) -> float:
@@ -205,11 +207,10 @@ class Trainer:
     def filter_units(self, units) -> None:
         self._filter_units = tuple(int(u) for u in units)
 
-    def set_knob(self, name: str, value: Any) -> Any:
-        """Request a knob change (any thread); validated, applied at the next chunk."""
-        value = self.knobs.request(name, value)
-        self._wake.set()
-        return value
+    def set_knob(self, name: str, value: Any) -> None:
+        """Request a live knob change (any thread); validated, applied at the next chunk.
+        (The lab sets its knobs through the session it handed over, `knobs`.)"""
+        self.knobs.set(name, value, live_only=True)
 
     def pause(self) -> None:
         self._paused = True
@@ -280,10 +281,10 @@ class Trainer:
             self._evaluate()
         try:
             while not self._stop.is_set():
+                self._apply_knobs()
                 if self._reset_hidden is not None:
                     self._do_reset()
                     ws = self._workspace(self._applied.batch)
-                self._apply_knobs()
                 if ws.hidden != self.params.hidden:
                     ws = self._workspace(self._applied.batch)
                 if max_steps is not None and steps_done >= max_steps:
@@ -411,25 +412,31 @@ class Trainer:
             self.on_epoch(dict(record))
 
     def _apply_knobs(self) -> bool:
-        """Apply the pending knob changes (validated together); True if any changed."""
+        """Take the session's pending changes and carry out each one's side effect
+        (the knob table's `effect`); True if any changed."""
         pending = self.knobs.take()
-        changes = {name: new for name, new in pending.items()
-                   if getattr(self._applied, name) != new}
-        if not changes:
-            return False
+        changed = False
         with self._lock:
-            for name, new in changes.items():
+            for name, new in pending.items():
                 old = getattr(self._applied, name)
-                if name == "tied":
+                if old == new:
+                    continue
+                changed = True
+                effect = BY_NAME[name].effect
+                if effect == NEW_WEIGHTS:
+                    # A new model from the requested settings (k and init included).
+                    self._reset_hidden = int(self.knobs.settings.hidden)
+                    continue
+                if effect == RETIE:
                     self._retie(new)
-                elif name == "optimizer":
-                    # Moments of one optimizer mean nothing to another: start them afresh.
+                elif effect == FRESH_OPTIMIZER:
                     for array in self.opt.values():
                         array[...] = 0
                     self.adam_t = 0
+                # Validated once, by the session that handed it over.
+                self._applied = dataclasses.replace(self._applied, **{name: new})
                 self.knob_log.append(KnobChange(self.step, name, old, new))
-            self._applied = self._applied.replace(**changes)
-        return True
+        return changed
 
     def _lbfgs_session(self, limit: int | None) -> int:
         """Full-batch L-BFGS-B iterations (aetui/core/lbfgs.py) from the current weights,
@@ -509,8 +516,7 @@ class Trainer:
         hidden = self._reset_hidden
         self._reset_hidden = None
         with self._lock:
-            pending = self.knobs.requested
-            fresh = pending.replace(hidden=hidden, init=self._reset_init or pending.init)
+            fresh = self.knobs.restart(hidden=hidden, init=self._reset_init)
             self._reset_init = None
             units = self._filter_units
             self._start_fresh(fresh)

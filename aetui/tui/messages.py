@@ -1,11 +1,14 @@
 """Messages from worker threads to the UI thread (past tense: they report).
 
-Workers never touch widgets; they post one of these and the app's handler,
-on the UI thread, updates what is shown.
+Workers never touch widgets; they post one of these and a handler on the UI
+thread updates what is shown. Life-cycle messages go to the App
+(aetui/tui/app.py); training and background-job results go to the lab screen
+(aetui/tui/screens/lab.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
@@ -13,55 +16,55 @@ from textual.message import Message
 from aetui.core.snapshots import Snapshot
 
 
+@dataclass
 class DatasetLoaded(Message):
     """`key` says which settings the data was loaded for (dataset, dir, seed, limit)."""
 
-    def __init__(self, dataset: Any, key: tuple) -> None:
-        super().__init__()
-        self.dataset = dataset
-        self.key = key
+    dataset: Any
+    key: tuple
 
 
+@dataclass
 class TrainerBuilt(Message):
-    def __init__(self, trainer: Any) -> None:
-        super().__init__()
-        self.trainer = trainer
+    trainer: Any
 
 
+@dataclass
 class SnapshotReady(Message):
-    def __init__(self, snapshot: Snapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
+    """The trainer's latest state. Only the latest matters: when the UI is behind,
+    Textual drops a queued one that this newer one replaces."""
+
+    snapshot: Snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SnapshotReady)
 
 
+@dataclass
 class TrainingDiverged(Message):
-    def __init__(self, message: str) -> None:
-        super().__init__()
-        self.message = message
+    message: str
 
 
+@dataclass
 class TrainingFailed(Message):
     """The worker raised: a user error (bad data, bad checkpoint) or a bug."""
 
-    def __init__(self, error: BaseException) -> None:
-        super().__init__()
-        self.error = error
+    error: BaseException
 
 
+@dataclass
 class TrainingStopped(Message):
     pass
 
 
+@dataclass
 class ProbeFinished(Message):
-    def __init__(self, step: int, accuracies: dict | None, error: str | None = None) -> None:
-        super().__init__()
-        self.step = step
-        self.accuracies = accuracies
-        self.error = error
+    step: int
+    accuracies: dict | None
+    error: str | None = None
 
 
+@dataclass
 class PcaComputed(Message):
-    def __init__(self, components: Any, error: str | None = None) -> None:
-        super().__init__()
-        self.components = components
-        self.error = error
+    components: Any
+    error: str | None = None

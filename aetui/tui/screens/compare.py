@@ -28,9 +28,7 @@ from textual.widgets import Footer, Static
 
 from aetui.config import Settings
 from aetui.render import default_mode, grid_geometry, render_grid
-
-# Pixel widths tried for each image, largest first (28 = native).
-SIZES = (28, 21, 14, 10, 7)
+from aetui.tui.widgets.image_view import PIXEL_SIZES
 
 
 class GridView(Widget):
@@ -92,13 +90,13 @@ class GridView(Widget):
 
 def fit_grid(n: int, width: int, height: int, min_count: int = 1) -> tuple[int, int]:
     """(pixel size, images shown): the largest size showing min(n, min_count)
-    images; at that size, as many as fit. (SIZES[-1], 0) when none fits."""
+    images; at that size, as many as fit. (PIXEL_SIZES[-1], 0) when none fits."""
     want = min(n, max(min_count, 1))
-    for size in SIZES:
+    for size in PIXEL_SIZES:
         geo = grid_geometry(n, size=size, width=width, height=height)
         if geo.width <= width and geo.height <= height and geo.capacity >= want:
             return size, min(n, geo.capacity)
-    return SIZES[-1], 0
+    return PIXEL_SIZES[-1], 0
 
 
 class DigitRows(GridView):
@@ -109,7 +107,7 @@ class DigitRows(GridView):
     def arrange(self, width: int, height: int) -> tuple[np.ndarray, int, int | None, int]:
         rows, d = self.images.shape[:2]
         want = min(d, 3)
-        for size in SIZES:
+        for size in PIXEL_SIZES:
             for row_gap in (1, 0):
                 geo = grid_geometry(d, size=size, width=width, row_gap=row_gap)
                 shown = min(d, geo.cols)
@@ -117,7 +115,7 @@ class DigitRows(GridView):
                 if fits and shown >= want:
                     picked = self.images[:, :shown].reshape(rows * shown, -1)
                     return picked, size, shown, row_gap
-        return self.images[:, :0].reshape(0, self.images.shape[2]), SIZES[-1], 1, 0
+        return self.images[:, :0].reshape(0, self.images.shape[2]), PIXEL_SIZES[-1], 1, 0
 
 
 class CompareSnapshot(Message):
@@ -194,15 +192,14 @@ class CompareScreen(Screen):
         self._comparison = None
 
     @classmethod
-    def from_lab(cls, app) -> CompareScreen:
+    def from_lab(cls, lab) -> CompareScreen:
         """The screen for the lab's current settings, data, image mode and trainer factory.
 
         The lab's own model is left alone (the lab pauses it); the compared
         models are new, one per level, with the lab's other settings.
         """
-        return cls(app.current_settings(), app.dataset,
-                   mode=app.options.image_mode(),
-                   trainer_factory=getattr(app, "trainer_factory", None))
+        return cls(lab.session.settings, lab.app.dataset, mode=lab.options.image_mode(),
+                   trainer_factory=lab.app.trainer_factory)
 
     # ------------------------------------------------------------ layout
 

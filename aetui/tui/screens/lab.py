@@ -1,104 +1,422 @@
-"""The lab screen: the panels, and every key (the footer shows them)."""
+"""The lab screen: the panels, every key's action, the snapshot fan-out and the
+background jobs (PCA, probe, compare).
+
+The App (aetui/tui/app.py) builds and stops the trainer; this screen shows what
+it sends and turns what keys ask for into knob changes (aetui/core/session.py)
+or trainer calls. The keys themselves are listed in lab_keys.py.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from aetui.core.session import KnobSession
+from aetui.core.snapshots import DIVERGED, PAUSED, TRAINING
+from aetui.errors import AetuiError, ConfigError
+from aetui.knob_table import format_value, symbol
+from aetui.tui.messages import PcaComputed, ProbeFinished, SnapshotReady, TrainingDiverged
+from aetui.tui.options import LabOptions
+from aetui.tui.screens.help import HelpScreen
+from aetui.tui.screens.lab_jobs import compute_pca, run_probe
+from aetui.tui.screens.lab_keys import LAB_BINDINGS
+from aetui.tui.screens.prompt import PromptScreen
 from aetui.tui.widgets.digits import DigitsPanel
 from aetui.tui.widgets.filters import FiltersPanel
 from aetui.tui.widgets.loss import LossPanel
 from aetui.tui.widgets.sparsity import SparsityPanel
 from aetui.tui.widgets.status import StatusBar
 
-
-def _pair(key: str, knob: str, symbol: str, what: str) -> list[Binding]:
-    """Lowercase lowers, uppercase raises; the footer shows them as one group."""
-    group = Binding.Group(f"{symbol}∓", compact=True)
-    return [
-        Binding(key, f"app.knob('{knob}', -1)", f"{symbol}−", tooltip=f"lower {what}",
-                group=group),
-        Binding(key.upper(), f"app.knob('{knob}', 1)", f"{symbol}+", tooltip=f"raise {what}",
-                group=group),
-    ]
-
-
-# Order = footer order: what a newcomer needs first (the footer is cut on the right).
-LAB_BINDINGS: list[Binding] = [
-    # ctrl+q is also the App's priority binding (it works on every screen); this
-    # entry puts it first in the footer. No knob sits on it ('q' is the noise level).
-    Binding("ctrl+q", "app.quit", "quit", tooltip="stop training, save the checkpoint "
-                                                  "(unless --no-save-on-quit), print its path"),
-    Binding("question_mark,f1", "app.help", "help", key_display="?",
-            tooltip="this help"),
-    Binding("colon,equals_sign", "app.prompt", "set", key_display=":",
-            tooltip="type an exact value, e.g. q=0.37 (also '=')"),
-    Binding("space", "app.toggle_pause", "pause", tooltip="pause / resume training"),
-    Binding("full_stop", "app.step_once", "step", key_display=".",
-            tooltip="one update while paused"),
-    Binding("r", "app.reset", "reset", tooltip="fresh weights from the seed (recovers "
-                                               "from divergence)"),
-    Binding("t", "app.toggle_tied", "tied", tooltip="toggle tied weights V = Wᵀ"),
-    Binding("n", "app.cycle_noise", "noise", tooltip="cycle the corruption: none, mask, "
-                                                     "gaussian, saltpepper"),
-    *_pair("q", "q", "q", "the corruption level q"),
-    *_pair("s", "sigma", "σ", "the Gaussian noise σ"),
-    *_pair("o", "rho", "ρ", "the sparsity target ρ"),
-    *_pair("b", "beta", "β", "the sparsity weight β"),
-    *_pair("l", "l2", "λ", "the weight decay λ"),
-    *_pair("e", "lr", "lr", "the learning rate"),
-    *_pair("k", "hidden", "k", "the number of hidden units k (resets the weights)"),
-    Binding("c", "app.cycle_colours", "colours", tooltip="filter/digit colours: truecolor, "
-                                                         "256, grey, ascii"),
-    Binding("g", "app.toggle_normalise", "norm", tooltip="filter normalisation: each "
-                                                         "filter / shared scale"),
-    Binding("left_square_bracket", "app.page(-1)", "page−", key_display="[",
-            tooltip="previous page of filters", group=Binding.Group("page", compact=True)),
-    Binding("right_square_bracket", "app.page(1)", "page+", key_display="]",
-            tooltip="next page of filters", group=Binding.Group("page", compact=True)),
-    Binding("z", "app.zoom", "zoom", tooltip="filter size: auto, 28 px, 14 px"),
-    Binding("P", "app.toggle_pca", "PCA", tooltip="show the data's PCA components in the "
-                                                  "filter grid (again: back to filters)"),
-    Binding("y", "app.toggle_log", "log", tooltip="loss plot: log / linear y axis"),
-    Binding("p", "app.probe", "probe", tooltip="linear probe in the background: raw "
-                                               "pixels vs features vs PCA"),
-    Binding("C", "app.compare", "compare", tooltip="compare mode (noise levels side by side)"),
-    Binding("ctrl+s", "app.save", "save", tooltip="save a checkpoint now"),
-    Binding("ctrl+o", "app.load", "load", tooltip="load a checkpoint (type its path)"),
-    Binding("ctrl+e", "app.export_svg", "svg", tooltip="export the screen as SVG"),
-]
+if TYPE_CHECKING:
+    from aetui.core.contracts import LabTrainer
+    from aetui.tui.app import LabApp
 
 
 class LabScreen(Screen[None]):
     BINDINGS = LAB_BINDINGS
+    app: LabApp
 
-    def __init__(self, *, mode: str, image_interval: float, plot_interval: float,
-                 levels: int | None) -> None:
+    def __init__(self, session: KnobSession, options: LabOptions) -> None:
         super().__init__()
-        self.mode = mode
-        self.image_interval = image_interval
-        self.plot_interval = plot_interval
-        self.levels = levels
+        self.session = session
+        self.options = options
+        self.snapshot = None
+        self.message = ""
+        self.probe_result: tuple[int, dict] | None = None
+        self.pca_components = None
+        self.jobs_cancelled = threading.Event()  # set at quit: background jobs give up
+        self._want_paused = False
+        self._pca_running = False
+        self._probe_running = False
+        self._highlight_until = 0.0
+
+    @property
+    def trainer(self) -> LabTrainer | None:
+        return self.app.trainer
 
     def compose(self) -> ComposeResult:
+        o = self.options
+        mode = o.image_mode()
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield FiltersPanel(mode=self.mode, interval=self.image_interval,
-                                   levels=self.levels, id="filters")
-                yield DigitsPanel(mode=self.mode, interval=self.image_interval,
-                                  levels=self.levels, id="digits")
+                yield FiltersPanel(mode=mode, interval=o.image_interval, levels=o.levels,
+                                   id="filters")
+                yield DigitsPanel(mode=mode, interval=o.image_interval, levels=o.levels,
+                                  id="digits")
             with Vertical(id="right"):
-                yield LossPanel(interval=self.plot_interval, id="loss")
-                yield SparsityPanel(interval=self.plot_interval, id="sparsity")
+                yield LossPanel(interval=o.plot_interval, id="loss")
+                yield SparsityPanel(interval=o.plot_interval, id="sparsity")
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.refresh_status)
+        self.refresh_status()
 
     def on_resize(self) -> None:
         self.app.check_size()
 
     def on_unmount(self) -> None:
         # The app is shutting down (this screen is never popped otherwise).
+        self.jobs_cancelled.set()
         self.app.request_stop()
+
+    def _panel(self, cls):
+        """The panel of type `cls`, or None before the screen is composed and while the
+        app shuts down (the App reports the trainer's life at any moment)."""
+        found = self.query(cls)
+        return found.first() if found else None
+
+    # -- the trainer's life, as the App reports it ------------------------------------
+    def trainer_ready(self) -> None:
+        """A new trainer exists: a pause asked for while loading reaches it now."""
+        if self._want_paused:
+            self.trainer.pause()
+        self._sync_filter_units()
+        self.refresh_status()
+
+    def forget_run(self) -> None:
+        """A checkpoint is being loaded: what was shown belongs to the old run."""
+        self.snapshot = None
+        self.message = ""
+        self.probe_result = None
+
+    def report(self, message: str, *, title: str = "", timeout: float = 10) -> None:
+        """An error that stays on the status bar until the next one (and a notification)."""
+        self.message = message
+        self.app.notify(message, title=title, severity="error", timeout=timeout)
+        self.refresh_status()
+
+    # -- snapshot fan-out ------------------------------------------------------------
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        if self.trainer is None or not self.is_mounted:  # loading a checkpoint, or quitting
+            return
+        snap = message.snapshot
+        self.query_one(FiltersPanel).set_filters(snap.filter_units, snap.filters, snap.hidden)
+        self.query_one(DigitsPanel).set_digits(snap.clean, snap.corrupted, snap.recon,
+                                               _noise_label(snap.settings))
+        self.query_one(LossPanel).set_curve(snap.curve, snap.knob_log)
+        self.query_one(SparsityPanel).set_rho_hat(snap.rho_hat, self.session.settings.rho,
+                                                  self.trainer.val_count)
+        if snap.message and snap.state == DIVERGED:
+            self.message = _diverged_text(snap.message)
+        self.snapshot = snap
+        self._sync_filter_units()
+        self.refresh_status()
+
+    def on_training_diverged(self, message: TrainingDiverged) -> None:
+        self.report(_diverged_text(message.message), title="diverged")
+
+    def refresh_status(self) -> None:
+        status = self._panel(StatusBar)
+        if status is None:
+            return
+        app, trainer, snap = self.app, self.trainer, self.snapshot
+        if time.monotonic() > self._highlight_until:
+            status.highlight = None
+        dataset = (f"{app.dataset.name} {len(app.arrays[0]):,}" if app.dataset is not None
+                   else f"{self.session.settings.dataset} (loading…)")
+        message = self.message
+        if self.probe_result and not message:
+            step, acc = self.probe_result
+            message = (f"linear probe @ step {step:,}: raw pixels {acc['raw']:.1%} · "
+                       f"AE features {acc['features']:.1%} · PCA {acc['pca']:.1%}")
+        elif self._probe_running and not message:
+            message = "linear probe running in the background…"
+        state = ("failed" if app.failure is not None else
+                 "loading" if trainer is None else trainer.state)
+        status.show(dataset=dataset, settings=self.session.settings, state=state,
+                    step=trainer.step if trainer is not None else 0,
+                    epoch=float(trainer.epoch) if trainer is not None else 0.0,
+                    samples_per_s=snap.samples_per_s if snap and state == TRAINING else 0.0,
+                    message=message)
+
+    # -- knobs: key → action → session (validated once) → trainer's next chunk ------------
+    def action_knob(self, name: str, direction: int) -> None:
+        try:
+            new = self.session.step(name, direction)
+        except ConfigError as exc:  # a rung refused in context (e.g. ce with a linear decoder)
+            self.app.notify(str(exc), severity="error")
+            return
+        if new is None:
+            end = "highest" if direction > 0 else "lowest"
+            self.app.notify(f"{symbol(name)} is at its {end} step "
+                            f"({format_value(getattr(self.session.settings, name))}); "
+                            "type a value with ':'", timeout=3)
+            return
+        self._changed(name, new)
+
+    def _changed(self, name: str, value: Any) -> None:
+        if name == "hidden":
+            self.app.notify(f"k = {value}: new weights", timeout=3)
+        if name == "rho":
+            self.query_one(SparsityPanel).set_target(value)
+        self.query_one(StatusBar).highlight = symbol(name)
+        self._highlight_until = time.monotonic() + 1.5
+        self.refresh_status()
+
+    def action_prompt(self) -> None:
+        self.app.push_screen(
+            PromptScreen("set a value", "name=value, e.g. q=0.37  rho=0.02  beta=3  l2=1e-4  "
+                         "lr=0.05  sigma=1  noise=gaussian  tied=no  k=256 (resets)",
+                         self.validate_assignment, placeholder="q=0.37"),
+            self._apply_assignment)
+
+    def validate_assignment(self, text: str) -> tuple[Any, str | None]:
+        """(name, value) for a valid `name=value` the lab can change now, else an error."""
+        from aetui.config import parse_assignment
+
+        try:
+            name, value = parse_assignment(text)
+            return (name, self.session.check(name, value)), None
+        except ConfigError as exc:
+            return None, str(exc)
+
+    def _apply_assignment(self, result) -> None:
+        if not result:
+            return
+        name, value = result
+        try:
+            changed = self.session.set(name, value)
+        except ConfigError as exc:  # the context changed while the prompt was open
+            self.app.notify(str(exc), severity="error")
+            return
+        if changed:
+            self._changed(name, value)
+        else:
+            self.app.notify(f"{name} is already {format_value(value)}", timeout=2)
+
+    # -- training ---------------------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        t = self.trainer
+        if t is None:
+            self._want_paused = not self._want_paused
+            self.app.notify("will start paused" if self._want_paused else
+                            "will start training", timeout=2)
+            return
+        if t.state == DIVERGED:
+            self.app.notify("training diverged: press r to reset", severity="warning")
+        elif t.state == PAUSED:
+            t.resume()
+        else:
+            t.pause()
+        self.refresh_status()
+
+    def action_step_once(self) -> None:
+        t = self.trainer
+        if t is None or t.state == DIVERGED:
+            return
+        if t.state != PAUSED:
+            t.pause()
+        t.step_once()
+        self.refresh_status()
+
+    def action_reset(self) -> None:
+        t = self.trainer
+        if t is None:
+            return
+        was_diverged = t.state == DIVERGED
+        t.reset()
+        if was_diverged:
+            t.resume()
+        self.message = ""
+        self.probe_result = None
+        self.app.notify("weights reset", timeout=2)
+        self.refresh_status()
+
+    # -- display --------------------------------------------------------------------------
+    def action_cycle_colours(self) -> None:
+        mode = self.query_one(FiltersPanel).cycle_mode()
+        self.query_one(DigitsPanel).set_mode(mode)
+
+    def action_toggle_normalise(self) -> None:
+        self.query_one(FiltersPanel).toggle_normalise()
+
+    def action_page(self, delta: int) -> None:
+        self.query_one(FiltersPanel).turn_page(delta)
+        self._sync_filter_units()
+
+    def action_zoom(self) -> None:
+        self.query_one(FiltersPanel).cycle_zoom()
+        self._sync_filter_units()
+
+    def action_toggle_log(self) -> None:
+        self.query_one(LossPanel).toggle_log()
+
+    def _sync_filter_units(self) -> None:
+        """Ask the trainer for exactly the units on the current page."""
+        panel = self._panel(FiltersPanel)
+        if self.trainer is None or panel is None or panel.capacity <= 0:
+            return
+        k = self.session.settings.hidden
+        lo = min(panel.first, max(k - 1, 0))
+        wanted = range(lo, min(k, lo + panel.capacity))
+        if tuple(self.trainer.filter_units) != tuple(wanted):
+            self.trainer.filter_units = wanted
+
+    # -- background jobs: PCA, probe (thread workers running lab_jobs.py) ------------------
+    def action_toggle_pca(self) -> None:
+        panel = self.query_one(FiltersPanel)
+        showing = panel.toggle_pca()
+        if showing and self.pca_components is None and not self._pca_running:
+            if self.app.dataset is None:
+                panel.set_pca(None, "PCA: waiting for the data…")
+                return
+            self._pca_running = True
+            panel.set_pca(None, "PCA: computing the principal components…")
+            k = min(784, max(64, self.session.settings.hidden))
+            images, seed = self.app.arrays[0], self.session.settings.seed
+            self.run_worker(lambda: self.post_message(compute_pca(images, k, seed)),
+                            thread=True, name="pca", exit_on_error=False)
+
+    def on_pca_computed(self, message: PcaComputed) -> None:
+        self._pca_running = False
+        if message.components is not None:
+            self.pca_components = message.components
+        panel = self._panel(FiltersPanel)
+        if panel is not None:
+            panel.set_pca(message.components, message.error or "")
+        if message.error:
+            self.app.notify(message.error, severity="error")
+
+    def action_probe(self) -> None:
+        if self.trainer is None or self.app.dataset is None:
+            self.app.notify("the probe needs a trainer: wait for training to start", timeout=3)
+            return
+        if self._probe_running:
+            self.app.notify("the probe is already running", timeout=2)
+            return
+        self._probe_running = True
+        self.probe_result = None
+        step, params, arrays = self.trainer.step, self.trainer.weights(), self.app.arrays
+        self.app.notify("linear probe started (raw pixels, AE features, PCA)…", timeout=3)
+        cancelled = self.jobs_cancelled
+        self.run_worker(lambda: self.post_message(run_probe(step, params, arrays, cancelled)),
+                        thread=True, name="probe", exit_on_error=False)
+        self.refresh_status()
+
+    def on_probe_finished(self, message: ProbeFinished) -> None:
+        self._probe_running = False
+        if message.accuracies:
+            self.probe_result = (message.step, message.accuracies)
+            acc = message.accuracies
+            self.app.notify(f"raw {acc['raw']:.1%} · features {acc['features']:.1%} · "
+                            f"PCA {acc['pca']:.1%}",
+                            title=f"linear probe @ step {message.step:,}", timeout=10)
+        elif message.error != "cancelled":
+            self.app.notify(f"probe failed: {message.error}", severity="error")
+        self.refresh_status()
+
+    def action_compare(self) -> None:
+        """Compare mode (aetui/tui/screens/compare.py): this lab's model pauses while the
+        compared ones train, and resumes when the screen is dismissed."""
+        try:
+            from aetui.tui.screens.compare import CompareScreen
+        except ImportError:
+            self.app.notify("compare mode is not in this build; `aetui compare` runs it "
+                            "headless", severity="warning")
+            return
+        t = self.trainer
+        resume = t is not None and t.state == TRAINING
+        if resume:
+            t.pause()
+
+        def done(_result=None) -> None:
+            if resume and self.trainer is t and t.state == PAUSED:
+                t.resume()
+            self.refresh_status()
+
+        self.app.push_screen(CompareScreen.from_lab(self), done)
+
+    # -- files and screens ---------------------------------------------------------------
+    async def action_save(self) -> None:
+        if self.trainer is None:
+            self.app.notify("nothing to save yet", timeout=2)
+            return
+        try:
+            path = await self.app.save_run()
+        except (OSError, AetuiError) as exc:
+            self.app.notify(f"save failed: {exc}", severity="error")
+            return
+        self.app.notify(f"saved {path}", timeout=5)
+
+    def action_load(self) -> None:
+        from aetui.paths import checkpoint_dir
+
+        files = sorted(checkpoint_dir().glob("*.npz"), key=lambda p: p.stat().st_mtime)
+        self.app.push_screen(
+            PromptScreen("load a checkpoint", "path to a .npz checkpoint (training restarts "
+                         "from it)", _validate_checkpoint,
+                         value=str(files[-1]) if files else ""),
+            self._load_checkpoint)
+
+    async def _load_checkpoint(self, result) -> None:
+        if result:
+            path, settings = result
+            self.app.notify(f"loading {path}", timeout=3)
+            await self.app.restart_from(path, settings)
+
+    def action_export_svg(self) -> None:
+        name = f"aetui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
+        path = self.app.save_screenshot(filename=name, path=str(Path.cwd()))
+        self.app.notify(f"screen saved to {path}", timeout=5)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(LAB_BINDINGS))
+
+
+def _validate_checkpoint(text: str) -> tuple[Any, str | None]:
+    """(path, its settings) for a readable checkpoint, else an error for the prompt."""
+    path = Path(text.strip()).expanduser()
+    if not text.strip():
+        return None, "type a path"
+    if not path.is_file():
+        return None, f"no such file: {path}"
+    try:
+        from aetui.core.checkpoint import read_settings
+
+        settings = read_settings(path)
+    except (AetuiError, ImportError, OSError, ValueError) as exc:
+        return None, f"not a checkpoint: {exc}"
+    return (path, settings), None
+
+
+def _noise_label(settings: dict) -> str:
+    noise = settings.get("noise", "none")
+    if noise in ("mask", "saltpepper"):
+        return f"{noise} q={format_value(settings.get('q'))}"
+    if noise == "gaussian":
+        return f"gaussian σ={format_value(settings.get('sigma'))}"
+    return "no noise"
+
+
+def _diverged_text(message: str) -> str:
+    return f"{message} — training paused; press r to reset (lower the learning rate: e)"
+

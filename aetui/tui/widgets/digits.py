@@ -7,11 +7,10 @@ import numpy as np
 from rich.segment import Segment
 
 from aetui.render import grid_geometry, render_grid
-from aetui.tui.widgets.image_view import ImageView
+from aetui.tui.widgets.image_view import PIXEL_SIZES, ImageView
 
 KINDS = ("x", "x̃", "x̂", "|x−x̂|")
 GROUP_GAP = 3  # columns between one digit's four images and the next digit's
-SIZES = (28, 21, 14, 12, 10, 7)
 MIN_DIGITS = 4
 
 
@@ -48,8 +47,8 @@ class DigitsPanel(ImageView):
         the width, then wrap to further grid rows.
         """
         want = min(MIN_DIGITS, d)
-        best = ("rows", SIZES[-1], 0)
-        for size in SIZES:
+        best = ("rows", PIXEL_SIZES[-1], 0)
+        for size in PIXEL_SIZES:
             for orient in ("rows", "cols"):
                 if orient == "rows":
                     geo = grid_geometry(d, size=size, width=width)

@@ -7,11 +7,10 @@ import numpy as np
 from rich.segment import Segment
 
 from aetui.render import MODES, grid_geometry, render_grid
-from aetui.tui.widgets.image_view import ImageView
+from aetui.tui.widgets.image_view import PIXEL_SIZES, ImageView
 
-# Pixel sizes to try, largest first; "auto" takes the largest that still shows
-# AUTO_MIN_UNITS filters (detail vs count: 28 px is exact, 14 px still shows strokes).
-SIZES = (28, 21, 14, 12, 10, 7)
+# "auto" takes the largest pixel size that still shows AUTO_MIN_UNITS filters
+# (detail vs count: 28 px is exact, 14 px still shows strokes).
 ZOOMS = ("auto", 28, 14)
 AUTO_MIN_UNITS = 12
 
@@ -98,7 +97,7 @@ class FiltersPanel(ImageView):
     def geometry_for(self, width: int, height: int):
         """The grid for this panel size and zoom: the largest size that shows
         AUTO_MIN_UNITS images (or all of them), else the smallest size."""
-        sizes = SIZES if self.zoom == "auto" else (self.zoom,)
+        sizes = PIXEL_SIZES if self.zoom == "auto" else (self.zoom,)
         want = min(AUTO_MIN_UNITS, max(self.total, 1))
         geo = None
         for size in sizes:

@@ -1,8 +1,7 @@
 """Base for panels that draw images (filters, digits) with the Line API.
 
-New data only marks the panel dirty; a timer on the widget redraws at most
-once per interval (images: about once a second), and only changed cells are
-repainted (see LineCacheWidget).
+Redrawn on a timer (RedrawTimer), and only changed cells are repainted
+(LineCacheWidget).
 """
 
 from __future__ import annotations
@@ -10,9 +9,13 @@ from __future__ import annotations
 from rich.segment import Segment
 
 from aetui.tui.widgets.line_cache import LineCacheWidget
+from aetui.tui.widgets.redraw import RedrawTimer
+
+# Pixel widths tried for an image, largest first (28 = native MNIST).
+PIXEL_SIZES = (28, 21, 14, 12, 10, 7)
 
 
-class ImageView(LineCacheWidget):
+class ImageView(RedrawTimer, LineCacheWidget):
     """Subclasses implement `build_lines(width, height) -> list[list[Segment]]`."""
 
     DEFAULT_CSS = """
@@ -26,25 +29,14 @@ class ImageView(LineCacheWidget):
     def __init__(self, *, interval: float = 1.0, id: str | None = None) -> None:
         super().__init__(id=id)
         self.interval = interval
-        self._dirty = True
 
-    def on_mount(self) -> None:
-        self.set_interval(self.interval, self._tick)
-
-    def mark_dirty(self, *, now: bool = False) -> None:
-        """New data: redraw at the next tick, or at once (a key was pressed)."""
-        self._dirty = True
-        if now:
-            self._tick()
-
-    def _tick(self) -> None:
-        if self._dirty or self._published_for != self.size:
-            self._rebuild()
+    def stale(self) -> bool:
+        return self._published_for != self.size
 
     def on_resize(self) -> None:
-        self._rebuild()
+        self.redraw()
 
-    def _rebuild(self) -> None:
+    def redraw(self) -> None:
         width, height = self.size
         self._dirty = False
         if width <= 0 or height <= 0:

@@ -4,8 +4,9 @@ term as its own series, with a vertical marker wherever a knob changed."""
 from __future__ import annotations
 
 from aetui.core.snapshots import KnobChange, LossPoint
-from aetui.tui.knobs import SYMBOLS, format_value
-from aetui.tui.widgets.safe_plot import PlotView
+from aetui.knob_table import format_value, symbol
+from aetui.tui.widgets.plot_view import PlotView
+from aetui.tui.widgets.redraw import RedrawTimer
 
 
 def downsample(n: int, width: int) -> list[int]:
@@ -20,7 +21,7 @@ def downsample(n: int, width: int) -> list[int]:
     return idx
 
 
-class LossPanel(PlotView):
+class LossPanel(RedrawTimer, PlotView):
     DEFAULT_CSS = """
     LossPanel {
         border: round $primary 60%;
@@ -36,28 +37,18 @@ class LossPanel(PlotView):
         self.knob_log: tuple[KnobChange, ...] = ()
         self.series: dict[str, list[float]] = {}  # what was last plotted (tests)
         self.markers: list[int] = []
-        self._dirty = True
         self.set_titles(title="loss per example")
-
-    def on_mount(self) -> None:
-        self.set_interval(self.interval, self._tick)
 
     def set_curve(self, curve, knob_log) -> None:
         self.curve, self.knob_log = tuple(curve), tuple(knob_log)
-        self._dirty = True
+        self.mark_dirty()
 
     def toggle_log(self) -> bool:
         self.log_scale = not self.log_scale
-        self._dirty = True
-        self._tick()
+        self.mark_dirty(now=True)
         return self.log_scale
 
-    def _tick(self) -> None:
-        if self._dirty:
-            self._dirty = False
-            self.replot()
-
-    def replot(self) -> None:
+    def redraw(self) -> None:
         self.draw(self._draw_curves)
 
     def _draw_curves(self, plt) -> None:
@@ -95,6 +86,6 @@ class LossPanel(PlotView):
         self.set_titles(title="loss per example" + (" · log scale" if self.log_scale else ""))
         last = self.knob_log[-1] if self.knob_log else None
         self.set_titles(subtitle=(
-            f"│ = knob change · last: {SYMBOLS.get(last.name, last.name)} "
+            f"│ = knob change · last: {symbol(last.name)} "
             f"{format_value(last.old)}→{format_value(last.new)} @ {last.step}"
             if last else "│ = knob change"))

@@ -9,7 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from aetui.core.objective import kl_divergence
-from aetui.tui.widgets.safe_plot import PlotView
+from aetui.tui.widgets.plot_view import PlotView
+from aetui.tui.widgets.redraw import RedrawTimer
 
 DEAD, SATURATED = 0.01, 0.99
 
@@ -19,7 +20,7 @@ def kl_curve(rho: float, rho_hat: np.ndarray) -> np.ndarray:
     return kl_divergence(rho, rho_hat)
 
 
-class SparsityPanel(Vertical):
+class SparsityPanel(RedrawTimer, Vertical):
     DEFAULT_CSS = """
     SparsityPanel {
         border: round $primary 60%;
@@ -37,7 +38,6 @@ class SparsityPanel(Vertical):
         self.rho = 0.05
         self.val_count = 0
         self.dead = self.saturated = 0
-        self._dirty = True
         self._caption = ""
         self._plotted: dict[str, tuple] = {}  # what each plot last showed
         self.border_title = "sparsity ρ̂ (held-out)"
@@ -48,18 +48,14 @@ class SparsityPanel(Vertical):
             yield PlotView(id="rho-hist")
             yield PlotView(id="kl-curve")
 
-    def on_mount(self) -> None:
-        self.set_interval(self.interval, self._tick)
-
     def set_rho_hat(self, rho_hat: np.ndarray, rho: float, val_count: int) -> None:
         self.rho_hat, self.rho, self.val_count = rho_hat, rho, val_count
-        self._dirty = True
+        self.mark_dirty()
 
     def set_target(self, rho: float) -> None:
         """The target changed: move the markers now, not at the next snapshot."""
         self.rho = rho
-        self._dirty = True
-        self._tick()
+        self.mark_dirty(now=True)
 
     def caption(self) -> str:
         if self.rho_hat is None or len(self.rho_hat) == 0:
@@ -70,10 +66,7 @@ class SparsityPanel(Vertical):
                 f"dead {self.dead} · saturated {self.saturated} of {k} · ρ̂ = mean "
                 f"activation on {self.val_count} held-out digits")
 
-    def _tick(self) -> None:
-        if not self._dirty or not self.is_mounted:
-            return
-        self._dirty = False
+    def redraw(self) -> None:
         if self.rho_hat is not None and len(self.rho_hat):
             self.dead = int(np.sum(self.rho_hat < DEAD))
             self.saturated = int(np.sum(self.rho_hat > SATURATED))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from aetui.tui.knobs import format_value
+from aetui.knob_table import KNOBS, format_value
 from aetui.tui.widgets.line_cache import LineCacheWidget
 
 STATE_STYLES = {"compiling": "bold yellow", "training": "bold green", "paused": "bold cyan",
@@ -42,7 +42,7 @@ class StatusBar(LineCacheWidget):
         self.highlight: str | None = None
 
     def show(self, *, dataset: str, settings, state: str, step: int, epoch: float,
-             samples_per_s: float, message: str = "", note: str = "") -> None:
+             samples_per_s: float, message: str = "") -> None:
         s = settings
         head = Text(no_wrap=True, overflow="ellipsis")
         label = state + ("…" if state in ("compiling", "loading") else "")
@@ -50,12 +50,8 @@ class StatusBar(LineCacheWidget):
         # Most telling first: at 80 columns the epoch is what gets cut.
         head.append(f" {dataset} · 784→{s.hidden} {'tied' if s.tied else 'untied'} · "
                     f"step {step:,} · {_sig(samples_per_s)} samples/s · epoch {epoch:.2f}")
-        if note:
-            head.append(f" · {note}", "dim")
         knobs = Text(no_wrap=True, overflow="ellipsis")
-        parts = [("noise", s.noise), ("q", s.q), ("σ", s.sigma), ("ρ", s.rho), ("β", s.beta),
-                 ("λ", s.l2), ("lr", s.lr), ("opt", s.optimizer), ("loss", s.loss),
-                 ("batch", s.batch)]
+        parts = [(knob.symbol, getattr(s, knob.name)) for knob in KNOBS if knob.in_status]
         for i, (name, value) in enumerate(parts):
             if i:
                 knobs.append("  ")
@@ -80,6 +76,6 @@ class StatusBar(LineCacheWidget):
 
     def on_resize(self) -> None:
         self._last_key = ()
-        refresh = getattr(self.app, "refresh_status", None)
+        refresh = getattr(self.screen, "refresh_status", None)
         if refresh is not None:
             self.call_later(refresh)

@@ -49,7 +49,9 @@ class PlotView(LineCacheWidget):
         try:
             plt.clear_figure()
             plt.plotsize(width, height)
-            plt._set_size(width, height)  # see textual-plotext issue 5
+            # plotsize() sizes the plot; the figure around it has its own size
+            # (a private plotext field), set too so the figure fits the widget.
+            plt._set_size(width, height)
             plt.theme("clear")
             if self._draw is not None:
                 self._draw(plt)
