@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     if interrupted:
         print(f"aetui: interrupted after {len(result.runs)} of {len(levels)} models",
               file=sys.stderr)
-        return 130
+        return 128 + interrupted
     return 0
 
 

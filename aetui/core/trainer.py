@@ -20,7 +20,7 @@ import numpy as np
 from aetui.config import LIVE_KNOBS, Settings
 from aetui.core import kernels
 from aetui.core.blas import hold_engine_threads
-from aetui.core.checkpoint import Checkpoint, save_checkpoint
+from aetui.core.checkpoint import Checkpoint, fit_to_data, save_checkpoint
 from aetui.core.knobs import KnobBoard
 from aetui.core.model import (
     Params,
@@ -42,7 +42,7 @@ from aetui.core.snapshots import (
     frozen_copy,
 )
 from aetui.data import as_float
-from aetui.errors import CheckpointError, ConfigError
+from aetui.errors import ConfigError
 
 NOISE_CODES = {"none": kernels.NOISE_NONE, "mask": kernels.NOISE_MASK,
                "gaussian": kernels.NOISE_GAUSSIAN, "saltpepper": kernels.NOISE_SALTPEPPER}
@@ -124,9 +124,9 @@ class Trainer:
         self._clear_measurements()
 
     def _start_from_checkpoint(self, ckpt: Checkpoint, settings: Settings) -> None:
-        if ckpt.params.n_in != self.n_in:
-            raise CheckpointError(f"the checkpoint has {ckpt.params.n_in} inputs but the data "
-                                  f"has {self.n_in}")
+        # The checkpoint was checked field by field when read; this checks it against
+        # the data (the image order indexes it inside the kernel).
+        order, pos = fit_to_data(ckpt, len(self.images), self.n_in)
         self._start_fresh(ckpt.settings)
         with self._lock:
             self.params = ckpt.params.copy()
@@ -138,9 +138,8 @@ class Trainer:
             self.adam_t = int(state.get("adam_t", 0))
             self.step = int(state.get("step", 0))
             self.epoch_index = int(state.get("epoch_index", 0))
-            if ckpt.order is not None and len(ckpt.order) == len(self.images):
-                self.order = ckpt.order.copy()
-                self.pos = int(state.get("pos", 0))
+            if order is not None:
+                self.order, self.pos = order, pos
             if "order_rng" in state:
                 self._order_rng.bit_generator.state = state["order_rng"]
             if "noise_rng" in state:
