@@ -31,6 +31,12 @@ def run(args: argparse.Namespace) -> int:
         print("aetui: error: the lab needs a terminal (use `aetui train` for scripts)",
               file=sys.stderr)
         return 2
+    from aetui.terminal import lab_problem
+
+    problem = lab_problem()
+    if problem:
+        print(f"aetui: error: {problem}", file=sys.stderr)
+        return 2
     ensure_numba_cache_dir()
     # Textual reads its frame-rate cap once, at import: set it first. The lab
     # never needs more than ~15 frames a second (5 on a slow link).

@@ -119,9 +119,7 @@ def fit_to_data(ckpt: Checkpoint, n_images: int, n_in: int) -> tuple[np.ndarray 
     entry must be a valid row. An order for a different number of images (another
     --limit) is dropped (None, 0): the run starts a fresh epoch order.
     """
-    if ckpt.params.n_in != n_in:
-        raise CheckpointError(f"the checkpoint has {ckpt.params.n_in} inputs per image but "
-                              f"the data has {n_in}")
+    fit_inputs(ckpt, n_in)
     order = ckpt.order
     if order is None or len(order) != n_images:
         return None, 0
@@ -129,6 +127,13 @@ def fit_to_data(ckpt: Checkpoint, n_images: int, n_in: int) -> tuple[np.ndarray 
         raise CheckpointError(f"the checkpoint's image order holds indices outside "
                               f"0..{n_images - 1}")
     return order.copy(), int(ckpt.state.get("pos", 0))
+
+
+def fit_inputs(ckpt: Checkpoint, n_in: int, what: str = "the data has") -> None:
+    """CheckpointError unless the weights take `n_in` inputs per image."""
+    if ckpt.params.n_in != n_in:
+        raise CheckpointError(f"the checkpoint has {ckpt.params.n_in} inputs per image but "
+                              f"{what} {n_in}")
 
 
 # ----- the fields, one check each -------------------------------------------------------

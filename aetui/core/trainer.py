@@ -367,8 +367,8 @@ class Trainer:
                 self._paused = True
                 self._step_requests = 0
                 self.message = (f"diverged: the loss or weights became non-finite at step "
-                                f"{failed_at} (lr={s.lr:g}); restored the weights of step "
-                                f"{self.step} and paused. Lower the learning rate, or reset.")
+                                f"{failed_at}; restored the weights of step {self.step} and "
+                                f"paused. {divergence_advice(self.knob_log, s)}")
                 if self.on_diverged is not None:
                     self.on_diverged(self.message)
                 return 0
@@ -530,6 +530,18 @@ class Trainer:
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint atomically (any thread); returns the path written."""
         return save_checkpoint(path, self.checkpoint())
+
+
+def divergence_advice(knob_log: list[KnobChange], settings: Settings) -> str:
+    """What to try after a divergence: undo the knobs changed last (they are the likely
+    cause: a large β, σ or λ diverges as surely as a large lr), else the learning rate."""
+    if knob_log:
+        last = knob_log[-1].step
+        changed = ", ".join(f"{c.name} {c.old}→{c.new}" for c in knob_log if c.step == last)
+        return (f"Changed last (step {last}): {changed}; undo that, or lower the learning "
+                f"rate (lr={settings.lr:g}), or reset.")
+    return (f"No knob changed since the start: lower the learning rate (lr={settings.lr:g}) "
+            f"or reset.")
 
 
 def _point_row(point: LossPoint) -> list:

@@ -28,6 +28,7 @@ from aetui.config import LIVE_KNOBS, Settings, parse_assignment
 from aetui.core.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.errors import AetuiError, ConfigError
 from aetui.render import default_mode
+from aetui.terminal import no_color
 from aetui.tui.knobs import NOISE_CYCLE, SYMBOLS, cycle, format_value, next_value
 from aetui.tui.messages import (
     DatasetLoaded,
@@ -130,7 +131,8 @@ class LabApp(App[Path | None]):
                  options: LabOptions | None = None,
                  trainer_factory: Callable[..., Any] | None = None,
                  load_data: Callable[[Settings], Any] | None = None) -> None:
-        super().__init__()
+        # ansi_color under NO_COLOR: Textual then strips colour (else it only greys it).
+        super().__init__(ansi_color=True if no_color() else None)
         self.settings = settings
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.options = options or LabOptions()
@@ -350,7 +352,7 @@ class LabApp(App[Path | None]):
 
     @staticmethod
     def _diverged_text(message: str) -> str:
-        return f"{message} — training paused; press r to reset (lower the learning rate: e)"
+        return f"{message} — press r to reset"
 
     def on_training_failed(self, message: TrainingFailed) -> None:
         error = message.error
