@@ -29,6 +29,7 @@ from aetui.core.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.errors import AetuiError, ConfigError
 from aetui.render import default_mode
 from aetui.terminal import no_color
+from aetui.tui.hangup import exit_after
 from aetui.tui.knobs import NOISE_CYCLE, SYMBOLS, cycle, format_value, next_value
 from aetui.tui.messages import (
     DatasetLoaded,
@@ -159,6 +160,7 @@ class LabApp(App[Path | None]):
         self._probe_running = False
         self._highlight_until = 0.0
         self._note_shown = False
+        self._ended_by_signal = 0
 
     def notify(self, message: str, *, title: str = "", severity="information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -185,9 +187,10 @@ class LabApp(App[Path | None]):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self._quit_from_signal)
+                loop.add_signal_handler(signum, self._quit_from_signal, signum)
 
-    def _quit_from_signal(self) -> None:
+    def _quit_from_signal(self, signum: int = signal.SIGHUP) -> None:
+        self._ended_by_signal = signum
         self.call_later(self.action_quit)
 
     def start_training(self) -> None:
@@ -262,6 +265,9 @@ class LabApp(App[Path | None]):
             except (OSError, AetuiError) as exc:
                 self.failure = exc
         self.saved_path = saved
+        if self._ended_by_signal:
+            # The terminal may be gone: if Textual's shutdown blocks on it, end anyway.
+            exit_after(128 + self._ended_by_signal)
         self.exit(result=saved)
 
     def exit(self, result=None, return_code: int = 0, message=None) -> None:
