@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import os
 import sys
-from pathlib import Path
 
 
 def add_lab_options(parser: argparse.ArgumentParser) -> None:
@@ -42,10 +41,13 @@ def run(args: argparse.Namespace) -> int:
     # never needs more than ~15 frames a second (5 on a slow link).
     os.environ.setdefault("TEXTUAL_FPS", "5" if args.slow_link else "15")
 
+    from aetui.files import save_destination
     from aetui.tui.app import LabApp, LabOptions
 
-    options = LabOptions(ascii=args.ascii, slow_link=args.slow_link,
-                         save_path=Path(args.save) if args.save else None,
+    # Checked before the lab opens: a destination that cannot be written would only
+    # be noticed at quit, with the run in hand.
+    save_path = save_destination(args.save, "lab", "--save") if args.save else None
+    options = LabOptions(ascii=args.ascii, slow_link=args.slow_link, save_path=save_path,
                          save_on_quit=args.save_on_quit)
     app = LabApp(settings, checkpoint_path=load_path, options=options)
     saved = app.run()

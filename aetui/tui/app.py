@@ -41,6 +41,7 @@ from aetui.tui.messages import (
     TrainingFailed,
     TrainingStopped,
 )
+from aetui.tui.saving import latest_checkpoint, save_problem, save_run, screenshot_folder
 from aetui.tui.screens.help import HelpScreen
 from aetui.tui.screens.lab import LAB_BINDINGS, LabScreen
 from aetui.tui.screens.prompt import PromptScreen
@@ -111,9 +112,9 @@ def default_trainer_factory(settings: Settings, train_x, test_x, *, checkpoint_p
 
 
 def default_checkpoint_path() -> Path:
-    from aetui.paths import checkpoint_dir
+    from aetui.files import default_checkpoint_path as unique_name
 
-    return checkpoint_dir() / f"lab-{time.strftime('%Y%m%d-%H%M%S')}.npz"
+    return unique_name("lab")
 
 
 class LabApp(App[Path | None]):
@@ -161,6 +162,7 @@ class LabApp(App[Path | None]):
         self._highlight_until = 0.0
         self._note_shown = False
         self._ended_by_signal = 0
+        self._save_path_given = self.options.save_path is not None
 
     def notify(self, message: str, *, title: str = "", severity="information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -256,14 +258,24 @@ class LabApp(App[Path | None]):
         if self._quitting:
             return
         self._quitting = True
+        if (self.options.save_on_quit and self.trainer is not None and not self._ended_by_signal
+                and (problem := save_problem(self._save_target()))):
+            self._quitting = False  # refuse to quit and lose the run
+            self.notify(f"not quitting: {problem}; free the folder, or restart with "
+                        f"--no-save-on-quit", severity="error", timeout=15)
+            return
         self.notify("stopping training…", timeout=2)
         await self.stop_training()
         saved = None
         if self.options.save_on_quit and self.trainer is not None and self.failure is None:
             try:
-                saved = await asyncio.to_thread(self.trainer.save, self._save_target())
-            except (OSError, AetuiError) as exc:
+                saved, note = await asyncio.to_thread(save_run, self.trainer,
+                                                      self._save_target())
+            except AetuiError as exc:
                 self.failure = exc
+            else:
+                if note:
+                    self.message = note
         self.saved_path = saved
         if self._ended_by_signal:
             # The terminal may be gone: if Textual's shutdown blocks on it, end anyway.
@@ -285,8 +297,10 @@ class LabApp(App[Path | None]):
                 trainer.stop()
 
     def _save_target(self) -> Path:
-        return Path(self.options.save_path) if self.options.save_path else \
-            default_checkpoint_path()
+        # A default name is chosen once per run, so Ctrl+S twice writes one file.
+        if self.options.save_path is None:
+            self.options.save_path = default_checkpoint_path()
+        return Path(self.options.save_path)
 
     # -- size ---------------------------------------------------------------------
     def check_size(self) -> None:
@@ -696,12 +710,12 @@ class LabApp(App[Path | None]):
             self.notify("nothing to save yet", timeout=2)
             return
         try:
-            path = await asyncio.to_thread(self.trainer.save, self._save_target())
-        except (OSError, AetuiError) as exc:
+            path, note = await asyncio.to_thread(save_run, self.trainer, self._save_target())
+        except AetuiError as exc:
             self.notify(f"save failed: {exc}", severity="error")
             return
         self.saved_path = path
-        self.notify(f"saved {path}", timeout=5)
+        self.notify(note or f"saved {path}", timeout=5)
 
     def action_load(self) -> None:
         self.push_screen(
@@ -712,8 +726,7 @@ class LabApp(App[Path | None]):
     def _latest(self) -> Path | None:
         from aetui.paths import checkpoint_dir
 
-        files = sorted(checkpoint_dir().glob("*.npz"), key=lambda p: p.stat().st_mtime)
-        return files[-1] if files else None
+        return latest_checkpoint(checkpoint_dir())
 
     def validate_checkpoint(self, text: str) -> tuple[Any, str | None]:
         path = Path(text.strip()).expanduser()
@@ -722,9 +735,10 @@ class LabApp(App[Path | None]):
         if not path.is_file():
             return None, f"no such file: {path}"
         try:
-            from aetui.core.checkpoint import read_settings
+            from aetui.core.checkpoint import load_checkpoint
 
-            settings = read_settings(path)
+            # The whole file is checked now: a run is never replaced by one that fails.
+            settings = load_checkpoint(path).settings
         except (AetuiError, ImportError, OSError, ValueError) as exc:
             return None, f"not a checkpoint: {exc}"
         return (path, settings), None
@@ -733,6 +747,18 @@ class LabApp(App[Path | None]):
         if not result:
             return
         path, settings = result
+        if self.trainer is not None and self.options.save_on_quit:
+            # The current run is saved before it is replaced, or nothing is replaced.
+            try:
+                saved, note = await asyncio.to_thread(save_run, self.trainer,
+                                                      self._save_target())
+            except AetuiError as exc:
+                self.notify(f"{exc} — not loading {path}", severity="error", timeout=15)
+                return
+            self.saved_path = saved
+            self.notify(note or f"saved the current run to {saved}", timeout=5)
+            if not self._save_path_given:
+                self.options.save_path = None  # the loaded run gets a name of its own
         await self.stop_training()
         self.trainer = None
         self._thread_trainer = None
@@ -747,7 +773,11 @@ class LabApp(App[Path | None]):
 
     def action_export_svg(self) -> None:
         name = f"aetui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
-        path = self.save_screenshot(filename=name, path=str(Path.cwd()))
+        try:
+            path = self.save_screenshot(filename=name, path=str(screenshot_folder(Path.cwd())))
+        except (OSError, AetuiError) as exc:
+            self.notify(f"screen not saved: {exc}", severity="error")
+            return
         self.notify(f"screen saved to {path}", timeout=5)
 
     def action_help(self) -> None:
