@@ -131,6 +131,12 @@ def save_destination(path: str | Path | None, prefix: str, option: str) -> Path:
         target = default_checkpoint_path(prefix)
     else:
         given = Path(path).expanduser()
+        try:
+            mode = given.stat().st_mode
+        except OSError:
+            mode = None
+        if mode is not None and not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+            raise ConfigError(option, f"{given} exists and is not a regular file or a folder")
         if given.is_dir():
             target = default_checkpoint_path(prefix, given)
         else:

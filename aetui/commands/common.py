@@ -112,7 +112,10 @@ class EndingSignals:
 
     def __exit__(self, *exc) -> None:
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
+            # After a TERM or HUP the process is on its way out: a repeat of it must not
+            # kill it between the save and the exit code, so that handler stays.
+            if self.first is None or signum == signal.SIGINT:
+                signal.signal(signum, handler)
 
     def _handle(self, signum: int, _frame) -> None:
         if self.first is None:

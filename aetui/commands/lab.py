@@ -26,6 +26,11 @@ def run(args: argparse.Namespace) -> int:
     from aetui.paths import ensure_numba_cache_dir
 
     settings, load_path = common.settings_from_args(args)
+    from aetui.files import save_destination
+
+    # Checked before the lab opens: a destination that cannot be written would only
+    # be noticed at quit, with the run in hand.
+    save_path = save_destination(args.save, "lab", "--save") if args.save else None
     if not sys.stdout.isatty() and not os.environ.get("AETUI_FORCE_TUI"):
         print("aetui: error: the lab needs a terminal (use `aetui train` for scripts)",
               file=sys.stderr)
