@@ -22,7 +22,7 @@ def locale_name(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     lang = env.get("LANG", "")
     ctype = env.get("LC_CTYPE", "")
-    if ctype == "C.UTF-8" and lang in ("C", "POSIX"):
+    if ctype == "C.UTF-8" and lang and not _says_utf8(lang):
         ctype = ""
     return env.get("LC_ALL") or ctype or lang
 
@@ -30,7 +30,11 @@ def locale_name(env: Mapping[str, str] | None = None) -> str:
 def unicode_ok(env: Mapping[str, str] | None = None) -> bool:
     """False only when the locale is set, and set to something without UTF-8."""
     name = locale_name(env)
-    return not name or "utf-8" in name.lower() or "utf8" in name.lower()
+    return not name or _says_utf8(name)
+
+
+def _says_utf8(name: str) -> bool:
+    return "utf-8" in name.lower() or "utf8" in name.lower()
 
 
 def lab_problem(env: Mapping[str, str] | None = None) -> str | None:

@@ -41,7 +41,7 @@ from aetui.tui.messages import (
     TrainingFailed,
     TrainingStopped,
 )
-from aetui.tui.saving import latest_checkpoint, save_problem, save_run, screenshot_folder
+from aetui.tui.saving import export_screen, latest_checkpoint, save_problem, save_run
 from aetui.tui.screens.help import HelpScreen
 from aetui.tui.screens.lab import LAB_BINDINGS, LabScreen
 from aetui.tui.screens.prompt import PromptScreen
@@ -774,8 +774,8 @@ class LabApp(App[Path | None]):
     def action_export_svg(self) -> None:
         name = f"aetui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
         try:
-            path = self.save_screenshot(filename=name, path=str(screenshot_folder(Path.cwd())))
-        except (OSError, AetuiError) as exc:
+            path = export_screen(self.save_screenshot, name, Path.cwd())
+        except AetuiError as exc:
             self.notify(f"screen not saved: {exc}", severity="error")
             return
         self.notify(f"screen saved to {path}", timeout=5)

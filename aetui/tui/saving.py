@@ -66,19 +66,20 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return newest[1] if newest else None
 
 
-def screenshot_folder(preferred: Path) -> Path:
-    """Where Ctrl+E can write: `preferred` (the working folder) when writable, else the
-    data folder. Raises CheckpointError when neither is."""
-    import os
-
+def export_screen(save, name: str, preferred: Path) -> str:
+    """Write the screen with `save(filename=, path=)` into `preferred` (the working
+    folder), else into the data folder's `screens`; returns where. Raises
+    CheckpointError when neither can be written."""
     from aetui.paths import data_home
 
-    if os.access(preferred, os.W_OK | os.X_OK):
-        return preferred
-    other = data_home() / "screens"
     try:
-        other.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CheckpointError(f"cannot write the screenshot in {preferred} or {other} "
-                              f"({exc.strerror or exc})") from None
-    return other
+        return save(filename=name, path=str(preferred))
+    except OSError as first:
+        other = data_home() / "screens"
+        try:
+            other.mkdir(parents=True, exist_ok=True)
+            return save(filename=name, path=str(other))
+        except OSError as second:
+            raise CheckpointError(f"cannot write {name} in {preferred} "
+                                  f"({first.strerror or first}) or in {other} "
+                                  f"({second.strerror or second})") from None
