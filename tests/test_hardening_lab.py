@@ -222,8 +222,8 @@ class LabOnPty:
         os.close(self.master)
 
 
-# The status bar shows "training" once the kernels run (compiling takes a while in CI).
-TRAINING = rb"training"
+# The status bar counts steps once the kernels run (compiling takes a while in CI).
+TRAINING = rb"step [1-9]"
 
 
 @pytest.mark.timeout(400)
