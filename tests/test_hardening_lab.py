@@ -259,3 +259,14 @@ def test_no_color_sends_no_colour(tmp_path):
         lab.close()
     colours = re.findall(rb"\x1b\[[0-9;]*?(?:38|48);[25];[0-9;]*m", lab.output)
     assert not colours, colours[:5]
+
+
+@pytest.mark.parametrize("cancel, expected", [(False, 129), (True, 0)])
+def test_the_exit_watchdog_ends_a_stuck_process_unless_cancelled(cancel, expected):
+    script = ("import time\nfrom aetui.tui.hangup import exit_after\n"
+              "w = exit_after(129, 0.3)\n"
+              f"{'w.cancel()' if cancel else ''}\n"
+              "time.sleep(1.0)\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, timeout=60,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert result.returncode == expected

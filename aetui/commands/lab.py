@@ -53,9 +53,11 @@ def run(args: argparse.Namespace) -> int:
     # be noticed at quit, with the run in hand.
     save_path = save_destination(args.save, "lab", "--save") if args.save else None
     options = LabOptions(ascii=args.ascii, slow_link=args.slow_link, save_path=save_path,
-                         save_on_quit=args.save_on_quit)
+                         save_on_quit=args.save_on_quit, end_after_hangup=True)
     app = LabApp(settings, checkpoint_path=load_path, options=options)
     saved = app.run()
+    if app.exit_watchdog is not None:
+        app.exit_watchdog.cancel()  # Textual's shutdown finished: no need to force it
     # After a hang-up the terminal is gone: the checkpoint is saved, the words may not land.
     with contextlib.suppress(OSError):
         if app.failure is not None:

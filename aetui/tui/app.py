@@ -64,6 +64,9 @@ class LabOptions:
     save_path: Path | None = None
     save_on_quit: bool = True
     max_steps: int | None = None  # for benchmarks: stop training after N updates
+    # The process may end itself after a hang-up once the run is saved (the command
+    # line's lab; never an app run inside another program, such as a test).
+    end_after_hangup: bool = False
 
     @property
     def snapshot_interval(self) -> float:
@@ -162,6 +165,7 @@ class LabApp(App[Path | None]):
         self._highlight_until = 0.0
         self._note_shown = False
         self._ended_by_signal = 0
+        self.exit_watchdog = None
         self._save_path_given = self.options.save_path is not None
 
     def notify(self, message: str, *, title: str = "", severity="information",
@@ -277,9 +281,9 @@ class LabApp(App[Path | None]):
                 if note:
                     self.message = note
         self.saved_path = saved
-        if self._ended_by_signal:
+        if self._ended_by_signal and self.options.end_after_hangup:
             # The terminal may be gone: if Textual's shutdown blocks on it, end anyway.
-            exit_after(128 + self._ended_by_signal)
+            self.exit_watchdog = exit_after(128 + self._ended_by_signal)
         self.exit(result=saved)
 
     def exit(self, result=None, return_code: int = 0, message=None) -> None:
