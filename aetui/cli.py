@@ -21,7 +21,12 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but errors are one line naming the option, and exit 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # One prefix for every error, whichever subcommand parsed it, and the option
+        # first as in ConfigError: "aetui: error: --epochs: invalid int value: 'x'".
+        if message.startswith("argument "):
+            message = message[len("argument "):]
+        message = message.replace("\n", " ")
+        self.exit(2, f"aetui: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     except AetuiError as exc:
         print(f"aetui: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # Before any work could be saved (a run in progress saves and returns itself).
         print("aetui: interrupted", file=sys.stderr)
-        return 130
+        return 128 + getattr(exc, "signum", 2)

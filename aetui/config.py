@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -25,6 +26,10 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "lbfgs")
 # glorot-sigmoid r = 4·√(6/(n_in+k)), glorot r = √(6/(n_in+k)), ufldl r = √(6/(n_in+k+1)).
 INITS = ("glorot-sigmoid", "glorot", "ufldl")
 DATASETS = ("mnist", "digits")
+
+# Stated upper limits (README: "Limits and safety"): checked before anything is allocated.
+MAX_BATCH = 10_000  # rows per minibatch: the workspace is ~6 × batch × 784 floats
+MAX_CONFIG_BYTES = 1 << 20  # a --config file
 
 
 def _meta(help: str, *, choices: tuple[str, ...] | None = None, model: bool = True) -> dict:
@@ -96,7 +101,7 @@ class Settings:
                        "ignores --lr and --batch)", choices=OPTIMIZERS),
     )
     lr: float = field(default=0.1, metadata=_meta("learning rate, > 0"))
-    batch: int = field(default=20, metadata=_meta("minibatch size, ≥ 1"))
+    batch: int = field(default=20, metadata=_meta("minibatch size (1..10000)"))
     seed: int = field(default=0, metadata=_meta("random seed (weights, order, corruption)"))
 
     def validate(self) -> Settings:
@@ -108,7 +113,7 @@ class Settings:
                 raise ConfigError(option_name(f.name),
                                   f"must be one of {', '.join(choices)}, got {value!r}")
         _check_int(self, "hidden", 1, 4096)
-        _check_int(self, "batch", 1, None)
+        _check_int(self, "batch", 1, MAX_BATCH)
         _check_int(self, "seed", 0, 2**32 - 1)
         if self.limit is not None:
             _check_int(self, "limit", 1, None)
@@ -205,8 +210,10 @@ def coerce(name: str, value: Any) -> Any:
             if not math.isfinite(number):
                 raise ValueError
             return number
-        return str(value)
-    except (TypeError, ValueError):
+        if not isinstance(value, str):
+            raise TypeError
+        return value
+    except (TypeError, ValueError, OverflowError):
         expected = kind.split(" ")[0].split("|")[0]
         raise ConfigError(option, f"expected {expected}, got {value!r}") from None
 
@@ -238,12 +245,23 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     """The settings mapping in a TOML file (flat, or under an [aetui] table)."""
     p = Path(path)
     try:
+        # Checked before opening: opening a FIFO blocks, /dev/zero never ends.
+        info = p.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError("--config", f"{p} is not a regular file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError("--config", f"{p} is {info.st_size:,} bytes, more than the "
+                                          f"{MAX_CONFIG_BYTES:,}-byte limit for a config file")
         with p.open("rb") as fh:
-            data = tomllib.load(fh)
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError("--config", f"no such file: {p}") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError("--config", f"cannot read {p}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("--config", f"{p} is not UTF-8 text (byte {exc.start})") from None
+    except (OSError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ConfigError("--config", f"cannot read {p}: {reason}") from None
     if isinstance(data.get("aetui"), dict):
         data = data["aetui"]
     for key in data:

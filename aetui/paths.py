@@ -31,13 +31,6 @@ def checkpoint_dir() -> Path:
     return data_home() / "checkpoints"
 
 
-def new_checkpoint_path(prefix: str) -> Path:
-    """A new file in the checkpoint folder, named `<prefix>-<date>-<time>.npz`."""
-    import time
-
-    return checkpoint_dir() / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}.npz"
-
-
 def ensure_numba_cache_dir() -> None:
     """Point numba's on-disk cache at aetui's cache unless the user chose one.
 

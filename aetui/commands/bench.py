@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
+from aetui.config import MAX_BATCH
 from aetui.errors import ConfigError
 
 DEFAULT_BATCHES = "20,128"
 DEFAULT_SECONDS = 3.0
 DEFAULT_REPEATS = 3
 DEFAULT_THREADS = 1
+MAX_SECONDS = 600.0  # per implementation per round
+MAX_REPEATS = 100
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -62,19 +66,22 @@ def parse_batches(text: str) -> list[int]:
         batches = [int(part) for part in str(text).split(",") if part.strip()]
     except ValueError:
         raise ConfigError("--batch", f"expected comma-separated integers, got {text!r}") from None
-    if not batches or any(b < 1 for b in batches):
-        raise ConfigError("--batch", f"expected batch sizes of at least 1, got {text!r}")
+    if not batches or any(not 1 <= b <= MAX_BATCH for b in batches):
+        raise ConfigError("--batch", f"expected batch sizes from 1 to {MAX_BATCH}, got "
+                                     f"{text!r}")
     return batches
 
 
 def run(args: argparse.Namespace) -> int:
     batches = parse_batches(args.batch)
-    if not args.seconds > 0:
-        raise ConfigError("--seconds", f"must be > 0, got {args.seconds:g}")
-    if args.repeats < 1:
-        raise ConfigError("--repeats", f"must be at least 1, got {args.repeats}")
-    if args.threads < 0:
-        raise ConfigError("--threads", f"must be ≥ 0, got {args.threads}")
+    if not 0 < args.seconds <= MAX_SECONDS:  # also refuses nan and inf
+        raise ConfigError("--seconds", f"must be in (0, {MAX_SECONDS:g}], got {args.seconds:g}")
+    if not 1 <= args.repeats <= MAX_REPEATS:
+        raise ConfigError("--repeats", f"must be from 1 to {MAX_REPEATS}, got {args.repeats}")
+    cores = os.cpu_count() or 1
+    if not 0 <= args.threads <= cores:
+        raise ConfigError("--threads", f"must be from 0 to {cores} (this machine's cores), "
+                                       f"got {args.threads}")
 
     from aetui.core import bench
     from aetui.core.blas import all_blas_threads

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -81,12 +82,63 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path | None]
     return Settings.from_dict(merged, source="--config"), load_path
 
 
-def run_interruptibly(work: Callable[[], object], stop: Callable[[], None],
-                      name: str) -> tuple[object, bool]:
-    """Run `work` on a thread so that Ctrl+C reaches the main thread at once (not after
-    a nogil kernel returns); on Ctrl+C call `stop` and wait for `work` to finish.
+class Terminated(KeyboardInterrupt):
+    """Ctrl+C, SIGTERM or SIGHUP reached a headless run; `signum` says which."""
 
-    Returns (what `work` returned, interrupted?); an exception in `work` is re-raised.
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class EndingSignals:
+    """Ctrl+C, a job scheduler's SIGTERM and a dropped session's SIGHUP end a headless
+    run the same way: the first raises Terminated in the main thread (the run stops and
+    saves); from `hold()` on, or after the first, signals are only remembered, so none
+    can tear the save. `exit_code()`: 128 + the first signal's number, or None."""
+
+    def __init__(self) -> None:
+        self.first: int | None = None
+        self._held = False
+        self._previous: dict = {}
+
+    def __enter__(self) -> EndingSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in ENDING_SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self._previous.items():
+            # After a TERM or HUP the process is on its way out: a repeat of it must not
+            # kill it between the save and the exit code, so that handler stays.
+            if self.first is None or signum == signal.SIGINT:
+                signal.signal(signum, handler)
+
+    def _handle(self, signum: int, _frame) -> None:
+        if self.first is None:
+            self.first = signum
+            if not self._held:
+                raise Terminated(signum)
+
+    def hold(self) -> None:
+        self._held = True
+
+    def exit_code(self) -> int | None:
+        return None if self.first is None else 128 + self.first
+
+
+def run_interruptibly(work: Callable[[], object], stop: Callable[[], None],
+                      name: str, signals: EndingSignals | None = None) -> tuple[object, int]:
+    """Run `work` on a thread so that Ctrl+C (or SIGTERM/SIGHUP inside an EndingSignals
+    block) reaches the main thread at once (not after a nogil kernel returns); then call
+    `stop` and wait for `work` to finish. With `signals`, later signals are held from the
+    moment `work` ends, so the caller's save cannot be torn.
+
+    Returns (what `work` returned, the signal number that interrupted it or 0); an
+    exception in `work` is re-raised.
     """
     box: dict = {}
 
@@ -97,15 +149,18 @@ def run_interruptibly(work: Callable[[], object], stop: Callable[[], None],
             box["error"] = exc
 
     worker = threading.Thread(target=target, name=name, daemon=True)
-    worker.start()
-    interrupted = False
+    interrupted = 0
     try:
+        worker.start()
         while worker.is_alive():
             worker.join(0.1)
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:
+        interrupted = getattr(exc, "signum", signal.SIGINT)
         stop()
         worker.join()
+    finally:
+        if signals is not None:
+            signals.hold()
     if "error" in box:
         raise box["error"]
-    return box.get("result"), interrupted
+    return box.get("result"), int(interrupted)

@@ -14,7 +14,7 @@ import json
 import sys
 
 from aetui.commands import common
-from aetui.commands.probe import StageProgress
+from aetui.commands.probe import StageProgress, require_two_classes
 from aetui.errors import ConfigError
 
 DEFAULT_LEVELS = {"q": "0,0.25,0.5", "sigma": "0,0.5,1"}
@@ -89,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
                         limit=settings.limit, progress=not args.json)
     if data.note:
         print(f"aetui: {data.note}", file=sys.stderr)
+    if args.probe:
+        require_two_classes(data.train_y)
 
     with StageProgress(enabled=not args.json) as progress:
         per_epoch = -(-len(data.train_x) // settings.batch)
@@ -125,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if interrupted:
         print(f"aetui: interrupted after {len(result.runs)} of {len(levels)} models",
               file=sys.stderr)
-        return 130
+        return 128 + interrupted
     return 0
 
 

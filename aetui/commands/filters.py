@@ -52,9 +52,12 @@ def run(args: argparse.Namespace) -> int:
     panels: list[tuple[str, np.ndarray]] = []
     settings = None
     if args.checkpoint is not None:
-        from aetui.core.checkpoint import load_checkpoint
+        from aetui.core.checkpoint import fit_inputs, load_checkpoint
+        from aetui.data.idx import IMAGE_SHAPE
 
         checkpoint = load_checkpoint(Path(args.checkpoint))
+        # The filters are drawn as 28×28 images.
+        fit_inputs(checkpoint, IMAGE_SHAPE[0] * IMAGE_SHAPE[1], "a 28×28 filter has")
         settings = checkpoint.settings
         W = checkpoint.params.W
         count = min(args.units or (100 if args.png else 64), W.shape[1])

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import os
 import sys
-from pathlib import Path
 
 
 def add_lab_options(parser: argparse.ArgumentParser) -> None:
@@ -27,9 +26,20 @@ def run(args: argparse.Namespace) -> int:
     from aetui.paths import ensure_numba_cache_dir
 
     settings, load_path = common.settings_from_args(args)
+    from aetui.files import save_destination
+
+    # Checked before the lab opens: a destination that cannot be written would only
+    # be noticed at quit, with the run in hand.
+    save_path = save_destination(args.save, "lab", "--save") if args.save else None
     if not sys.stdout.isatty() and not os.environ.get("AETUI_FORCE_TUI"):
         print("aetui: error: the lab needs a terminal (use `aetui train` for scripts)",
               file=sys.stderr)
+        return 2
+    from aetui.terminal import lab_problem
+
+    problem = lab_problem()
+    if problem:
+        print(f"aetui: error: {problem}", file=sys.stderr)
         return 2
     ensure_numba_cache_dir()
     # Textual reads its frame-rate cap once, at import: set it first. The lab
@@ -39,11 +49,12 @@ def run(args: argparse.Namespace) -> int:
     from aetui.tui.app import LabApp
     from aetui.tui.options import LabOptions
 
-    options = LabOptions(ascii=args.ascii, slow_link=args.slow_link,
-                         save_path=Path(args.save) if args.save else None,
-                         save_on_quit=args.save_on_quit)
+    options = LabOptions(ascii=args.ascii, slow_link=args.slow_link, save_path=save_path,
+                         save_on_quit=args.save_on_quit, end_after_hangup=True)
     app = LabApp(settings, checkpoint_path=load_path, options=options)
     saved = app.run()
+    if app.exit_watchdog is not None:
+        app.exit_watchdog.cancel()  # Textual's shutdown finished: no need to force it
     # After a hang-up the terminal is gone: the checkpoint is saved, the words may not land.
     with contextlib.suppress(OSError):
         if app.failure is not None:

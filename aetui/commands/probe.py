@@ -48,11 +48,13 @@ def add_data_options(p: argparse.ArgumentParser, *, from_checkpoint: bool = True
 
 def run(args: argparse.Namespace) -> int:
     from aetui.core.analysis import probe_accuracies
-    from aetui.core.checkpoint import load_checkpoint
+    from aetui.core.checkpoint import fit_inputs, load_checkpoint
 
     checkpoint = load_checkpoint(Path(args.checkpoint))
     data = load_data(args, checkpoint.settings)
     train_x, train_y, test_x, test_y = data
+    fit_inputs(checkpoint, train_x.shape[1])
+    require_two_classes(train_y)
     k = int(checkpoint.params.W.shape[1])
     started = time.perf_counter()
     labels = {"raw": "raw pixels", "pca": f"PCA-{k}", "features": "autoencoder h(x)"}
@@ -84,6 +86,17 @@ def run(args: argparse.Namespace) -> int:
     Console().print(table)
     print(f"aetui: probes took {seconds:.1f} s", file=sys.stderr)
     return 0
+
+
+def require_two_classes(train_y) -> None:
+    """A probe tells classes apart: with one class among the training images (a small
+    --limit) there is nothing to fit, so say so before any work."""
+    import numpy as np
+
+    if len(np.unique(train_y)) < 2:
+        raise ConfigError("--limit", f"the linear probe needs at least two classes among the "
+                                     f"training images; these {len(train_y)} hold one (use a "
+                                     f"larger --limit, or --no-probe where there is one)")
 
 
 def load_data(args: argparse.Namespace, settings=None):

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from aetui.commands import common
 from aetui.errors import ConfigError
-from aetui.paths import new_checkpoint_path
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -44,8 +43,15 @@ def run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 0:
         raise ConfigError("--steps", f"must be at least 0, got {args.steps}")
     settings, load_path = common.settings_from_args(args)
-    out = Path(args.out) if args.out else new_checkpoint_path("train")
+    from aetui.files import save_destination
 
+    # Checked now: a destination that cannot be written would lose the run at the end.
+    out = save_destination(args.out, "train", "--out")
+    with common.EndingSignals() as signals:
+        return _train(args, settings, load_path, out, signals)
+
+
+def _train(args, settings, load_path, out: Path, signals: common.EndingSignals) -> int:
     from aetui.core.checkpoint import load_checkpoint
     from aetui.core.trainer import Trainer
     from aetui.data import load_dataset
@@ -66,14 +72,15 @@ def run(args: argparse.Namespace) -> int:
     report.trainer = trainer
 
     if args.steps == 0:
+        signals.hold()
         saved = trainer.save(out)
         print(f"aetui: saved the initial weights to {saved}", file=sys.stderr)
-        return 0
+        return signals.exit_code() or 0
 
     start_step = trainer.step
     _, interrupted = common.run_interruptibly(
         lambda: trainer.run(max_steps=args.steps, max_epochs=max_epochs), trainer.stop,
-        "aetui-train")
+        "aetui-train", signals)
     report.close()
     if args.json and trainer.step > report.last_epoch_step and not report.diverged_message:
         report.emit(report.partial_record(start_step))
@@ -82,9 +89,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"aetui: error: {report.diverged_message}; last finite weights saved to {saved}",
               file=sys.stderr)
         return 1
-    if interrupted:
+    code = signals.exit_code() or (128 + interrupted if interrupted else None)
+    if code:
         print(f"aetui: interrupted at step {trainer.step}; saved to {saved}", file=sys.stderr)
-        return 130
+        return code
     print(f"aetui: saved {saved}", file=sys.stderr)
     return 0
 

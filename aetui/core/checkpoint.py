@@ -6,15 +6,19 @@ Arrays: W (n_in×k), b (k), c (n_in), V (k×n_in, untied only), optimizer state
 (per-epoch metrics), `knob_log` (changes with the step they took effect) and
 `state` (step, epoch, position in the epoch, optimizer step count, and the
 random generators' states, so that a resumed run follows the same trajectory).
-Written atomically: a temporary file in the same folder, then a rename.
+Written atomically: a temporary file in the same folder, fsynced, renamed, and the
+folder fsynced (aetui.files).
+
+Reading is the checkpoint's validation layer: every field is checked for type, shape,
+range and size here, once, before anything uses it (README: "Limits and safety");
+`fit_to_data` adds the checks that need the data (the image order indexes it).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
-import zipfile
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +26,19 @@ from typing import Any
 import numpy as np
 
 from aetui.config import Settings
+from aetui.core.archive import read_archive
 from aetui.core.model import Params
 from aetui.errors import AetuiError, CheckpointError
+from aetui.files import write_atomically
 
 FORMAT = "aetui-checkpoint-1"
 _OPT_NAMES = ("opt_W", "opt_b", "opt_c", "opt_V")
+MAX_INPUTS = 4096  # pixels per image
+MAX_TRAIN_IMAGES = 10_000_000  # length of `order`
+MAX_JSON_CHARS = 16 << 20
+MAX_JSON_DEPTH = 16
+MAX_LIST_ITEMS = 1_000_000  # rows of the curve, history records, knob changes
+MAX_COUNTER = 2**53  # steps, epochs, positions, Adam's step count
 
 
 @dataclass
@@ -74,83 +86,66 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     arrays["state"] = np.array(json.dumps(ckpt.state, default=_json_default))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Not mkstemp: its files are private (0600); a checkpoint is an ordinary user
-        # file, so let the umask decide, as for any file the user writes.
-        tmp = str(path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp"))
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        return write_atomically(path, lambda fh: np.savez(fh, **arrays))
     except OSError as exc:
         raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        # Ctrl+C or a full disk mid-save: the old file (if any) stays intact.
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
-    return path
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Read a checkpoint; raises CheckpointError naming the file and the problem."""
+    """Read and check a checkpoint; raises CheckpointError naming the file and the problem."""
     path = Path(path)
     data = _open(path)
-    try:
-        settings = _settings(path, data)
-        W, b, c = (_array(path, data, n) for n in ("W", "b", "c"))
-        V = data["V"] if "V" in data.files else None
-        n_in, k = W.shape if W.ndim == 2 else (0, 0)
-        if W.ndim != 2 or b.shape != (k,) or c.shape != (n_in,):
-            raise CheckpointError(f"{path}: inconsistent shapes W {W.shape}, b {b.shape}, "
-                                  f"c {c.shape}")
-        if V is not None and V.shape != (k, n_in):
-            raise CheckpointError(f"{path}: V has shape {V.shape}, expected {(k, n_in)}")
-        if k != settings.hidden:
-            raise CheckpointError(f"{path}: W has {k} hidden units but its config says "
-                                  f"{settings.hidden}")
-        if (V is None) != settings.tied:
-            raise CheckpointError(f"{path}: tied={settings.tied} in its config, but V is "
-                                  f"{'absent' if V is None else 'present'}")
-        params = Params(*(np.ascontiguousarray(a, dtype=np.float32) for a in (W, b, c)),
-                        None if V is None else np.ascontiguousarray(V, dtype=np.float32))
-        if not params.all_finite():
-            raise CheckpointError(f"{path}: the weights contain NaN or infinity")
-        opt_state = {n: np.ascontiguousarray(data[n], dtype=np.float32)
-                     for n in _OPT_NAMES if n in data.files}
-        order = np.asarray(data["order"], dtype=np.int64) if "order" in data.files else None
-        return Checkpoint(params=params, settings=settings, opt_state=opt_state,
-                          history=_json(path, data, "history", []),
-                          knob_log=_json(path, data, "knob_log", []),
-                          state=_json(path, data, "state", {}), order=order)
-    except (KeyError, ValueError, zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise CheckpointError(f"{path}: corrupt checkpoint ({exc})") from None
+    settings = _settings(path, data)
+    params = _params(path, data, settings)
+    opt_state = _opt_state(path, data, params)
+    order = _order(path, data)
+    state = _state(path, _json(path, data, "state", {}), order)
+    return Checkpoint(params=params, settings=settings, opt_state=opt_state,
+                      history=_history(path, _json(path, data, "history", [])),
+                      knob_log=_knob_log(path, _json(path, data, "knob_log", [])),
+                      state=state, order=order)
 
 
 def read_settings(path: str | Path) -> Settings:
     """Just the settings stored in a checkpoint (for `--load` with overrides)."""
     path = Path(path)
-    data = _open(path)
-    try:
-        return _settings(path, data)
-    except (KeyError, ValueError, zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise CheckpointError(f"{path}: corrupt checkpoint ({exc})") from None
+    return _settings(path, _open(path))
 
 
-def _open(path: Path):
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise CheckpointError(f"{path}: not a readable .npz checkpoint ({exc})") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise CheckpointError(f"{path}: a single array, not an aetui checkpoint")
-    if "config" not in data.files or "W" not in data.files:
+def fit_to_data(ckpt: Checkpoint, n_images: int, n_in: int) -> tuple[np.ndarray | None, int]:
+    """The image order and position to resume with on data of `n_images` × `n_in`.
+
+    The order is handed to the jitted kernel, which indexes the images with it: every
+    entry must be a valid row. An order for a different number of images (another
+    --limit) is dropped (None, 0): the run starts a fresh epoch order.
+    """
+    fit_inputs(ckpt, n_in)
+    order = ckpt.order
+    if order is None or len(order) != n_images:
+        return None, 0
+    if len(order) and (int(order.min()) < 0 or int(order.max()) >= n_images):
+        raise CheckpointError(f"the checkpoint's image order holds indices outside "
+                              f"0..{n_images - 1}")
+    return order.copy(), int(ckpt.state.get("pos", 0))
+
+
+def fit_inputs(ckpt: Checkpoint, n_in: int, what: str = "the data has") -> None:
+    """CheckpointError unless the weights take `n_in` inputs per image."""
+    if ckpt.params.n_in != n_in:
+        raise CheckpointError(f"the checkpoint has {ckpt.params.n_in} inputs per image but "
+                              f"{what} {n_in}")
+
+
+# ----- the fields, one check each -------------------------------------------------------
+
+
+def _open(path: Path) -> dict[str, np.ndarray]:
+    data = read_archive(path)
+    if "config" not in data or "W" not in data:
         raise CheckpointError(f"{path}: not an aetui checkpoint (no W or config inside)")
+    fmt = data.get("format")
+    if fmt is not None and (fmt.ndim != 0 or fmt.dtype.kind != "U" or str(fmt) != FORMAT):
+        raise CheckpointError(f"{path}: unknown checkpoint format (expected {FORMAT})")
     return data
 
 
@@ -164,19 +159,179 @@ def _settings(path: Path, data) -> Settings:
         raise CheckpointError(f"{path}: bad config inside ({exc})") from None
 
 
-def _array(path: Path, data, name: str) -> np.ndarray:
-    if name not in data.files:
+def _float_array(path: Path, data, name: str, shape: tuple[int, ...] | None,
+                 ndim: int) -> np.ndarray:
+    if name not in data:
         raise CheckpointError(f"{path}: array {name!r} is missing")
-    return data[name]
+    a = data[name]
+    if a.dtype.kind not in "iuf" or a.ndim != ndim or (shape is not None and a.shape != shape):
+        want = "×".join(map(str, shape)) if shape is not None else f"{ndim}-D"
+        got = "×".join(map(str, a.shape)) or "scalar"
+        raise CheckpointError(f"{path}: array {name!r} is {got} {a.dtype}, expected {want} "
+                              f"floats")
+    # A float64 value beyond float32's range would become infinity (with a warning).
+    with np.errstate(all="ignore"):
+        out = np.ascontiguousarray(a, dtype=np.float32)
+    if not np.isfinite(out).all():
+        raise CheckpointError(f"{path}: array {name!r} holds NaN, infinity or values too "
+                              f"large for float32")
+    return out
+
+
+def _params(path: Path, data, settings: Settings) -> Params:
+    W = _float_array(path, data, "W", None, 2)
+    n_in, k = W.shape
+    if not 1 <= n_in <= MAX_INPUTS:
+        raise CheckpointError(f"{path}: W has {n_in} rows (inputs), expected 1..{MAX_INPUTS}")
+    if k != settings.hidden:
+        raise CheckpointError(f"{path}: W has {k} hidden units but its config says "
+                              f"{settings.hidden}")
+    b = _float_array(path, data, "b", (k,), 1)
+    c = _float_array(path, data, "c", (n_in,), 1)
+    has_v = "V" in data
+    if has_v == settings.tied:
+        raise CheckpointError(f"{path}: tied={settings.tied} in its config, but V is "
+                              f"{'present' if has_v else 'absent'}")
+    V = _float_array(path, data, "V", (k, n_in), 2) if has_v else None
+    return Params(W, b, c, V)
+
+
+def _opt_state(path: Path, data, params: Params) -> dict[str, np.ndarray]:
+    shapes = {"opt_W": params.W.shape, "opt_b": params.b.shape, "opt_c": params.c.shape,
+              "opt_V": (params.hidden, params.n_in) if params.V is not None else (1, 1)}
+    return {name: _float_array(path, data, name, (2, *shapes[name]), 1 + len(shapes[name]))
+            for name in _OPT_NAMES if name in data}
+
+
+def _order(path: Path, data) -> np.ndarray | None:
+    if "order" not in data:
+        return None
+    order = data["order"]
+    if order.dtype.kind not in "iu" or order.ndim != 1:
+        raise CheckpointError(f"{path}: 'order' must be a 1-D integer array, got "
+                              f"{order.ndim}-D {order.dtype}")
+    if len(order) > MAX_TRAIN_IMAGES:
+        raise CheckpointError(f"{path}: 'order' has {len(order):,} entries, more than the "
+                              f"{MAX_TRAIN_IMAGES:,} limit")
+    if len(order) and (int(order.min()) < 0 or int(order.max()) >= MAX_TRAIN_IMAGES):
+        raise CheckpointError(f"{path}: 'order' holds indices outside "
+                              f"0..{MAX_TRAIN_IMAGES - 1}")
+    return order.astype(np.int64)
 
 
 def _json(path: Path, data, name: str, default):
-    if name not in data.files:
+    if name not in data:
         return default
+    raw = data[name]
+    if raw.ndim != 0 or raw.dtype.kind != "U":
+        raise CheckpointError(f"{path}: {name!r} must be a JSON string")
+    text = str(raw)
+    if len(text) > MAX_JSON_CHARS:
+        raise CheckpointError(f"{path}: {name!r} is {len(text):,} characters, more than the "
+                              f"{MAX_JSON_CHARS:,} limit")
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise CheckpointError(f"{path}: {name!r} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(str(data[name]))
-    except json.JSONDecodeError:
+        return json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError, NaN, over-long integers
         raise CheckpointError(f"{path}: {name!r} is not valid JSON") from None
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def _json_depth(text: str) -> int:
+    """How deep brackets nest in `text`, strings aside (checked before parsing)."""
+    bare = _JSON_STRING.sub("", text).encode("utf-8", "replace")
+    codes = np.frombuffer(bare, dtype=np.uint8)
+    steps = (np.isin(codes, (91, 123)).astype(np.int64) - np.isin(codes, (93, 125)))
+    return int(np.cumsum(steps).max()) if len(steps) else 0
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return (_is_int(value) and abs(value) <= MAX_COUNTER) or (
+        isinstance(value, float) and math.isfinite(value))
+
+
+def _counter(path: Path, state: dict, name: str, hi: int = MAX_COUNTER) -> None:
+    if name in state and not (_is_int(state[name]) and 0 <= state[name] <= hi):
+        raise CheckpointError(f"{path}: state {name!r} must be an integer in 0..{hi}, got "
+                              f"{_short(state[name])}")
+
+
+def _state(path: Path, state, order: np.ndarray | None) -> dict[str, Any]:
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: 'state' is not a JSON object")
+    for name in ("step", "epoch_index", "adam_t"):
+        _counter(path, state, name)
+    _counter(path, state, "pos", len(order) if order is not None else MAX_TRAIN_IMAGES)
+    for name in ("order_rng", "noise_rng"):
+        if name in state:
+            _check_rng_state(path, name, state[name])
+    curve = state.get("curve", [])
+    if not isinstance(curve, list) or len(curve) > MAX_LIST_ITEMS:
+        raise CheckpointError(f"{path}: state 'curve' must be a list of at most "
+                              f"{MAX_LIST_ITEMS:,} rows")
+    for row in curve:
+        if not (isinstance(row, list) and len(row) in (5, 8) and _is_int(row[0])
+                and 0 <= row[0] <= MAX_COUNTER and all(_is_number(v) for v in row)):
+            raise CheckpointError(f"{path}: a loss-curve row in 'state' is not [step, epoch, "
+                                  f"3 or 6 finite numbers]: {_short(row)}")
+    return state
+
+
+def _check_rng_state(path: Path, name: str, value) -> None:
+    """A generator state is whatever numpy's PCG64 accepts; anything else is refused."""
+    ok = isinstance(value, dict) and value.get("bit_generator") == "PCG64"
+    if ok:
+        try:
+            np.random.PCG64().state = value
+        except (TypeError, ValueError, KeyError, OverflowError):
+            ok = False
+    if not ok:
+        raise CheckpointError(f"{path}: state {name!r} is not a PCG64 generator state")
+
+
+def _history(path: Path, history) -> list[dict[str, Any]]:
+    if not isinstance(history, list) or len(history) > MAX_LIST_ITEMS:
+        raise CheckpointError(f"{path}: 'history' must be a list of at most "
+                              f"{MAX_LIST_ITEMS:,} records")
+    for record in history:
+        if not (isinstance(record, dict) and all(
+                v is None or _is_number(v) for v in record.values())):
+            raise CheckpointError(f"{path}: a 'history' record is not an object of numbers: "
+                                  f"{_short(record)}")
+    return history
+
+
+def _knob_log(path: Path, log) -> list[dict[str, Any]]:
+    from aetui.config import field_names
+
+    if not isinstance(log, list) or len(log) > MAX_LIST_ITEMS:
+        raise CheckpointError(f"{path}: 'knob_log' must be a list of at most "
+                              f"{MAX_LIST_ITEMS:,} changes")
+    scalar = (str, int, float, bool, type(None))
+    for entry in log:
+        if not (isinstance(entry, dict) and set(entry) == {"step", "name", "old", "new"}
+                and _is_int(entry["step"]) and 0 <= entry["step"] <= MAX_COUNTER
+                and entry["name"] in field_names()
+                and isinstance(entry["old"], scalar) and isinstance(entry["new"], scalar)):
+            raise CheckpointError(f"{path}: a 'knob_log' entry is not {{step, name, old, "
+                                  f"new}} for a known setting: {_short(entry)}")
+    return log
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _json_default(value):

@@ -21,7 +21,7 @@ import numpy as np
 from aetui.config import Settings
 from aetui.core import engine, objective
 from aetui.core.blas import hold_engine_threads
-from aetui.core.checkpoint import Checkpoint, save_checkpoint
+from aetui.core.checkpoint import Checkpoint, fit_to_data, save_checkpoint
 from aetui.core.model import Params, init_params, reconstruct
 from aetui.core.session import KnobSession
 from aetui.core.snapshots import (
@@ -36,7 +36,7 @@ from aetui.core.snapshots import (
     Snapshot,
     frozen_copy,
 )
-from aetui.errors import CheckpointError, ConfigError
+from aetui.errors import ConfigError
 from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, LIVE_KNOBS, NEW_WEIGHTS, RETIE
 
 CHUNK_SECONDS = 0.02  # one kernel call; knobs and stop land within this
@@ -120,9 +120,9 @@ class Trainer:
         self._clear_measurements()
 
     def _start_from_checkpoint(self, ckpt: Checkpoint, settings: Settings) -> None:
-        if ckpt.params.n_in != self.n_in:
-            raise CheckpointError(f"the checkpoint has {ckpt.params.n_in} inputs but the data "
-                                  f"has {self.n_in}")
+        # The checkpoint was checked field by field when read; this checks it against
+        # the data (the image order indexes it inside the kernel).
+        order, pos = fit_to_data(ckpt, len(self.images), self.n_in)
         self._start_fresh(ckpt.settings)
         with self._lock:
             self.params = ckpt.params.copy()
@@ -134,9 +134,8 @@ class Trainer:
             self.adam_t = int(state.get("adam_t", 0))
             self.step = int(state.get("step", 0))
             self.epoch_index = int(state.get("epoch_index", 0))
-            if ckpt.order is not None and len(ckpt.order) == len(self.images):
-                self.order = ckpt.order.copy()
-                self.pos = int(state.get("pos", 0))
+            if order is not None:
+                self.order, self.pos = order, pos
             if "order_rng" in state:
                 self._order_rng.bit_generator.state = state["order_rng"]
             if "noise_rng" in state:
@@ -367,8 +366,8 @@ class Trainer:
                 self._paused = True
                 self._step_requests = 0
                 self.message = (f"diverged: the loss or weights became non-finite at step "
-                                f"{failed_at} (lr={s.lr:g}); restored the weights of step "
-                                f"{self.step} and paused. Lower the learning rate, or reset.")
+                                f"{failed_at}; restored the weights of step {self.step} and "
+                                f"paused. {divergence_advice(self.knob_log, s)}")
                 if self.on_diverged is not None:
                     self.on_diverged(self.message)
                 return 0
@@ -602,6 +601,18 @@ class Trainer:
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint atomically (any thread); returns the path written."""
         return save_checkpoint(path, self.checkpoint())
+
+
+def divergence_advice(knob_log: list[KnobChange], settings: Settings) -> str:
+    """What to try after a divergence: undo the knobs changed last (they are the likely
+    cause: a large β, σ or λ diverges as surely as a large lr), else the learning rate."""
+    if knob_log:
+        last = knob_log[-1].step
+        changed = ", ".join(f"{c.name} {c.old}→{c.new}" for c in knob_log if c.step == last)
+        return (f"Changed last (step {last}): {changed}; undo that, or lower the learning "
+                f"rate (lr={settings.lr:g}), or reset.")
+    return (f"No knob changed since the start: lower the learning rate (lr={settings.lr:g}) "
+            f"or reset.")
 
 
 def _point_row(point: LossPoint) -> list:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aetui.errors import DataError
+from aetui.files import fsync_folder, umask_mode
 
 CHUNK = 1 << 16
 # No file aetui fetches is near this (MNIST's largest is 9.9 MB): a bound on what a
@@ -86,7 +87,7 @@ def fetch_verified(filename: str, sha256: str, dest: Path, mirrors: Sequence[str
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(f"{dest}: cannot create the folder ({exc.strerror or exc})") from None
+        raise FetchError(f"{dest}: cannot create the folder ({exc.strerror or exc})") from None
     _remove_stale_parts(dest, filename)
     failures = []
     for base in mirrors:
@@ -101,10 +102,16 @@ def fetch_verified(filename: str, sha256: str, dest: Path, mirrors: Sequence[str
 
 def _fetch_one(url: str, target: Path, sha256: str, timeouts: Timeouts,
                progress: Progress | None) -> Path:
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                    suffix=".part")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".part")
+    except OSError as exc:
+        raise _MirrorFailed(f"cannot write in {target.parent} ({exc.strerror or exc})") \
+            from None
     tmp = Path(tmp_name)
     try:
+        # mkstemp's files are private (0600); the data files are ordinary user files.
+        os.chmod(tmp, umask_mode())
         with os.fdopen(fd, "wb") as out:
             digest = _stream(url, out, timeouts, progress)
             out.flush()
@@ -113,6 +120,7 @@ def _fetch_one(url: str, target: Path, sha256: str, timeouts: Timeouts,
             raise _MirrorFailed(f"checksum mismatch (SHA-256 of the uncompressed content is "
                                 f"{digest[:12]}…, expected {sha256[:12]}…)")
         os.replace(tmp, target)
+        fsync_folder(target.parent)
         return target
     except OSError as exc:  # the disk, not the mirror: full, read-only, removed...
         raise _MirrorFailed(f"cannot write {target} ({exc.strerror or exc})") from None

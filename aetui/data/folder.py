@@ -40,8 +40,13 @@ def candidates(folder: Path, name: str) -> list[Path]:
 
 
 def locate(folder: Path, name: str) -> Path | None:
-    """The file holding `name` in `folder`, or None."""
-    return next((p for p in candidates(folder, name) if p.is_file()), None)
+    """The file holding `name` in `folder`, or None. A folder this user may not search
+    raises UnreadableData (a cache treats that as missing; a --data-dir reports it)."""
+    try:
+        return next((p for p in candidates(folder, name) if p.is_file()), None)
+    except PermissionError as exc:
+        raise idx.UnreadableData(f"{folder}: cannot read the folder "
+                                 f"({exc.strerror or exc})") from None
 
 
 def missing(folder: Path) -> list[str]:
@@ -55,7 +60,11 @@ def find(folder: Path) -> dict[str, Path]:
     Raises DataError when the folder does not exist, holds none of the files
     (not a dataset) or lacks some of them (naming the first missing one).
     """
-    if not folder.exists():
+    try:
+        exists = folder.exists()
+    except PermissionError as exc:
+        raise idx.UnreadableData(f"{folder}: cannot read ({exc.strerror or exc})") from None
+    if not exists:
         raise DataError(f"{folder}: no such folder")
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder (expected one holding the four MNIST-format "

@@ -12,6 +12,7 @@ import numpy as np
 from aetui import paths
 from aetui.data import digits, folder, mnist
 from aetui.data.download import DEFAULT_TIMEOUTS, FetchError, Timeouts
+from aetui.data.idx import UnreadableData
 from aetui.errors import ConfigError, DataError
 
 DATA_DIR_ENV = "AETUI_DATA_DIR"
@@ -104,21 +105,41 @@ def _from_cache_or_download(seed: int, allow_download: bool, allow_fallback: boo
                             progress: bool | mnist.FileProgress, mirror_list: list[str],
                             timeouts: Timeouts) -> Dataset:
     cache = paths.mnist_cache_dir()
-    if folder.missing(cache) and allow_download:
-        try:
-            mnist.download(cache, mirror_list, timeouts=timeouts, progress=progress)
-        except FetchError as exc:
-            if not allow_fallback:
-                raise
-            return _digits(seed, _fallback_note(f"download failed: {exc.summary()}", cache))
-    if folder.missing(cache):
+    try:
+        return _from_cache(cache, allow_download, progress, mirror_list, timeouts)
+    except (FetchError, UnreadableData, PermissionError) as exc:
+        # A cache we may not read or write is as good as an empty one.
+        if not allow_fallback:
+            raise DataError(f"{cache}: MNIST cannot be had ({_reason(exc)})") from None
+        return _digits(seed, _fallback_note(_reason(exc), cache))
+    except _DownloadsOff:
         if not allow_fallback:
             raise DataError(f"{cache}: MNIST not found and downloads are off (pass "
-                            f"--data-dir DIR or set ${DATA_DIR_ENV})")
+                            f"--data-dir DIR or set ${DATA_DIR_ENV})") from None
         return _digits(seed, _fallback_note("downloads are off", cache))
+
+
+class _DownloadsOff(Exception):
+    pass
+
+
+def _from_cache(cache: Path, allow_download: bool, progress, mirror_list: list[str],
+                timeouts: Timeouts) -> Dataset:
+    if folder.missing(cache):
+        if not allow_download:
+            raise _DownloadsOff
+        mnist.download(cache, mirror_list, timeouts=timeouts, progress=progress)
     data = folder.load(cache)
     mnist.verify(data)  # the cache only ever holds MNIST; anything else is damage
     return Dataset(data.train_x, data.train_y, data.test_x, data.test_y, "mnist", str(cache))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, FetchError):
+        return f"download failed: {exc.summary()}"
+    if isinstance(exc, PermissionError):
+        return f"cannot use the cache: {exc.strerror or exc}"
+    return f"cannot use the cache: {exc}"
 
 
 def _fallback_note(reason: str, cache: Path) -> str:

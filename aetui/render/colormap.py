@@ -37,7 +37,10 @@ ASCII_DIVERGING = "=-, .+#"
 def default_mode(*, ascii: bool = False) -> str:
     """The image mode for this terminal: ascii under --ascii or NO_COLOR,
     truecolor when COLORTERM says so, otherwise 256 colours."""
-    if ascii or os.environ.get("NO_COLOR"):
+    from aetui.terminal import unicode_ok
+
+    # ASCII also when the locale cannot show the half-block characters.
+    if ascii or os.environ.get("NO_COLOR") or not unicode_ok():
         return "ascii"
     if os.environ.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
         return "truecolor"

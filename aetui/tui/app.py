@@ -26,7 +26,9 @@ from aetui.config import Settings
 from aetui.core.contracts import LabTrainer
 from aetui.core.session import KnobSession
 from aetui.errors import AetuiError
-from aetui.paths import new_checkpoint_path
+from aetui.files import default_checkpoint_path
+from aetui.terminal import no_color
+from aetui.tui.hangup import exit_after
 from aetui.tui.messages import (
     DatasetLoaded,
     SnapshotReady,
@@ -36,6 +38,7 @@ from aetui.tui.messages import (
     TrainingStopped,
 )
 from aetui.tui.options import LabOptions
+from aetui.tui.saving import save_problem, save_run
 from aetui.tui.screens.lab import LabScreen
 from aetui.tui.screens.lab_keys import QUIT
 from aetui.tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
@@ -76,7 +79,8 @@ class LabApp(App[Path | None]):
                  options: LabOptions | None = None,
                  trainer_factory: Callable[..., LabTrainer] | None = None,
                  load_data: Callable[[Settings], Any] | None = None) -> None:
-        super().__init__()
+        # ansi_color under NO_COLOR: Textual then strips colour (else it only greys it).
+        super().__init__(ansi_color=True if no_color() else None)
         self.session = KnobSession(settings)
         self._start_settings = settings  # the run's; keys pressed since are pending
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
@@ -94,6 +98,9 @@ class LabApp(App[Path | None]):
         self._stopping = threading.Event()
         self._thread_trainer: LabTrainer | None = None  # set by the worker: what quit stops
         self._quitting = False
+        self._ended_by_signal = 0
+        self.exit_watchdog: threading.Thread | None = None
+        self._save_path_given = self.options.save_path is not None
 
     def notify(self, message: str, *, title: str = "", severity="information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -204,25 +211,61 @@ class LabApp(App[Path | None]):
         self.lab.refresh_status()
 
     # -- saving and quitting ----------------------------------------------------------------
-    async def save_run(self) -> Path:
-        """Write the trainer's checkpoint (off the UI thread) to --save or a new file
-        under the checkpoint folder; returns the path written."""
-        target = self.options.save_path or new_checkpoint_path("lab")
-        self.saved_path = await asyncio.to_thread(self.trainer.save, target)
-        return self.saved_path
+    def save_target(self) -> Path:
+        """--save, else a fresh default name chosen once per run (Ctrl+S twice writes
+        one file)."""
+        if self.options.save_path is None:
+            self.options.save_path = default_checkpoint_path("lab")
+        return Path(self.options.save_path)
+
+    async def save_run(self) -> tuple[Path, str | None]:
+        """Write the trainer's checkpoint (off the UI thread) to `save_target()`, else
+        to a fresh name in the checkpoint folder (aetui/tui/saving.py). Returns the path
+        written and a note when it is not the target; raises AetuiError when nothing
+        could be written."""
+        path, note = await asyncio.to_thread(save_run, self.trainer, self.save_target())
+        self.saved_path = path
+        return path, note
+
+    async def replace_run(self, path: Path, settings: Settings) -> None:
+        """Load checkpoint `path` in place of the current run, saving that run first;
+        when it cannot be saved, nothing is replaced."""
+        if self.trainer is not None and self.options.save_on_quit:
+            try:
+                saved, note = await self.save_run()
+            except AetuiError as exc:
+                self.notify(f"{exc} — not loading {path}", severity="error", timeout=15)
+                return
+            self.notify(note or f"saved the current run to {saved}", timeout=5)
+            if not self._save_path_given:
+                self.options.save_path = None  # the loaded run gets a name of its own
+        self.notify(f"loading {path}", timeout=3)
+        await self.restart_from(path, settings)
 
     async def action_quit(self) -> None:
         if self._quitting:
             return
         self._quitting = True
+        if (self.options.save_on_quit and self.trainer is not None and not self._ended_by_signal
+                and (problem := save_problem(self.save_target()))):
+            self._quitting = False  # refuse to quit and lose the run
+            self.notify(f"not quitting: {problem}; free the folder, or restart with "
+                        f"--no-save-on-quit", severity="error", timeout=15)
+            return
         self.notify("stopping training…", timeout=2)
         await self.stop_training()
         self.saved_path = None
         if self.options.save_on_quit and self.trainer is not None and self.failure is None:
             try:
-                await self.save_run()
-            except (OSError, AetuiError) as exc:
+                _, note = await self.save_run()
+            except AetuiError as exc:
                 self.failure = exc
+            else:
+                if note:
+                    self.lab.report(note)
+        if self._ended_by_signal and self.options.end_after_hangup:
+            # The terminal may be gone: if Textual's shutdown blocks on it, end anyway.
+            self.exit_watchdog = exit_after(128 + self._ended_by_signal)
         self.exit(result=self.saved_path)
 
     def exit(self, result=None, return_code: int = 0, message=None) -> None:
@@ -235,7 +278,11 @@ class LabApp(App[Path | None]):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, lambda: self.call_later(self.action_quit))
+                loop.add_signal_handler(signum, self._quit_from_signal, signum)
+
+    def _quit_from_signal(self, signum: int) -> None:
+        self._ended_by_signal = signum
+        self.call_later(self.action_quit)
 
     # -- size ---------------------------------------------------------------------------
     def check_size(self) -> None:

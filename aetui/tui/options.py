@@ -14,6 +14,9 @@ class LabOptions:
     slow_link: bool = False
     save_path: Path | None = None
     save_on_quit: bool = True
+    # The process may end itself after a hang-up once the run is saved (the command
+    # line's lab; never an app run inside another program, such as a test).
+    end_after_hangup: bool = False
 
     @property
     def snapshot_interval(self) -> float:

@@ -24,6 +24,7 @@ from aetui.errors import AetuiError, ConfigError
 from aetui.knob_table import format_value, symbol
 from aetui.tui.messages import PcaComputed, ProbeFinished, SnapshotReady, TrainingDiverged
 from aetui.tui.options import LabOptions
+from aetui.tui.saving import export_screen, latest_checkpoint
 from aetui.tui.screens.help import HelpScreen
 from aetui.tui.screens.lab_jobs import compute_pca, run_probe
 from aetui.tui.screens.lab_keys import LAB_BINDINGS
@@ -361,31 +362,34 @@ class LabScreen(Screen[None]):
             self.app.notify("nothing to save yet", timeout=2)
             return
         try:
-            path = await self.app.save_run()
-        except (OSError, AetuiError) as exc:
+            path, note = await self.app.save_run()
+        except AetuiError as exc:
             self.app.notify(f"save failed: {exc}", severity="error")
             return
-        self.app.notify(f"saved {path}", timeout=5)
+        self.app.notify(note or f"saved {path}", timeout=5)
 
     def action_load(self) -> None:
         from aetui.paths import checkpoint_dir
 
-        files = sorted(checkpoint_dir().glob("*.npz"), key=lambda p: p.stat().st_mtime)
+        latest = latest_checkpoint(checkpoint_dir())
         self.app.push_screen(
             PromptScreen("load a checkpoint", "path to a .npz checkpoint (training restarts "
-                         "from it)", _validate_checkpoint,
-                         value=str(files[-1]) if files else ""),
+                         "from it; the current run is saved first)", _validate_checkpoint,
+                         value=str(latest) if latest else ""),
             self._load_checkpoint)
 
     async def _load_checkpoint(self, result) -> None:
         if result:
             path, settings = result
-            self.app.notify(f"loading {path}", timeout=3)
-            await self.app.restart_from(path, settings)
+            await self.app.replace_run(path, settings)
 
     def action_export_svg(self) -> None:
         name = f"aetui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
-        path = self.app.save_screenshot(filename=name, path=str(Path.cwd()))
+        try:
+            path = export_screen(self.app.save_screenshot, name, Path.cwd())
+        except AetuiError as exc:
+            self.app.notify(f"screen not saved: {exc}", severity="error")
+            return
         self.app.notify(f"screen saved to {path}", timeout=5)
 
     def action_help(self) -> None:
@@ -400,9 +404,10 @@ def _validate_checkpoint(text: str) -> tuple[Any, str | None]:
     if not path.is_file():
         return None, f"no such file: {path}"
     try:
-        from aetui.core.checkpoint import read_settings
+        from aetui.core.checkpoint import load_checkpoint
 
-        settings = read_settings(path)
+        # The whole file is checked now: a run is never replaced by one that fails.
+        settings = load_checkpoint(path).settings
     except (AetuiError, ImportError, OSError, ValueError) as exc:
         return None, f"not a checkpoint: {exc}"
     return (path, settings), None
@@ -418,5 +423,5 @@ def _noise_label(settings: dict) -> str:
 
 
 def _diverged_text(message: str) -> str:
-    return f"{message} — training paused; press r to reset (lower the learning rate: e)"
+    return f"{message} — press r to reset"
 
