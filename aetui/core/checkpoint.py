@@ -5,7 +5,8 @@ Arrays: W (n_in×k), b (k), c (n_in), V (k×n_in, untied only), optimizer state
 (this epoch's image order). JSON strings: `config` (every setting), `history`
 (per-epoch metrics), `knob_log` (changes with the step they took effect) and
 `state` (step, epoch, position in the epoch, optimizer step count, and the
-random generators' states, so that a resumed run follows the same trajectory).
+random generators' states, so that a resumed run follows the same trajectory);
+`lab_string` (the run as one line, README "The lab string").
 Written atomically: a temporary file in the same folder, then a rename.
 """
 
@@ -40,6 +41,7 @@ class Checkpoint:
     knob_log: list[dict[str, Any]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     order: np.ndarray | None = None
+    lab_string: str | None = None  # the run as a lab string (aetui.core.labstring)
 
     @property
     def step(self) -> int:
@@ -72,6 +74,7 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     arrays["history"] = np.array(json.dumps(ckpt.history))
     arrays["knob_log"] = np.array(json.dumps(ckpt.knob_log, default=_json_default))
     arrays["state"] = np.array(json.dumps(ckpt.state, default=_json_default))
+    arrays.update(_lab_string_arrays(ckpt))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Not mkstemp: its files are private (0600); a checkpoint is an ordinary user
@@ -125,7 +128,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         return Checkpoint(params=params, settings=settings, opt_state=opt_state,
                           history=_json(path, data, "history", []),
                           knob_log=_json(path, data, "knob_log", []),
-                          state=_json(path, data, "state", {}), order=order)
+                          state=_json(path, data, "state", {}), order=order,
+                          lab_string=read_lab_string(data))
     except (KeyError, ValueError, zipfile.BadZipFile, EOFError, OSError) as exc:
         raise CheckpointError(f"{path}: corrupt checkpoint ({exc})") from None
 
@@ -138,6 +142,19 @@ def read_settings(path: str | Path) -> Settings:
         return _settings(path, data)
     except (KeyError, ValueError, zipfile.BadZipFile, EOFError, OSError) as exc:
         raise CheckpointError(f"{path}: corrupt checkpoint ({exc})") from None
+
+
+def _lab_string_arrays(ckpt: Checkpoint) -> dict[str, np.ndarray]:
+    """The lab string as a plain string array (`aetui string CKPT` prints it)."""
+    return {} if ckpt.lab_string is None else {"lab_string": np.array(ckpt.lab_string)}
+
+
+def read_lab_string(data) -> str | None:
+    """The lab string of an opened checkpoint (None in checkpoints older than it)."""
+    if "lab_string" not in data.files:
+        return None
+    value = data["lab_string"]
+    return str(value) if value.dtype.kind == "U" and value.ndim == 0 else None
 
 
 def _open(path: Path):

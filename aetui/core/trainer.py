@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from aetui import __version__
 from aetui.config import LIVE_KNOBS, Settings
-from aetui.core import kernels
+from aetui.core import kernels, labstring
 from aetui.core.blas import hold_engine_threads
 from aetui.core.checkpoint import Checkpoint, save_checkpoint
 from aetui.core.knobs import KnobBoard
+from aetui.core.labstring import KnobEvent
 from aetui.core.model import (
     Params,
     hidden_activations,
@@ -54,6 +56,8 @@ OPTIMIZER_CODES = {"sgd": kernels.OPT_SGD, "momentum": kernels.OPT_MOMENTUM,
 CHUNK_SECONDS = 0.02  # one kernel call; knobs and stop land within this
 MAX_CURVE_POINTS = 4000  # the loss curve is halved (every other point) beyond this
 EVAL_BUDGET = 0.03  # held-out measurements may take this share of training time
+# Where the data come from: a resumed run that changes these is a run on other data.
+_DATA_FIELDS = ("dataset", "data_dir", "limit")
 
 
 class Trainer:
@@ -99,6 +103,11 @@ class Trainer:
         self.message = ""
         self._compiled = False
         self.samples_per_s = 0.0
+        # The data's name for lab strings (the caller knows it: a folder's name, say).
+        self.data_name: str | None = None
+        self._data_hash: str | None = None
+        self._replay: list[KnobEvent] = []  # scheduled changes, oldest first
+        self._pause_at: int | None = None
 
         if checkpoint is not None:
             self._start_from_checkpoint(checkpoint, settings)
@@ -157,6 +166,11 @@ class Trainer:
                    if v != getattr(ckpt.settings, k)}
         self._applied = ckpt.settings.replace(
             **{k: v for k, v in changes.items() if k not in LIVE_KNOBS})
+        # Logged too (a lab string replays them), except where the data come from.
+        for name, value in changes.items():
+            if name not in LIVE_KNOBS and name not in _DATA_FIELDS:
+                self.knob_log.append(KnobChange(self.step, name, getattr(ckpt.settings, name),
+                                                value))
         self.knobs = KnobBoard(self._applied)
         for name, value in changes.items():
             if name in LIVE_KNOBS:
@@ -247,6 +261,64 @@ class Trainer:
         with self._lock:
             return self.params.copy()
 
+    # ----- replay and the lab string --------------------------------------------------
+
+    def schedule(self, changes: Sequence[KnobEvent], pause_at: int | None = None) -> None:
+        """Replay: apply each change exactly when the step count reaches its step (chunks
+        are cut there), and pause at step `pause_at` (None: don't). Call before run()."""
+        self._replay = sorted(changes, key=lambda c: c.step)  # stable: log order kept
+        self._pause_at = pause_at
+
+    def lab_string(self) -> str:
+        """This run as a lab string (any thread; hashes the data once, ~0.1 s for MNIST)."""
+        return labstring.encode(self.lab_record())
+
+    def lab_record(self) -> labstring.LabRecord:
+        with self._lock:
+            applied, step = self._applied, self.step
+            log = list(self.knob_log)
+        data_hash = self.data_hash
+        start = labstring.initial_settings(applied, [(c.name, c.old) for c in log])
+        name = self.data_name or labstring.data_label(start.dataset)
+        return labstring.LabRecord(
+            settings=start, changes=tuple(labstring.KnobEvent(c.step, c.name, c.new)
+                                          for c in log),
+            step=step, data_name=name, data_hash=data_hash, version=__version__,
+            cpu=labstring.cpu_tag())
+
+    @property
+    def data_hash(self) -> str:
+        """The content hash a lab string records for this trainer's data."""
+        if self._data_hash is None:
+            self._data_hash = labstring.content_hash(self.images, self.val_x)
+        return self._data_hash
+
+    def _apply_scheduled(self) -> None:
+        """Hand the changes due at this step to the knob board (live knobs) or apply them
+        (settings a resumed run changed), in log order."""
+        while self._replay and self._replay[0].step <= self.step:
+            change = self._replay.pop(0)
+            if change.name in LIVE_KNOBS:
+                self.knobs.request(change.name, change.value)
+                self._apply_knobs()
+                continue
+            with self._lock:
+                old = getattr(self._applied, change.name)
+                if old != change.value:
+                    self._applied = self._applied.replace(**{change.name: change.value})
+                    self.knob_log.append(KnobChange(self.step, change.name, old, change.value))
+            pending = self.knobs.take()
+            self.knobs.rebase(self.knobs.requested.replace(**{change.name: change.value}))
+            for name, value in pending.items():
+                self.knobs.request(name, value)
+
+    def _steps_to_next_event(self) -> int | None:
+        """Updates until the next scheduled change or pause (None: nothing scheduled)."""
+        ahead = [c.step for c in self._replay[:1]]
+        if self._pause_at is not None:
+            ahead.append(self._pause_at)
+        return min(ahead) - self.step if ahead else None
+
     # ----- running ------------------------------------------------------------------
 
     def warm_up(self) -> None:
@@ -288,9 +360,15 @@ class Trainer:
                 if self._reset_hidden is not None:
                     self._do_reset()
                     ws = self._workspace(self._applied.batch)
+                self._apply_scheduled()
                 self._apply_knobs()
-                if ws["gW"].shape[1] != self.params.hidden:
+                if (ws["gW"].shape[1] != self.params.hidden
+                        or ws["x"].shape[0] != self._applied.batch):
                     ws = self._workspace(self._applied.batch)
+                if self._pause_at is not None and self.step >= self._pause_at:
+                    self._pause_at = None
+                    self._paused = True
+                    self.message = f"replayed to step {self.step:,}; paused"
                 if max_steps is not None and steps_done >= max_steps:
                     break
                 if max_epochs is not None and epochs_done >= max_epochs:
@@ -313,6 +391,9 @@ class Trainer:
                     n_steps = chunk_steps
                 if max_steps is not None:
                     n_steps = min(n_steps, max_steps - steps_done)
+                to_event = self._steps_to_next_event()
+                if to_event is not None and to_event > 0:
+                    n_steps = min(n_steps, to_event)  # a replayed change lands exactly there
                 started = time.perf_counter()
                 done = self._train_chunk(n_steps, ws)
                 elapsed = time.perf_counter() - started
@@ -449,6 +530,7 @@ class Trainer:
             units = self._filter_units
             self._start_fresh(fresh)
             self._filter_units = units
+            self._replay, self._pause_at = [], None  # a reset ends a replay
             self._paused = self._paused and self.state != DIVERGED
             self.state = PAUSED if self._paused else TRAINING
             self.message = ""
@@ -469,7 +551,9 @@ class Trainer:
             n = self._sums[3]
             self.last_train = LossTerms(*(float(v / n) for v in self._sums[:3]))
             self._sums[:] = 0
-        self.curve.append(LossPoint(self.step, self.epoch, self.last_train or terms, terms))
+        self.curve.append(LossPoint(self.step, self.epoch, self.last_train or terms, terms,
+                                    float(rho_hat.mean()) if rho_hat.size else None,
+                                    float(self.samples_per_s)))
         if len(self.curve) > MAX_CURVE_POINTS:
             self.curve = self.curve[::2]
         self._eval_cost = time.perf_counter() - started
@@ -513,6 +597,7 @@ class Trainer:
 
     def checkpoint(self) -> Checkpoint:
         """A consistent copy of the whole run state."""
+        _ = self.data_hash  # hashed outside the lock: the trainer waits for nothing
         with self._lock:
             return Checkpoint(
                 params=self.params.copy(),
@@ -526,6 +611,7 @@ class Trainer:
                        "noise_rng": self._noise_rng.bit_generator.state,
                        "curve": [_point_row(point) for point in self.curve]},
                 order=self.order.copy(),
+                lab_string=self.lab_string(),
             )
 
     def save(self, path: str | Path) -> Path:
@@ -537,12 +623,15 @@ def _point_row(point: LossPoint) -> list:
     """A loss-curve point as a flat JSON row (the curve is kept in checkpoints)."""
     val = point.val
     return [point.step, point.epoch, point.train.recon, point.train.l2, point.train.sparsity,
-            *((val.recon, val.l2, val.sparsity) if val is not None else ())]
+            *((val.recon, val.l2, val.sparsity) if val is not None else (None, None, None)),
+            point.rho_hat_mean, point.samples_per_s]
 
 
 def _point_from_row(row: list) -> LossPoint:
-    val = LossTerms(*row[5:8]) if len(row) >= 8 else None
-    return LossPoint(int(row[0]), float(row[1]), LossTerms(*row[2:5]), val)
+    """Rows are [step, epoch, train×3] (+ [held-out×3 or nulls] + [mean ρ̂, samples/s])."""
+    val = LossTerms(*row[5:8]) if len(row) >= 8 and row[5] is not None else None
+    extra = row[8:10] if len(row) >= 10 else (None, None)
+    return LossPoint(int(row[0]), float(row[1]), LossTerms(*row[2:5]), val, *extra)
 
 
 def _change_dict(change: KnobChange) -> dict[str, Any]:
