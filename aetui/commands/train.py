@@ -89,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         lambda: trainer.run(max_steps=steps, max_epochs=max_epochs), trainer.stop,
         "aetui-train")
     report.close()
+    if record is not None and trainer.step == record.step:
+        trainer.apply_due_changes()  # the string's last changes, made at its last step
     if args.json and trainer.step > report.last_epoch_step and not report.diverged_message:
         report.emit(report.partial_record(start_step))
     saved = trainer.save(out)

@@ -64,7 +64,7 @@ class LabRecord:
     changes: tuple[KnobEvent, ...]  # in the order they were applied
     step: int  # updates done when the string was taken
     data_name: str  # "mnist", "digits", a folder's name …
-    data_hash: str  # content_hash() of the training and held-out images
+    data_hash: str  # content_hash() of the training images
     version: str  # the aetui version that made it
     cpu: str  # cpu_tag() where it ran
 

@@ -288,14 +288,17 @@ class Trainer:
 
     @property
     def data_hash(self) -> str:
-        """The content hash a lab string records for this trainer's data."""
+        """The content hash a lab string records: of the training images (in order), the
+        only data the weights depend on."""
         if self._data_hash is None:
-            self._data_hash = labstring.content_hash(self.images, self.val_x)
+            self._data_hash = labstring.content_hash(self.images)
         return self._data_hash
 
-    def _apply_scheduled(self) -> None:
-        """Hand the changes due at this step to the knob board (live knobs) or apply them
-        (settings a resumed run changed), in log order."""
+    def apply_due_changes(self) -> None:
+        """Apply the scheduled changes due at this step, in log order: live knobs through
+        the knob board, settings a resumed run changed directly. run() calls it before each
+        chunk; call it yourself (trainer not running) to end a replay where its string
+        ended, with the changes logged at that last step made."""
         while self._replay and self._replay[0].step <= self.step:
             change = self._replay.pop(0)
             if change.name in LIVE_KNOBS:
@@ -360,8 +363,14 @@ class Trainer:
                 if self._reset_hidden is not None:
                     self._do_reset()
                     ws = self._workspace(self._applied.batch)
-                self._apply_scheduled()
                 self._apply_knobs()
+                if max_steps is not None and steps_done >= max_steps:
+                    break
+                if max_epochs is not None and epochs_done >= max_epochs:
+                    break
+                # After the limits: a replay stopped at step s holds the weights the run
+                # had at s, before the changes logged at s (apply_due_changes adds them).
+                self.apply_due_changes()
                 if (ws["gW"].shape[1] != self.params.hidden
                         or ws["x"].shape[0] != self._applied.batch):
                     ws = self._workspace(self._applied.batch)
@@ -369,10 +378,6 @@ class Trainer:
                     self._pause_at = None
                     self._paused = True
                     self.message = f"replayed to step {self.step:,}; paused"
-                if max_steps is not None and steps_done >= max_steps:
-                    break
-                if max_epochs is not None and epochs_done >= max_epochs:
-                    break
                 single = self._step_requests > 0
                 if self._paused and not single:
                     if self.state != DIVERGED:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from aetui.errors import AetuiError
 from aetui.tui.widgets.digits import DigitsPanel
 from aetui.tui.widgets.filters import FiltersPanel
 from aetui.tui.widgets.loss import LossPanel
@@ -69,6 +74,10 @@ LAB_BINDINGS: list[Binding] = [
     Binding("ctrl+s", "app.save", "save", tooltip="save a checkpoint now"),
     Binding("ctrl+o", "app.load", "load", tooltip="load a checkpoint (type its path)"),
     Binding("ctrl+e", "app.export_svg", "svg", tooltip="export the screen as SVG"),
+    Binding("u", "lab_string", "string", id="lab.string",
+            tooltip="show the lab string (the whole run in one line) and copy it (OSC 52)"),
+    Binding("x", "export_bundle", "export", id="lab.export",
+            tooltip="export a bundle: checkpoint, CSVs, plots, screen SVG, lab string"),
 ]
 
 
@@ -82,6 +91,8 @@ class LabScreen(Screen[None]):
         self.image_interval = image_interval
         self.plot_interval = plot_interval
         self.levels = levels
+        self.last_lab_string: str | None = None
+        self.last_export: Path | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -95,6 +106,47 @@ class LabScreen(Screen[None]):
                 yield LossPanel(interval=self.plot_interval, id="loss")
                 yield SparsityPanel(interval=self.plot_interval, id="sparsity")
         yield Footer(compact=True)
+
+    # -- sharing: the lab string and the export bundle (README "Share and replay") ------
+    def _string_source(self):
+        """The running trainer if it can describe its run, else None (with a notice)."""
+        trainer = self.app.trainer
+        if trainer is None or not hasattr(trainer, "lab_string"):
+            self.app.notify("no run to describe yet: wait for training to start", timeout=3)
+            return None
+        return trainer
+
+    async def action_lab_string(self) -> None:
+        trainer = self._string_source()
+        if trainer is None:
+            return
+        text = await asyncio.to_thread(trainer.lab_string)  # hashes the data once
+        self.last_lab_string = text
+        # OSC 52: the terminal puts it on the clipboard if it allows (tmux: set-clipboard on).
+        self.app.copy_to_clipboard(text)
+        self.app.notify(text, title="lab string (copied where the terminal allows OSC 52)",
+                        timeout=30)
+
+    async def action_export_bundle(self) -> None:
+        trainer = self._string_source()
+        if trainer is None or not self.app.arrays:
+            return
+        from aetui.core.export import write_bundle
+
+        svg = self.app.export_screenshot()
+        folder = Path.cwd() / f"aetui-export-{time.strftime('%Y%m%d-%H%M%S')}"
+        while folder.exists():
+            folder = folder.with_name(folder.name + "-1")
+        test_x = self.app.arrays[2]
+        try:
+            path = await asyncio.to_thread(
+                lambda: write_bundle(folder, trainer.checkpoint(), test_x, svg=svg,
+                                     val_count=trainer.val_count))
+        except (OSError, AetuiError) as exc:
+            self.app.notify(f"export failed: {exc}", severity="error")
+            return
+        self.last_export = path
+        self.app.notify(f"exported to {path}", title="export", timeout=10)
 
     def on_resize(self) -> None:
         self.app.check_size()
