@@ -91,12 +91,26 @@ async def test_a_steered_lab_run_replays_headless_bit_for_bit(tmp_path, monkeypa
     assert weights.V is not None and np.array_equal(replayed.params.V, weights.V)
 
 
-async def test_lab_replays_a_string_and_pauses_where_it_ended(tmp_path):
+async def test_lab_replays_a_string_and_pauses_where_it_ended(tmp_path, monkeypatch):
+    import time
+
     from aetui.core.trainer import Trainer
     from aetui.data import load_dataset
+    from aetui.tui.app import LabApp
+
+    # A slow UI: the trainer has made the string's first changes before the lab hears
+    # it was built (the lab must not take them for its own stale settings and undo them).
+    built = LabApp.on_trainer_built
+
+    def late(self, message):
+        time.sleep(0.5)
+        built(self, message)
+
+    monkeypatch.setattr(LabApp, "on_trainer_built", late)
 
     train_x, _, test_x, _ = load_dataset("digits", seed=SETTINGS.seed, limit=SETTINGS.limit)
     run = Trainer(SETTINGS, train_x, test_x)
+    run.set_knob("q", 0.5)  # at step 0: applied as soon as the replay starts
     run.run(max_steps=12)
     run.set_knob("rho", 0.2)
     run.set_knob("beta", 0.3)
@@ -112,6 +126,9 @@ async def test_lab_replays_a_string_and_pauses_where_it_ended(tmp_path):
         await pilot.pause(0.3)
         assert trainer.step == record.step == 21
         assert trainer.settings.beta == 0.3 and settings.beta == 0.0
+        # Exactly the string's changes: the lab hands over no stale settings of its own.
+        assert [(c.step, c.name, c.new) for c in trainer.knob_log] == \
+            [(c.step, c.name, c.value) for c in record.changes]
         w = trainer.weights()
         assert np.array_equal(w.W, run.weights().W)
         await app.stop_training()

@@ -204,6 +204,7 @@ class LabApp(App[Path | None]):
             if self._stopping.is_set():
                 return
             train_x, _, test_x, _ = dataset
+            self._built_with = self.settings  # on_trainer_built hands over later changes
             trainer = self.trainer_factory(
                 self.settings, train_x, test_x, checkpoint_path=self.checkpoint_path,
                 display_count=DISPLAY_DIGITS, snapshot_interval=self.options.snapshot_interval,
@@ -307,8 +308,10 @@ class LabApp(App[Path | None]):
     def on_trainer_built(self, message: TrainerBuilt) -> None:
         trainer = message.trainer
         self.trainer = trainer
-        # Keys pressed while loading changed self.settings: hand them over now.
-        wanted, have = self.settings, trainer.settings
+        # Keys pressed while loading changed self.settings: hand them over now. Compared
+        # with what the trainer was built with, not its settings now: a replay may have
+        # changed those already (issue 13).
+        wanted, have = self.settings, getattr(self, "_built_with", trainer.settings)
         for name in LIVE_KNOBS:
             if getattr(wanted, name) != getattr(have, name):
                 self._guard(trainer.set_knob, name, getattr(wanted, name))
