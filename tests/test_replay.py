@@ -161,3 +161,17 @@ def test_the_string_command_prints_a_checkpoints_string(data, tmp_path, capsys):
     printed = capsys.readouterr().out.strip()
     assert printed == load_checkpoint(path).lab_string
     assert decode(printed).step == 3
+
+
+def test_a_knob_log_that_cannot_be_undone_never_stops_a_save(data, tmp_path):
+    from aetui.core.checkpoint import save_checkpoint
+
+    t = _trainer(data)
+    t.run(max_steps=2)
+    ckpt = t.checkpoint()
+    ckpt.knob_log = [{"step": 1, "name": "q", "old": 7.0, "new": 0.25}]  # q=7 is invalid
+    path = save_checkpoint(tmp_path / "odd.npz", ckpt)
+    resumed = _trainer(data, checkpoint=load_checkpoint(path))
+    saved = load_checkpoint(resumed.save(tmp_path / "again.npz"))
+    assert saved.lab_string is None and saved.step == 2
+    assert cli.main(["string", str(tmp_path / "again.npz")]) == 2

@@ -44,7 +44,7 @@ from aetui.core.snapshots import (
     frozen_copy,
 )
 from aetui.data import as_float
-from aetui.errors import CheckpointError, ConfigError
+from aetui.errors import AetuiError, CheckpointError, ConfigError
 
 NOISE_CODES = {"none": kernels.NOISE_NONE, "mask": kernels.NOISE_MASK,
                "gaussian": kernels.NOISE_GAUSSIAN, "saltpepper": kernels.NOISE_SALTPEPPER}
@@ -616,8 +616,16 @@ class Trainer:
                        "noise_rng": self._noise_rng.bit_generator.state,
                        "curve": [_point_row(point) for point in self.curve]},
                 order=self.order.copy(),
-                lab_string=self.lab_string(),
+                lab_string=self._lab_string_if_possible(),
             )
+
+    def _lab_string_if_possible(self) -> str | None:
+        """The lab string, or None when the knob log cannot be undone to a valid start
+        (a hand-edited checkpoint, say): saving must never fail for want of it."""
+        try:
+            return self.lab_string()
+        except (AetuiError, TypeError, ValueError):
+            return None
 
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint atomically (any thread); returns the path written."""

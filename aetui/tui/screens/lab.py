@@ -120,7 +120,11 @@ class LabScreen(Screen[None]):
         trainer = self._string_source()
         if trainer is None:
             return
-        text = await asyncio.to_thread(trainer.lab_string)  # hashes the data once
+        try:
+            text = await asyncio.to_thread(trainer.lab_string)  # hashes the data once
+        except (AetuiError, TypeError, ValueError) as exc:  # a hand-edited knob log
+            self.app.notify(f"no lab string for this run: {exc}", severity="error")
+            return
         self.last_lab_string = text
         # OSC 52: the terminal puts it on the clipboard if it allows (tmux: set-clipboard on).
         self.app.copy_to_clipboard(text)
