@@ -138,7 +138,8 @@ def bundle_readme(ckpt: Checkpoint, with_svg: bool) -> str:
         "",
         "| setting | value |",
         "|---|---|",
-        *(f"| `{option_name(k)}` | {v} |" for k, v in s.to_dict().items()),
+        *(f"| `{option_name(k)}` | {'—' if v is None else v} |"
+          for k, v in s.to_dict().items()),
         "",
         f"Knob changes during the run: {len(ckpt.knob_log)} (see `knobs.csv`).",
         "",

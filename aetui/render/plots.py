@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 DPI = 100
 MAX_FILTERS = 100  # a 10×10 grid stays legible; the README says which units are shown
@@ -92,6 +93,7 @@ def rho_hat_png(path: Path, rho_hat: np.ndarray, rho: float, beta: float) -> Pat
                label=f"mean ρ̂ = {float(np.mean(rho_hat)):.3f}")
     ax.set_xlabel("ρ̂ (mean activation of a unit on held-out images)")
     ax.set_ylabel("units")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"ρ̂ of {len(rho_hat)} units (β = {beta:g})")
     ax.legend()
     fig.tight_layout()
