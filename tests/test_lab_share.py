@@ -60,6 +60,7 @@ async def test_a_steered_lab_run_replays_headless_bit_for_bit(tmp_path, monkeypa
         screen = _screen(app)
         assert await wait_for(pilot, lambda: screen.last_lab_string is not None, timeout=LONG)
         text = screen.last_lab_string
+        assert app.clipboard == text  # sent to the terminal as OSC 52
         weights = trainer.weights()
         record = decode(text)
         assert record.step == trainer.step
