@@ -4,8 +4,8 @@ the same float32 weights; `x` writes the bundle; `--lab` opens a replay that pau
 the string ended."""
 
 import numpy as np
+from bundle_checks import check_bundle
 from fake_trainer import wait_for
-from test_export import check_bundle
 
 from aetui import cli
 from aetui.commands.lab import build_lab_app
