@@ -175,3 +175,30 @@ def test_a_knob_log_that_cannot_be_undone_never_stops_a_save(data, tmp_path):
     saved = load_checkpoint(resumed.save(tmp_path / "again.npz"))
     assert saved.lab_string is None and saved.step == 2
     assert cli.main(["string", str(tmp_path / "again.npz")]) == 2
+
+
+def test_a_run_continued_after_a_divergence_replays_exactly(data):
+    """A divergence keeps the weights before the first failing update however the work was
+    chunked, so lowering the rate there and going on is replayed exactly."""
+    steep = SETTINGS.replace(loss="mse", decoder="linear", noise="none", lr=2.0)
+
+    def diverge(pieces: int):
+        t = _trainer(data, steep)
+        t.on_diverged = lambda _message: t.stop()
+        while t.state != "diverged":
+            t.run(max_steps=pieces)
+        return t
+
+    chunked, stepped = diverge(10_000), diverge(1)  # big chunks vs one update at a time
+    assert chunked.step == stepped.step > 5
+    assert _same(chunked.weights(), stepped.weights()) and chunked.weights().all_finite()
+    chunked.set_knob("lr", 0.05)
+    chunked.resume()
+    chunked.run(max_steps=30)
+    record = decode(chunked.lab_string())
+    replay = _trainer(data, record.settings)
+    replay.on_diverged = lambda _message: replay.stop()
+    replay.schedule(record.changes)
+    replay.run(max_steps=record.step)
+    assert replay.state != "diverged" and replay.step == record.step
+    assert _same(replay.weights(), chunked.weights())

@@ -450,6 +450,14 @@ class Trainer:
                 self.params, self.opt, self.adam_t, self.pos = saved[0], saved[1], saved[2], \
                     saved[3]
                 self._noise_rng.bit_generator.state = saved[4]
+                if n_steps > 1:
+                    # Again one update at a time: the weights kept are then those before
+                    # the first failing update whatever the chunking, so a replay (README
+                    # "Share and replay") reaches the same ones.
+                    redone = 0
+                    while redone < n_steps and self._train_chunk(1, ws) == 1:
+                        redone += 1
+                    return redone
                 self.state = DIVERGED
                 self._paused = True
                 self._step_requests = 0
