@@ -300,6 +300,19 @@ async def test_a_keymap_moves_a_lab_key_by_its_binding_id():
         assert trainer.settings.q == next_value("q", q, 1) != q
 
 
+async def test_share_keys_wait_for_a_trainer_that_can_describe_its_run():
+    # The real trainer is driven through u and x in test_lab_share.py; a trainer without
+    # lab strings (this fake) gets a notice instead of a crash.
+    _mark_tested("lab_string", "export_bundle")
+    app = make_lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("u", "x")
+        await pilot.pause(0.1)
+        notes = [n.message for n in app._notifications]
+        assert sum("no run to describe yet" in n for n in notes) == 2
+
+
 def test_every_footer_binding_has_a_test():
     """Runs last in this file: each lab binding's action was exercised above."""
     actions = {b.action for b in LAB_BINDINGS}

@@ -7,6 +7,8 @@ import contextlib
 import os
 import sys
 
+from aetui.commands import string
+
 
 def add_lab_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("lab display")
@@ -19,13 +21,19 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
                             "under ~/.local/share/aetui/checkpoints)")
     group.add_argument("--no-save-on-quit", dest="save_on_quit", action="store_false",
                        help="do not save a checkpoint when quitting")
+    string.add_lab_option(group)
 
 
 def run(args: argparse.Namespace) -> int:
     from aetui.commands import common
     from aetui.paths import ensure_numba_cache_dir
 
-    settings, load_path = common.settings_from_args(args)
+    record = None
+    if getattr(args, "lab", None):
+        settings, record = string.replay_settings(args)
+        load_path = None
+    else:
+        settings, load_path = common.settings_from_args(args)
     from aetui.files import save_destination
 
     # Checked before the lab opens: a destination that cannot be written would only
@@ -46,12 +54,11 @@ def run(args: argparse.Namespace) -> int:
     # never needs more than ~15 frames a second (5 on a slow link).
     os.environ.setdefault("TEXTUAL_FPS", "5" if args.slow_link else "15")
 
-    from aetui.tui.app import LabApp
     from aetui.tui.options import LabOptions
 
     options = LabOptions(ascii=args.ascii, slow_link=args.slow_link, save_path=save_path,
                          save_on_quit=args.save_on_quit, end_after_hangup=True)
-    app = LabApp(settings, checkpoint_path=load_path, options=options)
+    app = build_lab_app(settings, checkpoint_path=load_path, options=options, record=record)
     saved = app.run()
     if app.exit_watchdog is not None:
         app.exit_watchdog.cancel()  # Textual's shutdown finished: no need to force it
@@ -64,3 +71,34 @@ def run(args: argparse.Namespace) -> int:
         elif options.save_on_quit and app.failure is None and app.return_code == 0:
             print("aetui: nothing was saved (training had not started)", file=sys.stderr)
     return 1 if app.failure is not None else (app.return_code or 0)
+
+
+def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None):
+    """The LabApp, with trainers that know their data's name (for lab strings) and, for
+    `--lab STRING`, replay `record`: each logged change at its step, pausing at the
+    string's last step, after one line if the replay may not be exact."""
+    from aetui.tui.app import LabApp, default_load_data, default_trainer_factory
+
+    seen: dict = {}
+    replay = [record] if record is not None else []
+
+    def load_data(s):
+        seen["dataset"] = default_load_data(s)
+        return seen["dataset"]
+
+    def trainer_factory(*args, **kwargs):
+        trainer = default_trainer_factory(*args, **kwargs)
+        if "dataset" in seen:
+            trainer.data_name = seen["dataset"].name
+        if replay:  # the first trainer only: a loaded checkpoint is not replayed
+            rec = replay.pop()
+            trainer.schedule(rec.changes, pause_at=rec.step)
+            note = string.exactness_line(rec, trainer.data_hash)
+            if note:
+                app.call_from_thread(app.notify, note, title="replay", severity="warning",
+                                     timeout=15)
+        return trainer
+
+    app = LabApp(settings, checkpoint_path=checkpoint_path, options=options,
+                 trainer_factory=trainer_factory, load_data=load_data)
+    return app

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from aetui.commands import common
+from aetui.commands import common, string
 from aetui.errors import ConfigError
 
 
@@ -31,6 +31,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     run_group.add_argument("--out", metavar="PATH", default=None,
                            help="write the final checkpoint (.npz) here (default: a new file "
                                 "under ~/.local/share/aetui/checkpoints)")
+    string.add_lab_option(run_group)
     run_group.add_argument("--json", action="store_true",
                            help="instead of the progress bar, print one JSON object per epoch "
                                 "(and one for a final partial epoch) on stdout")
@@ -42,16 +43,22 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--epochs", f"must be at least 1, got {args.epochs}")
     if args.steps is not None and args.steps < 0:
         raise ConfigError("--steps", f"must be at least 0, got {args.steps}")
-    settings, load_path = common.settings_from_args(args)
+    record = None
+    if args.lab:
+        settings, record = string.replay_settings(args)
+        load_path = None
+    else:
+        settings, load_path = common.settings_from_args(args)
     from aetui.files import save_destination
 
     # Checked now: a destination that cannot be written would lose the run at the end.
     out = save_destination(args.out, "train", "--out")
     with common.EndingSignals() as signals:
-        return _train(args, settings, load_path, out, signals)
+        return _train(args, settings, load_path, out, signals, record)
 
 
-def _train(args, settings, load_path, out: Path, signals: common.EndingSignals) -> int:
+def _train(args, settings, load_path, out: Path, signals: common.EndingSignals,
+           record=None) -> int:
     from aetui.core.checkpoint import load_checkpoint
     from aetui.core.trainer import Trainer
     from aetui.data import load_dataset
@@ -63,15 +70,24 @@ def _train(args, settings, load_path, out: Path, signals: common.EndingSignals) 
         print(f"aetui: {data.note}", file=sys.stderr)
     train_x, _, test_x, _ = data
 
-    max_epochs = args.epochs if args.epochs is not None else (None if args.steps else 1)
+    steps = args.steps
+    if record is not None and steps is None and args.epochs is None:
+        steps = record.step  # as far as the string's run went
+    max_epochs = args.epochs if args.epochs is not None else (None if steps else 1)
     report = _Reporter(json_lines=args.json, total_steps=_total_steps(
-        settings, len(train_x), max_epochs, args.steps))
+        settings, len(train_x), max_epochs, steps))
     trainer = Trainer(settings, train_x, test_x, checkpoint=checkpoint,
                       on_snapshot=report.snapshot, on_epoch=report.epoch,
                       on_diverged=report.diverged)
     report.trainer = trainer
+    trainer.data_name = data.name
+    if record is not None:
+        trainer.schedule(record.changes)
+        note = string.exactness_line(record, trainer.data_hash)
+        if note:
+            print(f"aetui: {note}", file=sys.stderr)
 
-    if args.steps == 0:
+    if steps == 0:
         signals.hold()
         saved = trainer.save(out)
         print(f"aetui: saved the initial weights to {saved}", file=sys.stderr)
@@ -79,9 +95,11 @@ def _train(args, settings, load_path, out: Path, signals: common.EndingSignals) 
 
     start_step = trainer.step
     _, interrupted = common.run_interruptibly(
-        lambda: trainer.run(max_steps=args.steps, max_epochs=max_epochs), trainer.stop,
+        lambda: trainer.run(max_steps=steps, max_epochs=max_epochs), trainer.stop,
         "aetui-train", signals)
     report.close()
+    if record is not None and trainer.step == record.step:
+        trainer.apply_due_changes()  # the string's last changes, made at its last step
     if args.json and trainer.step > report.last_epoch_step and not report.diverged_message:
         report.emit(report.partial_record(start_step))
     saved = trainer.save(out)

@@ -5,7 +5,8 @@ Arrays: W (n_in×k), b (k), c (n_in), V (k×n_in, untied only), optimizer state
 (this epoch's image order). JSON strings: `config` (every setting), `history`
 (per-epoch metrics), `knob_log` (changes with the step they took effect) and
 `state` (step, epoch, position in the epoch, optimizer step count, and the
-random generators' states, so that a resumed run follows the same trajectory).
+random generators' states, so that a resumed run follows the same trajectory);
+`lab_string` (the run as one line, README "The lab string").
 Written atomically: a temporary file in the same folder, fsynced, renamed, and the
 folder fsynced (aetui.files).
 
@@ -52,6 +53,7 @@ class Checkpoint:
     knob_log: list[dict[str, Any]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     order: np.ndarray | None = None
+    lab_string: str | None = None  # the run as a lab string (aetui.core.labstring)
 
     @property
     def step(self) -> int:
@@ -84,6 +86,8 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     arrays["history"] = np.array(json.dumps(ckpt.history))
     arrays["knob_log"] = np.array(json.dumps(ckpt.knob_log, default=_json_default))
     arrays["state"] = np.array(json.dumps(ckpt.state, default=_json_default))
+    if ckpt.lab_string is not None:
+        arrays["lab_string"] = np.array(ckpt.lab_string)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return write_atomically(path, lambda fh: np.savez(fh, **arrays))
@@ -103,7 +107,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     return Checkpoint(params=params, settings=settings, opt_state=opt_state,
                       history=_history(path, _json(path, data, "history", [])),
                       knob_log=_knob_log(path, _json(path, data, "knob_log", [])),
-                      state=state, order=order)
+                      state=state, order=order, lab_string=_lab_string(data))
 
 
 def read_settings(path: str | Path) -> Settings:
@@ -147,6 +151,16 @@ def _open(path: Path) -> dict[str, np.ndarray]:
     if fmt is not None and (fmt.ndim != 0 or fmt.dtype.kind != "U" or str(fmt) != FORMAT):
         raise CheckpointError(f"{path}: unknown checkpoint format (expected {FORMAT})")
     return data
+
+
+def _lab_string(data) -> str | None:
+    """The lab string (None in checkpoints older than it, or when it is not one string;
+    decoding it checks the rest: aetui.core.labstring)."""
+    value = data.get("lab_string")
+    if value is None or value.dtype.kind != "U" or value.ndim != 0 or value.size > 1:
+        return None
+    text = str(value)
+    return text if len(text) <= MAX_JSON_CHARS else None
 
 
 def _settings(path: Path, data) -> Settings:
@@ -281,10 +295,14 @@ def _state(path: Path, state, order: np.ndarray | None) -> dict[str, Any]:
         raise CheckpointError(f"{path}: state 'curve' must be a list of at most "
                               f"{MAX_LIST_ITEMS:,} rows")
     for row in curve:
-        if not (isinstance(row, list) and len(row) in (5, 8) and _is_int(row[0])
-                and 0 <= row[0] <= MAX_COUNTER and all(_is_number(v) for v in row)):
+        # [step, epoch, train×3] (+ [held-out×3] (+ [mean ρ̂, samples/s])); held-out and
+        # the last two may be null.
+        if not (isinstance(row, list) and len(row) in (5, 8, 10) and _is_int(row[0])
+                and 0 <= row[0] <= MAX_COUNTER and all(_is_number(v) for v in row[:5])
+                and all(v is None or _is_number(v) for v in row[5:])
+                and (row[5:8] == [None] * 3 or all(_is_number(v) for v in row[5:8]))):
             raise CheckpointError(f"{path}: a loss-curve row in 'state' is not [step, epoch, "
-                                  f"3 or 6 finite numbers]: {_short(row)}")
+                                  f"3, 6 or 8 finite numbers]: {_short(row)}")
     return state
 
 

@@ -91,6 +91,13 @@ class KnobSession:
         return {name: getattr(requested, name) for name in LAB_KNOBS
                 if getattr(requested, name) != getattr(taken, name)}
 
+    def override(self, name: str, value: Any) -> None:
+        """The trainer itself set `name` = `value` (a replayed change to a setting no key
+        turns): both the requested and the taken settings have it; nothing is pending."""
+        with self._lock:
+            self._requested = self._requested.replace(**{name: value})
+            self._taken = self._taken.replace(**{name: value})
+
     def adopt(self, settings: Settings) -> None:
         """A trainer starts from `settings`: requested values that differ from them
         are pending (the trainer's first `take` hands them over)."""

@@ -57,6 +57,8 @@ class LossPoint:
     epoch: float
     train: LossTerms
     val: LossTerms | None
+    rho_hat_mean: float | None = None  # held-out mean ρ̂ then (None in older checkpoints)
+    samples_per_s: float | None = None  # training speed then
 
 
 @dataclass(frozen=True)

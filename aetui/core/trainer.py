@@ -12,16 +12,18 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from aetui import __version__
 from aetui.config import Settings
-from aetui.core import engine, objective
+from aetui.core import engine, labstring, objective
 from aetui.core.blas import hold_engine_threads
 from aetui.core.checkpoint import Checkpoint, fit_to_data, save_checkpoint
+from aetui.core.labstring import KnobEvent
 from aetui.core.model import Params, init_params, reconstruct
 from aetui.core.session import KnobSession
 from aetui.core.snapshots import (
@@ -36,12 +38,14 @@ from aetui.core.snapshots import (
     Snapshot,
     frozen_copy,
 )
-from aetui.errors import ConfigError
+from aetui.errors import AetuiError, ConfigError
 from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, LIVE_KNOBS, NEW_WEIGHTS, RETIE
 
 CHUNK_SECONDS = 0.02  # one kernel call; knobs and stop land within this
 MAX_CURVE_POINTS = 4000  # the loss curve is halved (every other point) beyond this
 EVAL_BUDGET = 0.03  # held-out measurements may take this share of training time
+# Where the data come from: a resumed run that changes these is a run on other data.
+_DATA_FIELDS = ("dataset", "data_dir", "limit")
 
 
 class Trainer:
@@ -93,6 +97,11 @@ class Trainer:
         self.message = ""
         self._compiled = False
         self.samples_per_s = 0.0
+        # The data's name for lab strings (the caller knows it: a folder's name, say).
+        self.data_name: str | None = None
+        self._data_hash: str | None = None
+        self._replay: list[KnobEvent] = []  # scheduled changes, oldest first
+        self._pause_at: int | None = None
         self._hyper_of: Settings | None = None
 
         if checkpoint is not None:
@@ -149,9 +158,15 @@ class Trainer:
         if settings.hidden != ckpt.settings.hidden:
             raise ConfigError("--hidden", f"the checkpoint has {ckpt.settings.hidden} "
                               f"hidden units; use a new run (no --load) to change it")
-        self._applied = ckpt.settings.replace(**{
-            k: v for k, v in settings.to_dict().items()
-            if k not in LIVE_KNOBS and v != getattr(ckpt.settings, k)})
+        changes = {k: v for k, v in settings.to_dict().items()
+                   if v != getattr(ckpt.settings, k)}
+        self._applied = ckpt.settings.replace(
+            **{k: v for k, v in changes.items() if k not in LIVE_KNOBS})
+        # Logged too (a lab string replays them), except where the data come from.
+        for name, value in changes.items():
+            if name not in LIVE_KNOBS and name not in _DATA_FIELDS:
+                self.knob_log.append(KnobChange(self.step, name, getattr(ckpt.settings, name),
+                                                value))
         self.knobs.adopt(self._applied)
 
     def _zero_optimizer(self) -> None:
@@ -242,6 +257,64 @@ class Trainer:
         with self._lock:
             return self.params.copy()
 
+    # ----- replay and the lab string --------------------------------------------------
+
+    def schedule(self, changes: Sequence[KnobEvent], pause_at: int | None = None) -> None:
+        """Replay: apply each change exactly when the step count reaches its step (chunks
+        are cut there), and pause at step `pause_at` (None: don't). Call before run()."""
+        self._replay = sorted(changes, key=lambda c: c.step)  # stable: log order kept
+        self._pause_at = pause_at
+
+    def lab_string(self) -> str:
+        """This run as a lab string (any thread; hashes the data once, ~0.1 s for MNIST)."""
+        return labstring.encode(self.lab_record())
+
+    def lab_record(self) -> labstring.LabRecord:
+        with self._lock:
+            applied, step = self._applied, self.step
+            log = list(self.knob_log)
+        data_hash = self.data_hash
+        start = labstring.initial_settings(applied, [(c.name, c.old) for c in log])
+        name = self.data_name or labstring.data_label(start.dataset)
+        return labstring.LabRecord(
+            settings=start, changes=tuple(labstring.KnobEvent(c.step, c.name, c.new)
+                                          for c in log),
+            step=step, data_name=name, data_hash=data_hash, version=__version__,
+            cpu=labstring.cpu_tag())
+
+    @property
+    def data_hash(self) -> str:
+        """The content hash a lab string records: of the training images (in order), the
+        only data the weights depend on."""
+        if self._data_hash is None:
+            self._data_hash = labstring.content_hash(self.images)
+        return self._data_hash
+
+    def apply_due_changes(self) -> None:
+        """Apply the scheduled changes due at this step, in log order: live knobs through
+        the knob session, settings a resumed run changed directly. run() calls it before
+        each chunk; call it yourself (trainer not running) to end a replay where its
+        string ended, with the changes logged at that last step made."""
+        while self._replay and self._replay[0].step <= self.step:
+            change = self._replay.pop(0)
+            if change.name in LIVE_KNOBS:
+                self.knobs.set(change.name, change.value, live_only=True)
+                self._apply_knobs()
+                continue
+            with self._lock:
+                old = getattr(self._applied, change.name)
+                if old != change.value:
+                    self._applied = self._applied.replace(**{change.name: change.value})
+                    self.knob_log.append(KnobChange(self.step, change.name, old, change.value))
+            self.knobs.override(change.name, change.value)
+
+    def _steps_to_next_event(self) -> int | None:
+        """Updates until the next scheduled change or pause (None: nothing scheduled)."""
+        ahead = [c.step for c in self._replay[:1]]
+        if self._pause_at is not None:
+            ahead.append(self._pause_at)
+        return min(ahead) - self.step if ahead else None
+
     # ----- running ------------------------------------------------------------------
 
     def warm_up(self) -> None:
@@ -284,12 +357,19 @@ class Trainer:
                 if self._reset_hidden is not None:
                     self._do_reset()
                     ws = self._workspace(self._applied.batch)
-                if ws.hidden != self.params.hidden:
-                    ws = self._workspace(self._applied.batch)
                 if max_steps is not None and steps_done >= max_steps:
                     break
                 if max_epochs is not None and epochs_done >= max_epochs:
                     break
+                # After the limits: a replay stopped at step s holds the weights the run
+                # had at s, before the changes logged at s (apply_due_changes adds them).
+                self.apply_due_changes()
+                if ws.hidden != self.params.hidden or ws.batch != self._applied.batch:
+                    ws = self._workspace(self._applied.batch)
+                if self._pause_at is not None and self.step >= self._pause_at:
+                    self._pause_at = None
+                    self._paused = True
+                    self.message = f"replayed to step {self.step:,}; paused"
                 single = self._step_requests > 0
                 if self._paused and not single:
                     if self.state != DIVERGED:
@@ -308,6 +388,9 @@ class Trainer:
                     n_steps = chunk_steps
                 if max_steps is not None:
                     n_steps = min(n_steps, max_steps - steps_done)
+                to_event = self._steps_to_next_event()
+                if to_event is not None and to_event > 0:
+                    n_steps = min(n_steps, to_event)  # a replayed change lands exactly there
                 if self._applied.optimizer == "lbfgs":
                     # One L-BFGS iteration is one update and one epoch (a full pass).
                     limits = [n - d for n, d in ((max_steps, steps_done),
@@ -362,6 +445,14 @@ class Trainer:
                 self.params, self.opt, self.adam_t, self.pos = saved[0], saved[1], saved[2], \
                     saved[3]
                 self._noise_rng.bit_generator.state = saved[4]
+                if n_steps > 1:
+                    # Again one update at a time: the weights kept are then those before
+                    # the first failing update whatever the chunking, so a replay (README
+                    # "Share and replay") reaches the same ones.
+                    redone = 0
+                    while redone < n_steps and self._train_chunk(1, ws) == 1:
+                        redone += 1
+                    return redone
                 self.state = DIVERGED
                 self._paused = True
                 self._step_requests = 0
@@ -520,6 +611,7 @@ class Trainer:
             units = self._filter_units
             self._start_fresh(fresh)
             self._filter_units = units
+            self._replay, self._pause_at = [], None  # a reset ends a replay
             self._paused = self._paused and self.state != DIVERGED
             self.state = PAUSED if self._paused else TRAINING
             self.message = ""
@@ -541,7 +633,9 @@ class Trainer:
             n = self._sums[3]
             self.last_train = LossTerms(*(float(v / n) for v in self._sums[:3]))
             self._sums[:] = 0
-        self.curve.append(LossPoint(self.step, self.epoch, self.last_train or terms, terms))
+        self.curve.append(LossPoint(self.step, self.epoch, self.last_train or terms, terms,
+                                    float(rho_hat.mean()) if rho_hat.size else None,
+                                    float(self.samples_per_s)))
         if len(self.curve) > MAX_CURVE_POINTS:
             self.curve = self.curve[::2]
         self._eval_cost = time.perf_counter() - started
@@ -583,6 +677,7 @@ class Trainer:
 
     def checkpoint(self) -> Checkpoint:
         """A consistent copy of the whole run state."""
+        _ = self.data_hash  # hashed outside the lock: the trainer waits for nothing
         with self._lock:
             return Checkpoint(
                 params=self.params.copy(),
@@ -596,7 +691,16 @@ class Trainer:
                        "noise_rng": self._noise_rng.bit_generator.state,
                        "curve": [_point_row(point) for point in self.curve]},
                 order=self.order.copy(),
+                lab_string=self._lab_string_if_possible(),
             )
+
+    def _lab_string_if_possible(self) -> str | None:
+        """The lab string, or None when the knob log cannot be undone to a valid start
+        (a hand-edited checkpoint, say): saving must never fail for want of it."""
+        try:
+            return self.lab_string()
+        except (AetuiError, TypeError, ValueError):
+            return None
 
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint atomically (any thread); returns the path written."""
@@ -619,12 +723,15 @@ def _point_row(point: LossPoint) -> list:
     """A loss-curve point as a flat JSON row (the curve is kept in checkpoints)."""
     val = point.val
     return [point.step, point.epoch, point.train.recon, point.train.l2, point.train.sparsity,
-            *((val.recon, val.l2, val.sparsity) if val is not None else ())]
+            *((val.recon, val.l2, val.sparsity) if val is not None else (None, None, None)),
+            point.rho_hat_mean, point.samples_per_s]
 
 
 def _point_from_row(row: list) -> LossPoint:
-    val = LossTerms(*row[5:8]) if len(row) >= 8 else None
-    return LossPoint(int(row[0]), float(row[1]), LossTerms(*row[2:5]), val)
+    """Rows are [step, epoch, train×3] (+ [held-out×3 or nulls] + [mean ρ̂, samples/s])."""
+    val = LossTerms(*row[5:8]) if len(row) >= 8 and row[5] is not None else None
+    extra = row[8:10] if len(row) >= 10 else (None, None)
+    return LossPoint(int(row[0]), float(row[1]), LossTerms(*row[2:5]), val, *extra)
 
 
 def _change_dict(change: KnobChange) -> dict[str, Any]:

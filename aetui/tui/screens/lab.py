@@ -8,6 +8,7 @@ or trainer calls. The keys themselves are listed in lab_keys.py.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -57,6 +58,8 @@ class LabScreen(Screen[None]):
         self._pca_running = False
         self._probe_running = False
         self._highlight_until = 0.0
+        self.last_lab_string: str | None = None
+        self.last_export: Path | None = None
 
     @property
     def trainer(self) -> LabTrainer | None:
@@ -391,6 +394,51 @@ class LabScreen(Screen[None]):
             self.app.notify(f"screen not saved: {exc}", severity="error")
             return
         self.app.notify(f"screen saved to {path}", timeout=5)
+
+    # -- sharing: the lab string and the export bundle (README "Share and replay") ------
+    def _string_source(self):
+        """The running trainer if it can describe its run, else None (with a notice)."""
+        trainer = self.trainer
+        if trainer is None or not hasattr(trainer, "lab_string"):
+            self.app.notify("no run to describe yet: wait for training to start", timeout=3)
+            return None
+        return trainer
+
+    async def action_lab_string(self) -> None:
+        trainer = self._string_source()
+        if trainer is None:
+            return
+        try:
+            text = await asyncio.to_thread(trainer.lab_string)  # hashes the data once
+        except (AetuiError, TypeError, ValueError) as exc:  # a hand-edited knob log
+            self.app.notify(f"no lab string for this run: {exc}", severity="error")
+            return
+        self.last_lab_string = text
+        # OSC 52: the terminal puts it on the clipboard if it allows (tmux: set-clipboard on).
+        self.app.copy_to_clipboard(text)
+        self.app.notify(text, title="lab string (copied where the terminal allows OSC 52)",
+                        timeout=30)
+
+    async def action_export_bundle(self) -> None:
+        trainer = self._string_source()
+        if trainer is None or not self.app.arrays:
+            return
+        from aetui.core.export import write_bundle
+
+        svg = self.app.export_screenshot()
+        folder = Path.cwd() / f"aetui-export-{time.strftime('%Y%m%d-%H%M%S')}"
+        while folder.exists():
+            folder = folder.with_name(folder.name + "-1")
+        test_x = self.app.arrays[2]
+        try:
+            path = await asyncio.to_thread(
+                lambda: write_bundle(folder, trainer.checkpoint(), test_x, svg=svg,
+                                     val_count=trainer.val_count))
+        except (OSError, AetuiError) as exc:
+            self.app.notify(f"export failed: {exc}", severity="error")
+            return
+        self.last_export = path
+        self.app.notify(f"exported to {path}", title="export", timeout=10)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(LAB_BINDINGS))

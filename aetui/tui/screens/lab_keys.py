@@ -72,4 +72,8 @@ LAB_BINDINGS: list[Binding] = [
     _key("ctrl+s", "save", "save", "save a checkpoint now"),
     _key("ctrl+o", "load", "load", "load a checkpoint (type its path)"),
     _key("ctrl+e", "export_svg", "svg", "export the screen as SVG"),
+    Binding("u", "lab_string", "string", id="lab.string",
+            tooltip="show the lab string (the whole run in one line) and copy it (OSC 52)"),
+    Binding("x", "export_bundle", "export", id="lab.export",
+            tooltip="export a bundle: checkpoint, CSVs, plots, screen SVG, lab string"),
 ]

@@ -1,0 +1,36 @@
+"""`aetui export CKPT DIR`: a checkpoint's export bundle (plots, CSVs, lab string, README)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "export",
+        help="write a checkpoint's export bundle (plots, CSVs, lab string) to a folder",
+        description="Write one folder with the checkpoint, metrics.csv, knobs.csv, "
+        "filters.png, digits.png, rho_hat.png, loss.png, lab.txt and a README.md. The "
+        "checkpoint's data are loaded again (as its settings say) for the digits and ρ̂.",
+    )
+    p.add_argument("checkpoint", metavar="CKPT", help="a checkpoint (.npz)")
+    p.add_argument("folder", metavar="DIR", help="the bundle's folder (new, or empty)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from aetui.core.checkpoint import load_checkpoint
+    from aetui.core.export import write_bundle
+    from aetui.data import load_dataset
+
+    ckpt = load_checkpoint(Path(args.checkpoint))
+    s = ckpt.settings
+    data = load_dataset(s.dataset, data_dir=s.data_dir, seed=s.seed, limit=s.limit,
+                        progress=True)
+    if data.note:
+        print(f"aetui: {data.note}", file=sys.stderr)
+    path = write_bundle(args.folder, ckpt, data.test_x)
+    print(path)
+    return 0
