@@ -6,7 +6,7 @@ from bundle_checks import check_bundle
 
 from aetui import cli
 from aetui.core.checkpoint import load_checkpoint
-from aetui.core.trainer import measure
+from aetui.core.objective import clean_loss_and_rho_hat
 from aetui.data import load_dataset
 
 
@@ -35,7 +35,8 @@ def test_headless_export_writes_a_whole_bundle(trained, tmp_path, capsys):
     last = rows[-1]
     assert int(last["step"]) == ckpt.step
     _, _, test_x, _ = load_dataset("digits", seed=ckpt.settings.seed, limit=200)
-    recon, rho_hat = measure(ckpt.params, test_x[:1000], ckpt.settings)
+    recon, rho_hat = clean_loss_and_rho_hat(ckpt.params, test_x[:1000], ckpt.settings.loss,
+                                            ckpt.settings.decoder)
     assert float(last["val_recon"]) == pytest.approx(recon, rel=1e-9)
     assert float(last["rho_hat_mean"]) == pytest.approx(float(rho_hat.mean()), rel=1e-6)
     assert float(last["val_total"]) == pytest.approx(

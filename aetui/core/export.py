@@ -58,7 +58,8 @@ def write_bundle(folder: str | Path, ckpt: Checkpoint, test_x: np.ndarray, *,
 
 def _write_contents(out: Path, ckpt: Checkpoint, test_x: np.ndarray, svg: str | None,
                     val_count: int, display_count: int) -> None:
-    from aetui.core.trainer import Trainer, measure
+    from aetui.core.objective import clean_loss_and_rho_hat
+    from aetui.core.trainer import Trainer
     from aetui.render import plots
 
     settings = ckpt.settings
@@ -72,7 +73,8 @@ def _write_contents(out: Path, ckpt: Checkpoint, test_x: np.ndarray, svg: str | 
     view = Trainer(settings, test_x, test_x, checkpoint=ckpt, val_count=val_count,
                    display_count=display_count, blas_threads=None)
     snap = view.snapshot()
-    _, rho_hat = measure(ckpt.params, view.val_x, settings)
+    _, rho_hat = clean_loss_and_rho_hat(ckpt.params, view.val_x, settings.loss,
+                                        settings.decoder)
     shape = snap.image_shape
     plots.filters_png(out / "filters.png", ckpt.params.W, shape)
     plots.digits_png(out / "digits.png", snap.clean, snap.corrupted, snap.recon, shape,
