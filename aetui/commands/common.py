@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aetui.config import (
     Settings,
+    dataset_defaults,
     field_choices,
     field_help,
     field_names,
@@ -55,7 +56,8 @@ def _metavar(name: str) -> str:
     choices = field_choices(name)
     if choices:
         return "|".join(choices)
-    return {"data_dir": "DIR", "limit": "N", "hidden": "K", "batch": "M"}.get(name, name.upper())
+    return {"data_dir": "DIR", "limit": "N", "hidden": "K", "batch": "M",
+            "dataset": "mnist|digits|patches[:PATH]"}.get(name, name.upper())
 
 
 def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path | None]:
@@ -78,6 +80,8 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path | None]
     for name in field_names():
         if name in vars(args):
             merged[name] = getattr(args, name)
+    # A dataset's own defaults (patches: linear decoder, …) sit just above Settings'.
+    merged = {**dataset_defaults(merged.get("dataset", Settings().dataset)), **merged}
     return Settings.from_dict(merged, source="--config"), load_path
 
 

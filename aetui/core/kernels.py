@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from llvmlite import ir  # noqa: E402
 from numba import types  # noqa: E402
 from numba.core import cgutils  # noqa: E402
-from numba.extending import intrinsic  # noqa: E402
+from numba.extending import intrinsic, overload  # noqa: E402
 
 # Integer codes shared with trainer.py (plain ints: cached kernels freeze globals).
 NOISE_NONE, NOISE_MASK, NOISE_GAUSSIAN, NOISE_SALTPEPPER = 0, 1, 2, 3
@@ -105,6 +105,20 @@ def _xgemm(typingctx, trans_a, trans_b, alpha, a, b, beta, c):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+def _pixel_scale(images):
+    """What one stored pixel is multiplied by to give the model's input: 1/255 for
+    uint8 digits, 1 for float rows (natural-image patches, prepared beforehand)."""
+    return 1.0 / 255.0 if images.dtype == np.uint8 else 1.0
+
+
+@overload(_pixel_scale, jit_options={"cache": True})
+def _pixel_scale_typed(images):
+    # Chosen when the kernel is compiled for the array's dtype: no branch at run time.
+    if isinstance(images.dtype, types.Integer):
+        return lambda images: 1.0 / 255.0
+    return lambda images: 1.0
 
 
 @numba.njit(**_JIT)
@@ -736,7 +750,8 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
                  sparse_density, x, xt, h, z, dh, gW, gb, gc, gV, rho_hat, sums):
     """Run up to `n_steps` minibatch updates over images[order[pos:]], in place.
 
-    images: N×n uint8 (0..255), converted to [0, 1] one batch at a time.
+    images: N×n uint8 (0..255), converted to [0, 1] one batch at a time, or float
+    rows used as they are (_pixel_scale).
     opt_*: (2, *shape) optimizer state per parameter; adam_t: Adam's step
     count before this chunk. sparse_density: as in _forward_backward.
     x/xt/h/z/dh: (batch×·) workspace; g*: gradients.
@@ -751,8 +766,8 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
     stack_x, stack_h = _stack_workspace(W, tied, batch)
     sparse_ws = _sparse_workspace(W, batch)
     scale = np.empty(1, W.dtype)
-    scale[0] = 1.0 / 255.0  # typed like the weights: a float32 multiply, not a double divide
-    inv255 = scale[0]
+    scale[0] = _pixel_scale(images)  # typed like the weights: a float32 multiply
+    pixel_scale = scale[0]
     direct = optimizer == OPT_SGD
     done = 0
     while done < n_steps and pos < n_total:
@@ -772,7 +787,7 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
         for i in range(m):
             src = order[pos + i]
             for j in range(n):
-                xb[i, j] = images[src, j] * inv255
+                xb[i, j] = images[src, j] * pixel_scale
         compressed = _corrupt_batch(rng, xb, xtb, noise, q, sigma, sparse_density,
                                     sparse_ws[0], sparse_ws[1], sparse_ws[2])
         recon, l2_term, sparsity = _forward_backward_into(

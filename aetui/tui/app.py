@@ -92,11 +92,26 @@ class _Cancelled(Exception):
 
 
 def default_load_data(settings: Settings):
-    from aetui.data import load_dataset
+    from aetui.data import load_dataset_for
 
     # progress=False: the terminal belongs to Textual; a progress bar would tear it.
-    return load_dataset(settings.dataset, data_dir=settings.data_dir, seed=settings.seed,
-                        limit=settings.limit, progress=False)
+    return load_dataset_for(settings, progress=False)
+
+
+def _image_shape_of(dataset) -> dict:
+    """The trainer's image_shape argument, for datasets that carry one (patches)."""
+    shape = getattr(dataset, "image_shape", None)
+    return {"image_shape": shape} if shape is not None and shape != (28, 28) else {}
+
+
+def _patch_key(s: Settings) -> tuple:
+    """The settings that change how patches are made (and so need a fresh dataset)."""
+    from aetui.config import is_patches
+
+    if not is_patches(s.dataset):
+        return ()
+    return (s.patch_size, s.patch_count, s.patch_gray, s.patch_mean, s.patch_contrast,
+            s.whiten, s.whiten_eps, s.decoder)
 
 
 def default_trainer_factory(settings: Settings, train_x, test_x, *, checkpoint_path=None,
@@ -208,7 +223,8 @@ class LabApp(App[Path | None]):
                 self.settings, train_x, test_x, checkpoint_path=self.checkpoint_path,
                 display_count=DISPLAY_DIGITS, snapshot_interval=self.options.snapshot_interval,
                 on_snapshot=self._snapshot_from_thread,
-                on_diverged=lambda message: self.post_message(TrainingDiverged(message)))
+                on_diverged=lambda message: self.post_message(TrainingDiverged(message)),
+                **_image_shape_of(dataset))
             self._thread_trainer = trainer
             self.post_message(TrainerBuilt(trainer))
             if self._stopping.is_set():
@@ -223,7 +239,7 @@ class LabApp(App[Path | None]):
 
     def _data_key(self) -> tuple:
         s = self.settings
-        return (s.dataset, s.data_dir, s.seed, s.limit)
+        return (s.dataset, s.data_dir, s.seed, s.limit, *_patch_key(s))
 
     def _snapshot_from_thread(self, snapshot) -> None:
         # Trainer thread. If the UI is behind, drop this one: a newer one follows.
