@@ -9,6 +9,6 @@ memory (scale a batch at a time with `as_float`). Natural-image patches
 labels. No Textual here.
 """
 
-from aetui.data.load import Dataset, as_float, load_dataset, load_dataset_for
+from aetui.data.load import Dataset, as_float, image_layout, load_dataset, load_dataset_for
 
-__all__ = ["Dataset", "as_float", "load_dataset", "load_dataset_for"]
+__all__ = ["Dataset", "as_float", "image_layout", "load_dataset", "load_dataset_for"]

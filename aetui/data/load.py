@@ -55,6 +55,16 @@ def as_float(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) * np.float32(1.0 / 255.0)
 
 
+def image_layout(settings) -> tuple[tuple[int, int], int]:
+    """How a row of this run's data is drawn, and its colour planes: ((h, w), channels)."""
+    from aetui.config import is_patches
+
+    if not is_patches(settings.dataset):
+        return (28, 28), 1
+    options = patches.PatchOptions.from_settings(settings)
+    return options.image_shape, options.channels
+
+
 def load_dataset_for(settings, **kwargs) -> Dataset:
     """The dataset a Settings names (patch options included); kwargs as load_dataset's."""
     return load_dataset(settings.dataset, data_dir=settings.data_dir, seed=settings.seed,
