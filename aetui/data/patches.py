@@ -31,6 +31,10 @@ TEST_COUNT = 5_000  # held-out patches, sampled apart from the training ones
 SIGMOID_RANGE = (0.1, 0.9)
 TRUNCATE_STD = 3.0
 CONTRAST_FLOOR = 1e-2  # a patch's std below this (flat sky) is not blown up to unit contrast
+# Linear decoder: the patches' overall standard deviation. The initial weights are
+# sized for pixels in [0, 1]; at this spread they leave the sigmoid units unsaturated
+# (at 1.0 most units start saturated and the filters stay noise).
+LINEAR_STD = 0.2
 
 
 @dataclass(frozen=True)
@@ -236,13 +240,13 @@ def preprocess_each(raw: np.ndarray, options: PatchOptions) -> np.ndarray:
 
 def scale_for_decoder(train: np.ndarray, test: np.ndarray,
                       decoder: str) -> tuple[np.ndarray, np.ndarray]:
-    """Linear decoder: unit overall standard deviation (so σ is in units of the data's
-    spread). Sigmoid decoder: cut at ±3 std and map onto [0.1, 0.9]."""
+    """Linear decoder: centred, overall standard deviation LINEAR_STD (0.2; so σ = 0.1 is
+    half the data's spread). Sigmoid decoder: cut at ±3 std and map onto [0.1, 0.9]."""
     center = float(train.mean())
     std = float(train.std()) or 1.0
     train, test = (train - center) / std, (test - center) / std
     if decoder == "linear":
-        return train, test
+        return train * LINEAR_STD, test * LINEAR_STD
     lo, hi = SIGMOID_RANGE
     half = (hi - lo) / 2
 
