@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.worker import Worker
 
-from aetui.config import LIVE_KNOBS, Settings, parse_assignment
+from aetui.config import LIVE_KNOBS, Settings, is_patches, parse_assignment
 from aetui.core.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.errors import AetuiError, ConfigError
 from aetui.render import default_mode
@@ -349,9 +349,12 @@ class LabApp(App[Path | None]):
 
     def _show_snapshot(self, snap) -> None:
         settings = self.trainer.settings
-        self.panel(FiltersPanel).set_filters(snap.filter_units, snap.filters, snap.hidden)
+        shape = tuple(getattr(snap, "image_shape", (28, 28)))
+        self.panel(FiltersPanel).set_filters(snap.filter_units, snap.filters, snap.hidden,
+                                             shape)
         self.panel(DigitsPanel).set_digits(snap.clean, snap.corrupted, snap.recon,
-                                               self._noise_label(snap.settings))
+                                           self._noise_label(snap.settings), shape,
+                                           signed=is_patches(snap.settings.get("dataset", "")))
         self.panel(LossPanel).set_curve(snap.curve, snap.knob_log)
         self.panel(SparsityPanel).set_rho_hat(snap.rho_hat, settings.rho,
                                               self.trainer.val_count)
@@ -413,7 +416,7 @@ class LabApp(App[Path | None]):
                     step=self.trainer.step if self.trainer is not None else 0,
                     epoch=float(self.trainer.epoch) if self.trainer is not None else 0.0,
                     samples_per_s=snap.samples_per_s if snap and state == TRAINING else 0.0,
-                    message=message)
+                    message=message, n_in=getattr(snap, "n_in", 784) if snap else 784)
 
     def _lab_widget(self, cls):
         """A widget of the lab screen even while another screen is on top
@@ -634,6 +637,10 @@ class LabApp(App[Path | None]):
             return
         if self._probe_running:
             self.notify("the probe is already running", timeout=2)
+            return
+        if not getattr(self.dataset, "labelled", True):
+            self.notify("the linear probe needs labelled data (mnist or digits); natural-image "
+                        "patches have no labels", severity="warning", timeout=5)
             return
         self._probe_running = True
         self.probe_result = None

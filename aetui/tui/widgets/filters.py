@@ -34,14 +34,17 @@ class FiltersPanel(ImageView):
         self.hidden = 0
         self.units: tuple[int, ...] = ()
         self.filters = np.zeros((0, 784), np.float32)
+        self.shape: tuple[int, int] = (28, 28)  # how a filter row is drawn (patches: 8×8)
         self.pca: np.ndarray | None = None
         self.pca_status = ""
         self.capacity = 0
         self._update_title()
 
     # -- what the app changes ----------------------------------------------------
-    def set_filters(self, units: tuple[int, ...], filters: np.ndarray, hidden: int) -> None:
+    def set_filters(self, units: tuple[int, ...], filters: np.ndarray, hidden: int,
+                    shape: tuple[int, int] = (28, 28)) -> None:
         self.units, self.filters, self.hidden = tuple(units), filters, hidden
+        self.shape = tuple(shape)
         self._clamp_page()
         self._update_title()
         self.mark_dirty()
@@ -102,7 +105,7 @@ class FiltersPanel(ImageView):
         want = min(AUTO_MIN_UNITS, max(self.total, 1))
         geo = None
         for size in sizes:
-            geo = grid_geometry(want, size=size, width=width, height=height)
+            geo = grid_geometry(want, self.shape, size=size, width=width, height=height)
             fits = geo.cell_h <= height and geo.cell_w <= width
             if fits and geo.capacity >= want:
                 return geo
@@ -117,8 +120,8 @@ class FiltersPanel(ImageView):
         images = self._visible()
         if images is None or len(images) == 0:
             return [[Segment(self._empty_message())]]
-        return render_grid(images, mode=self.mode, normalise=self.normalise, cols=geo.cols,
-                           size=geo.px_w, levels=self.levels)
+        return render_grid(images, self.shape, mode=self.mode, normalise=self.normalise,
+                           cols=geo.cols, size=geo.px_w, levels=self.levels)
 
     def _visible(self) -> np.ndarray | None:
         lo, hi = self.first, self.first + self.capacity
