@@ -171,3 +171,30 @@ def test_the_probe_says_patches_have_no_labels(tmp_path, capsys):
     assert main(["probe", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert "labels" in err and "\n" not in err
+
+
+async def test_the_lab_trains_on_patches_and_draws_them_at_their_shape():
+    from fake_trainer import wait_for
+
+    from aetui.config import PATCH_DEFAULTS, Settings
+    from aetui.tui.app import LabApp, LabOptions
+    from aetui.tui.widgets.digits import DigitsPanel
+    from aetui.tui.widgets.filters import FiltersPanel
+    from aetui.tui.widgets.status import StatusBar
+
+    settings = Settings(**{**PATCH_DEFAULTS, "dataset": "patches", "patch_count": 2000,
+                           "hidden": 16})
+    app = LabApp(settings, options=LabOptions(save_on_quit=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.step > 0,
+                              timeout=120)
+        filters, digits = app.panel(FiltersPanel), app.panel(DigitsPanel)
+        assert filters.shape == (8, 8) and digits.shape == (8, 8) and digits.signed
+        assert app.snapshot.filters.shape[1] == 64
+        assert await wait_for(pilot, lambda: "64→16" in app.panel(StatusBar).last_text)
+        # Drawn larger than native (8 px) so an orientation can be seen.
+        assert filters.geometry_for(*filters.content_size).px_w >= 16
+        await pilot.press("p")
+        await pilot.pause(0.3)
+        assert any("no labels" in str(n.message) for n in app._notifications)
+        await pilot.press("ctrl+q")

@@ -156,23 +156,26 @@ def print_table(result, data, settings, field: str) -> None:
             "concentration of its power spectrum around one orientation (both 0..1, "
             "means over the filters)" if result.pca_measures is not None else "")))
     edges = result.pca_measures is not None
+    probed = any(r.probe is not None for r in result.runs) or bool(result.baselines)
     columns = [("model", "left"), ("epochs", "right"), ("train", "right"),
-               ("held-out", "right"), ("probe", "right"), ("ρ̂", "right"),
-               ("smooth", "right")]
+               ("held-out", "right")]
+    columns += [("probe", "right")] if probed else []
+    columns += [("ρ̂", "right"), ("smooth", "right")]
     columns += [("local", "right"), ("orient", "right")] if edges else []
     for name, justify in [*columns, ("time", "right")]:
         table.add_column(name, justify=justify, no_wrap=True)
     for r in result.runs:
-        probe = "-" if r.probe is None else f"{100 * r.probe:.2f}%"
+        probe = ["-" if r.probe is None else f"{100 * r.probe:.2f}%"] if probed else []
         measures = [f"{r.locality:.3f}", f"{r.orientation:.3f}"] if edges else []
         table.add_row(r.label, str(r.epochs), f"{r.train_loss:.2f}", f"{r.val_loss:.2f}",
-                      probe, f"{r.rho_hat_mean:.3f}", f"{r.smoothness:.3f}", *measures,
+                      *probe, f"{r.rho_hat_mean:.3f}", f"{r.smoothness:.3f}", *measures,
                       f"{r.seconds:.0f} s")
     if edges:
         m = result.pca_measures
-        table.add_row(f"PCA-{len(result.pca_filters)}", "", "", "", "", "", "",
-                      f"{m['locality']:.3f}", f"{m['orientation']:.3f}", "")
+        table.add_row("PCA", *[""] * (len(columns) - 3), f"{m['locality']:.3f}",
+                      f"{m['orientation']:.3f}", "")
     names = {"raw": "raw pixels", "pca": f"PCA-{settings.hidden}"}
     for key, acc in result.baselines.items():
-        table.add_row(names.get(key, key), "", "", "", f"{100 * acc:.2f}%", "", "", "")
+        table.add_row(names.get(key, key), "", "", "", f"{100 * acc:.2f}%",
+                      *[""] * (len(columns) - 4))
     Console().print(table)

@@ -14,6 +14,7 @@ from aetui.tui.widgets.image_view import ImageView
 SIZES = (28, 21, 14, 12, 10, 7)
 ZOOMS = ("auto", 28, 14)
 AUTO_MIN_UNITS = 12
+PATCH_ZOOMS = (4, 3, 2)
 
 
 class FiltersPanel(ImageView):
@@ -102,6 +103,10 @@ class FiltersPanel(ImageView):
         """The grid for this panel size and zoom: the largest size that shows
         AUTO_MIN_UNITS images (or all of them), else the smallest size."""
         sizes = SIZES if self.zoom == "auto" else (self.zoom,)
+        if self.shape != (28, 28) and self.zoom == "auto":
+            # Patches: whole multiples of their width, never below 2× (8 × 8 at
+            # native size is 4 rows of cells, too few to read an orientation).
+            sizes = tuple(m * self.shape[1] for m in PATCH_ZOOMS)
         want = min(AUTO_MIN_UNITS, max(self.total, 1))
         geo = None
         for size in sizes:
