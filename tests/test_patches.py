@@ -198,3 +198,46 @@ async def test_the_lab_trains_on_patches_and_draws_them_at_their_shape():
         await pilot.pause(0.3)
         assert any("no labels" in str(n.message) for n in app._notifications)
         await pilot.press("ctrl+q")
+
+
+async def test_compare_screen_on_patches_shows_pca_and_the_measures():
+    from fake_trainer import wait_for
+    from textual.app import App
+
+    from aetui.config import PATCH_DEFAULTS, Settings
+    from aetui.data import load_dataset_for
+    from aetui.tui.screens.compare import CompareScreen, GridView
+
+    settings = Settings(**{**PATCH_DEFAULTS, "dataset": "patches", "patch_count": 1000,
+                           "hidden": 8})
+    data = load_dataset_for(settings, progress=False)
+
+    class LabStandIn(App):
+        """Just what CompareScreen.from_lab reads from the lab."""
+
+        dataset = data
+
+        class options:
+            @staticmethod
+            def image_mode():
+                return "ascii"
+
+        def current_settings(self):
+            return settings
+
+        def on_mount(self) -> None:
+            self.push_screen(self.compare)
+
+    app = LabStandIn()
+    app.compare = screen = CompareScreen.from_lab(app)
+    assert screen.levels == (0.0, 0.1, 0.2) and screen.image_shape == (8, 8)
+    async with app.run_test(size=(160, 50)) as pilot:
+        assert await wait_for(pilot, lambda: screen.finished, timeout=120)
+        await pilot.pause(0.1)
+        assert screen.error is None and sorted(screen.results) == [0, 1, 2]
+        pca = screen.query_one("#filters-pca", GridView)
+        assert "local" in pca.border_title and "orient" in pca.border_title
+        assert pca.shape == (8, 8) and pca.images.shape[1] == 64
+        for i in range(3):
+            title = screen.query_one(f"#filters-{i}", GridView).border_title
+            assert "local" in title and "probe" not in title
