@@ -194,6 +194,9 @@ async def test_the_lab_trains_on_patches_and_draws_them_at_their_shape():
         assert await wait_for(pilot, lambda: "64→16" in app.panel(StatusBar).last_text)
         # Drawn larger than native (8 px) so an orientation can be seen.
         assert filters.geometry_for(*filters.content_size).px_w >= 16
+        await pilot.press("P")  # the data's PCA components, at most n_in = 64 of them
+        assert await wait_for(pilot, lambda: filters.pca is not None, timeout=30)
+        assert filters.pca.shape == (64, 64)
         await pilot.press("p")
         await pilot.pause(0.3)
         assert any("no labels" in str(n.message) for n in app._notifications)

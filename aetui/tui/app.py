@@ -608,7 +608,8 @@ class LabApp(App[Path | None]):
                 return
             self._pca_running = True
             panel.set_pca(None, "PCA: computing the principal components…")
-            k = min(784, max(64, self.current_settings().hidden))
+            n_in = self.arrays[0].shape[1] if self.arrays else 784  # patches: 64
+            k = min(n_in, max(64, self.current_settings().hidden))
             self.run_worker(lambda: self._pca_in_thread(k), thread=True, name="pca",
                             exit_on_error=False)
 
