@@ -244,3 +244,17 @@ async def test_compare_screen_on_patches_shows_pca_and_the_measures():
         for i in range(3):
             title = screen.query_one(f"#filters-{i}", GridView).border_title
             assert "local" in title and "probe" not in title
+
+
+def test_colour_patches_train_and_render_from_the_command_line(tmp_path, capsys):
+    from aetui.core.checkpoint import load_checkpoint
+
+    out = tmp_path / "colour.npz"
+    assert main(["train", "--dataset", "patches", "--no-patch-gray", "--patch-size", "4",
+                 "--patch-count", "300", "--hidden", "4", "--steps", "5",
+                 "--out", str(out)]) == 0
+    ckpt = load_checkpoint(out)
+    assert ckpt.params.n_in == 48 and ckpt.settings.patch_gray is False
+    assert main(["filters", str(out), "--png", str(tmp_path / "c.png")]) == 0
+    with Image.open(tmp_path / "c.png") as image:
+        image.load()  # a complete PNG

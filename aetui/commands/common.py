@@ -37,7 +37,8 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
         if isinstance(default, bool):
             group.add_argument(option, dest=name, action="store_const", const=True,
                                default=argparse.SUPPRESS, help=help_text)
-            group.add_argument(_BOOL_NEGATIONS.get(name, f"--no-{name}"), dest=name,
+            group.add_argument(_BOOL_NEGATIONS.get(name, f"--no-{name.replace('_', '-')}"),
+                               dest=name,
                                action="store_const", const=False, default=argparse.SUPPRESS,
                                help=f"the opposite of {option}")
             continue
@@ -57,7 +58,8 @@ def _metavar(name: str) -> str:
     if choices:
         return "|".join(choices)
     return {"data_dir": "DIR", "limit": "N", "hidden": "K", "batch": "M",
-            "dataset": "mnist|digits|patches[:PATH]"}.get(name, name.upper())
+            "dataset": "mnist|digits|patches[:PATH]", "patch_size": "PX",
+            "patch_count": "N", "whiten_eps": "EPS"}.get(name, name.upper())
 
 
 def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path | None]:
