@@ -25,7 +25,21 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "lbfgs")
 # Weight initialisations W ~ U(±r) (README, "Reproducing the references"):
 # glorot-sigmoid r = 4·√(6/(n_in+k)), glorot r = √(6/(n_in+k)), ufldl r = √(6/(n_in+k+1)).
 INITS = ("glorot-sigmoid", "glorot", "ufldl")
-DATASETS = ("mnist", "digits")
+DATASETS = ("mnist", "digits", "patches")
+WHITENINGS = ("none", "pca", "zca")
+MAX_PATCH_SIZE = 16
+
+# What `--dataset patches` changes when the user, the config file and the
+# checkpoint leave it unset: natural-image patches are real-valued (whitened),
+# so the usual choice is the linear decoder with squared error; Gaussian noise
+# at half the data's spread, weight decay, and a sparsity pull — on whitened
+# data nothing but higher-order structure singles out a direction, and the
+# sparsity term finds it within a minute (README, "Natural image patches").
+# Applied by dataset_defaults().
+PATCH_DEFAULTS: dict[str, Any] = {
+    "hidden": 100, "loss": "mse", "decoder": "linear", "noise": "gaussian", "sigma": 0.1,
+    "beta": 3.0, "rho": 0.05, "l2": 3e-3, "optimizer": "adam", "lr": 0.005,
+}
 
 # Stated upper limits (README: "Limits and safety"): checked before anything is allocated.
 MAX_BATCH = 10_000  # rows per minibatch: the workspace is ~6 × batch × 784 floats
@@ -45,8 +59,9 @@ class Settings:
         default="mnist",
         metadata=_meta(
             "mnist (found, or downloaded and verified; falls back to the built-in digits "
-            "when it can't be had) or digits (the built-in procedural digits)",
-            choices=DATASETS,
+            "when it can't be had), digits (the built-in procedural digits), patches "
+            "(patches of the natural photographs bundled with scikit-image) or "
+            "patches:PATH (of your PNG/JPEG/TIFF file or folder)",
             model=False,
         ),
     )
@@ -62,6 +77,29 @@ class Settings:
         default=None,
         metadata=_meta("train on only the first N training images", model=False),
     )
+    # natural-image patches (--dataset patches[:PATH]; ignored for digits)
+    patch_size: int = field(
+        default=8, metadata=_meta(f"patch side in pixels, 2..{MAX_PATCH_SIZE}", model=False))
+    patch_count: int = field(
+        default=100_000, metadata=_meta("training patches sampled (held out: 5,000 more)",
+                                        model=False))
+    patch_gray: bool = field(
+        default=True, metadata=_meta("grey patches (--no-patch-gray: RGB, 3 planes side by "
+                                     "side)", model=False))
+    patch_mean: bool = field(
+        default=True, metadata=_meta("remove each patch's own mean (its brightness)",
+                                     model=False))
+    patch_contrast: bool = field(
+        default=False, metadata=_meta("divide each patch by its own standard deviation "
+                                      "(contrast normalisation)", model=False))
+    whiten: str = field(
+        default="zca", metadata=_meta(
+            "whitening of the patches: none, pca (coordinates along the principal "
+            "components: filters are then not images) or zca (back in pixel space)",
+            choices=WHITENINGS, model=False))
+    whiten_eps: float = field(
+        default=0.1, metadata=_meta("whitening's ε, as a fraction of the mean eigenvalue, "
+                                    "> 0 (larger: less high-frequency boost)", model=False))
     # model
     hidden: int = field(default=200, metadata=_meta("number of hidden units k (1..4096)"))
     tied: bool = field(default=True, metadata=_meta("tied weights, V = Wᵀ (--untied: learn V)"))
@@ -112,6 +150,10 @@ class Settings:
             if choices and value not in choices:
                 raise ConfigError(option_name(f.name),
                                   f"must be one of {', '.join(choices)}, got {value!r}")
+        _check_dataset(self.dataset)
+        _check_int(self, "patch_size", 2, MAX_PATCH_SIZE)
+        _check_int(self, "patch_count", 1, None)
+        _check_range(self, "whiten_eps", 0.0, math.inf, lo_open=True, hi_open=True)
         _check_int(self, "hidden", 1, 4096)
         _check_int(self, "batch", 1, MAX_BATCH)
         _check_int(self, "seed", 0, 2**32 - 1)
@@ -148,6 +190,23 @@ class Settings:
                 raise ConfigError(source, f"unknown setting {raw_name!r}")
             clean[name] = coerce(name, value)
         return cls(**clean).validate()
+
+
+def is_patches(dataset: str) -> bool:
+    """True for `patches` and `patches:PATH`."""
+    return dataset == "patches" or dataset.startswith("patches:")
+
+
+def dataset_defaults(dataset: str) -> dict[str, Any]:
+    """Defaults that differ from Settings' for this dataset (PATCH_DEFAULTS for patches)."""
+    return dict(PATCH_DEFAULTS) if is_patches(str(dataset)) else {}
+
+
+def _check_dataset(value: Any) -> None:
+    if not isinstance(value, str) or not (value in DATASETS or (
+            value.startswith("patches:") and len(value) > len("patches:"))):
+        raise ConfigError("--dataset", f"must be one of {', '.join(DATASETS)} or "
+                                       f"patches:PATH, got {value!r}")
 
 
 def option_name(name: str) -> str:

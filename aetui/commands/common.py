@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aetui.config import (
     Settings,
+    dataset_defaults,
     field_choices,
     field_help,
     field_names,
@@ -37,7 +38,8 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
         if isinstance(default, bool):
             group.add_argument(option, dest=name, action="store_const", const=True,
                                default=argparse.SUPPRESS, help=help_text)
-            group.add_argument(_BOOL_NEGATIONS.get(name, f"--no-{name}"), dest=name,
+            group.add_argument(_BOOL_NEGATIONS.get(name, f"--no-{name.replace('_', '-')}"),
+                               dest=name,
                                action="store_const", const=False, default=argparse.SUPPRESS,
                                help=f"the opposite of {option}")
             continue
@@ -56,7 +58,9 @@ def _metavar(name: str) -> str:
     choices = field_choices(name)
     if choices:
         return "|".join(choices)
-    return {"data_dir": "DIR", "limit": "N", "hidden": "K", "batch": "M"}.get(name, name.upper())
+    return {"data_dir": "DIR", "limit": "N", "hidden": "K", "batch": "M",
+            "dataset": "mnist|digits|patches[:PATH]", "patch_size": "PX",
+            "patch_count": "N", "whiten_eps": "EPS"}.get(name, name.upper())
 
 
 def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path | None]:
@@ -79,6 +83,8 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path | None]
     for name in field_names():
         if name in vars(args):
             merged[name] = getattr(args, name)
+    # A dataset's own defaults (patches: linear decoder, …) sit just above Settings'.
+    merged = {**dataset_defaults(merged.get("dataset", Settings().dataset)), **merged}
     return Settings.from_dict(merged, source="--config"), load_path
 
 

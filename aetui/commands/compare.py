@@ -82,14 +82,19 @@ def run(args: argparse.Namespace) -> int:
     for level in levels:  # a bad level is an error before any data is loaded
         settings.replace(**{field: level})
 
+    from aetui.config import is_patches
     from aetui.core.experiments import NoiseComparison
-    from aetui.data import load_dataset
+    from aetui.data import image_layout, load_dataset_for
 
-    data = load_dataset(settings.dataset, data_dir=settings.data_dir, seed=settings.seed,
-                        limit=settings.limit, progress=not args.json)
+    data = load_dataset_for(settings, progress=not args.json)
     if data.note:
         print(f"aetui: {data.note}", file=sys.stderr)
-    if args.probe:
+    patches = is_patches(settings.dataset)
+    shape, channels = image_layout(settings)
+    if patches and args.probe:
+        print("aetui: no linear probe on natural-image patches: they have no labels",
+              file=sys.stderr)
+    elif args.probe:
         require_two_classes(data.train_y)
 
     with StageProgress(enabled=not args.json) as progress:
@@ -101,9 +106,10 @@ def run(args: argparse.Namespace) -> int:
                             min(snap.step / (per_epoch * args.epochs), 1.0))
 
         comparison = NoiseComparison(
-            settings, tuple(data), levels, epochs=args.epochs, probe=args.probe,
-            filter_count=args.units, on_progress=progress.update,
-            on_snapshot=None if args.json else on_snapshot)
+            settings, tuple(data), levels, epochs=args.epochs,
+            probe=args.probe and data.labelled, filter_count=args.units,
+            on_progress=progress.update, on_snapshot=None if args.json else on_snapshot,
+            image_shape=shape, channels=channels, edge_measures=patches)
         from aetui.core.experiments import level_label
 
         comparison_labels = [level_label(comparison.noise, v) for v in levels]
@@ -113,8 +119,11 @@ def run(args: argparse.Namespace) -> int:
     if args.png and result.runs:
         from aetui.render.png import save_panels
 
-        saved = save_panels(args.png, [(r.label, r.filters) for r in result.runs],
-                            cols=10 if args.units >= 40 else None)
+        panels = [(r.label, r.filters) for r in result.runs]
+        if result.pca_filters is not None:
+            panels.insert(0, ("PCA", result.pca_filters))
+        saved = save_panels(args.png, panels, shape, cols=10 if args.units >= 40 else None,
+                            scale=max(2, round(56 / shape[0])))
         print(f"aetui: wrote {saved}", file=sys.stderr)
     if args.json:
         record = result.to_json()
@@ -136,24 +145,39 @@ def print_table(result, data, settings, field: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    fixed = (f"{data.name}, {len(data.train_x):,} images, 784 → {settings.hidden} "
+    fixed = (f"{data.name}, {len(data.train_x):,} images, {data.train_x.shape[1]} → "
+             f"{settings.hidden} "
              f"{'tied' if settings.tied else 'untied'}, {settings.loss}, {result.noise} noise, "
              f"batch {settings.batch}, lr {settings.lr:g}, seed {settings.seed}")
     table = Table(title=f"noise comparison: {fixed}", caption=(
         "train / held-out: reconstruction loss per example, summed over pixels (train: "
         "last epoch, corrupted inputs; held-out: clean test images) · probe: linear-probe "
         "test accuracy · ρ̂: mean hidden activation on the test images · smooth: filter "
-        "smoothness (0 = pixel noise, 1 = smooth)"))
-    for name, justify in (("model", "left"), ("epochs", "right"), ("train", "right"),
-                          ("held-out", "right"), ("probe", "right"), ("ρ̂", "right"),
-                          ("smooth", "right"), ("time", "right")):
+        "smoothness (0 = pixel noise, 1 = smooth)" + (
+            " · local: share of a filter's energy within 2 px of its peak · orient: "
+            "concentration of its power spectrum around one orientation (both 0..1, "
+            "means over the filters)" if result.pca_measures is not None else "")))
+    edges = result.pca_measures is not None
+    probed = any(r.probe is not None for r in result.runs) or bool(result.baselines)
+    columns = [("model", "left"), ("epochs", "right"), ("train", "right"),
+               ("held-out", "right")]
+    columns += [("probe", "right")] if probed else []
+    columns += [("ρ̂", "right"), ("smooth", "right")]
+    columns += [("local", "right"), ("orient", "right")] if edges else []
+    for name, justify in [*columns, ("time", "right")]:
         table.add_column(name, justify=justify, no_wrap=True)
     for r in result.runs:
-        probe = "-" if r.probe is None else f"{100 * r.probe:.2f}%"
+        probe = ["-" if r.probe is None else f"{100 * r.probe:.2f}%"] if probed else []
+        measures = [f"{r.locality:.3f}", f"{r.orientation:.3f}"] if edges else []
         table.add_row(r.label, str(r.epochs), f"{r.train_loss:.2f}", f"{r.val_loss:.2f}",
-                      probe, f"{r.rho_hat_mean:.3f}", f"{r.smoothness:.3f}",
+                      *probe, f"{r.rho_hat_mean:.3f}", f"{r.smoothness:.3f}", *measures,
                       f"{r.seconds:.0f} s")
+    if edges:
+        m = result.pca_measures
+        table.add_row("PCA", *[""] * (len(columns) - 3), f"{m['locality']:.3f}",
+                      f"{m['orientation']:.3f}", "")
     names = {"raw": "raw pixels", "pca": f"PCA-{settings.hidden}"}
     for key, acc in result.baselines.items():
-        table.add_row(names.get(key, key), "", "", "", f"{100 * acc:.2f}%", "", "", "")
+        table.add_row(names.get(key, key), "", "", "", f"{100 * acc:.2f}%",
+                      *[""] * (len(columns) - 4))
     Console().print(table)

@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     for option, value in (("--units", args.units), ("--pca", args.pca)):
         if value is not None and value < 1:
             raise ConfigError(option, f"must be at least 1, got {value}")
+    from aetui.config import Settings, dataset_defaults, is_patches
+    from aetui.data import image_layout
+
     panels: list[tuple[str, np.ndarray]] = []
     settings = None
     if args.checkpoint is not None:
@@ -70,11 +73,19 @@ def run(args: argparse.Namespace) -> int:
                                        f"got {args.pca}")
         panels.append((f"PCA of {data.name}: components 1–{args.pca}",
                        pca_components(data.train_x, args.pca)))
+    name = args.dataset or (settings.dataset if settings is not None else "mnist")
+    layout_of = settings if settings is not None and is_patches(settings.dataset) else \
+        Settings(**dataset_defaults(name)).replace(dataset=name)
+    shape, channels = image_layout(layout_of)
+    if is_patches(layout_of.dataset):
+        _print_measures(panels, shape, channels)
     if args.png:
         from aetui.render.png import save_panels
 
         cols = 10 if max(len(images) for _, images in panels) >= 40 else None
-        saved = save_panels(args.png, panels, cols=cols)
+        # Patches are drawn about as large as a digit, so an orientation can be seen.
+        saved = save_panels(args.png, panels, shape, cols=cols,
+                            scale=max(2, round(56 / shape[0])))
         print(f"aetui: wrote {saved}", file=sys.stderr)
         return 0
     from rich.console import Console
@@ -84,5 +95,16 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     mode = default_mode(ascii=args.ascii)
     for title, images in panels:
-        console.print(ImageGrid(images, mode=mode, title=title))
+        console.print(ImageGrid(images, shape, mode=mode, title=title,
+                                size=None if shape == (28, 28) else 2 * shape[1]))
     return 0
+
+
+def _print_measures(panels, shape, channels) -> None:
+    """Edges versus gratings as numbers, one line per drawn set (README)."""
+    from aetui.core.analysis import edge_measures
+
+    for title, images in panels:
+        m = edge_measures(images, shape, channels)
+        print(f"aetui: {title}: locality {m['locality']:.3f}, orientation "
+              f"{m['orientation']:.3f}", file=sys.stderr)

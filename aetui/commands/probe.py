@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from aetui.config import DATASETS
+from aetui.config import DATASETS, Settings, dataset_defaults, is_patches
 from aetui.errors import ConfigError
 
 PROBES = (("raw", "raw pixels"), ("pca", "PCA"), ("features", "autoencoder h(x)"))
@@ -38,8 +38,9 @@ def add_data_options(p: argparse.ArgumentParser, *, from_checkpoint: bool = True
     """--dataset, --data-dir and --limit, defaulting to what the checkpoint used."""
     where = " (default: the checkpoint's)" if from_checkpoint else ""
     group = p.add_argument_group("data")
-    group.add_argument("--dataset", choices=DATASETS, default=None,
-                       help=f"mnist or the built-in digits{where}")
+    group.add_argument("--dataset", metavar="|".join((*DATASETS[:2], "patches[:PATH]")),
+                       default=None,
+                       help=f"mnist, the built-in digits, or natural-image patches{where}")
     group.add_argument("--data-dir", metavar="DIR", default=None,
                        help=f"folder with MNIST-format IDX files{where}")
     group.add_argument("--limit", type=int, default=None, metavar="N",
@@ -51,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     from aetui.core.checkpoint import fit_inputs, load_checkpoint
 
     checkpoint = load_checkpoint(Path(args.checkpoint))
+    if is_patches(args.dataset or checkpoint.settings.dataset):
+        raise ConfigError("probe", "the linear probe needs labelled data (mnist or digits); "
+                                   "natural-image patches have no labels")
     data = load_data(args, checkpoint.settings)
     train_x, train_y, test_x, test_y = data
     fit_inputs(checkpoint, train_x.shape[1])
@@ -100,8 +104,9 @@ def require_two_classes(train_y) -> None:
 
 
 def load_data(args: argparse.Namespace, settings=None):
-    """The dataset the options (else the checkpoint's settings) name."""
-    from aetui.data import load_dataset
+    """The dataset the options (else the checkpoint's settings) name; patches are made
+    with the checkpoint's patch settings (else the patch defaults)."""
+    from aetui.data import load_dataset_for
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit", f"must be at least 1, got {args.limit}")
@@ -109,8 +114,10 @@ def load_data(args: argparse.Namespace, settings=None):
     data_dir = args.data_dir
     if data_dir is None and settings is not None and args.dataset is None:
         data_dir = settings.data_dir
-    data = load_dataset(name, data_dir=data_dir, limit=args.limit,
-                        progress=not getattr(args, "json", False))
+    base = settings if settings is not None and is_patches(settings.dataset) else \
+        Settings(**dataset_defaults(name))
+    chosen = base.replace(dataset=name, data_dir=data_dir, limit=args.limit)
+    data = load_dataset_for(chosen, progress=not getattr(args, "json", False))
     if data.note:
         print(f"aetui: {data.note}", file=sys.stderr)
     return data

@@ -61,11 +61,10 @@ def _train(args, settings, load_path, out: Path, signals: common.EndingSignals,
            record=None) -> int:
     from aetui.core.checkpoint import load_checkpoint
     from aetui.core.trainer import Trainer
-    from aetui.data import load_dataset
+    from aetui.data import load_dataset_for
 
     checkpoint = load_checkpoint(load_path) if load_path else None
-    data = load_dataset(settings.dataset, data_dir=settings.data_dir, seed=settings.seed,
-                        limit=settings.limit, progress=not args.json)
+    data = load_dataset_for(settings, progress=not args.json)
     if data.note:
         print(f"aetui: {data.note}", file=sys.stderr)
     train_x, _, test_x, _ = data
@@ -78,7 +77,7 @@ def _train(args, settings, load_path, out: Path, signals: common.EndingSignals,
         settings, len(train_x), max_epochs, steps))
     trainer = Trainer(settings, train_x, test_x, checkpoint=checkpoint,
                       on_snapshot=report.snapshot, on_epoch=report.epoch,
-                      on_diverged=report.diverged)
+                      on_diverged=report.diverged, image_shape=data.image_shape)
     report.trainer = trainer
     trainer.data_name = data.name
     if record is not None:

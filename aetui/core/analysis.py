@@ -73,6 +73,78 @@ def _rowwise_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(denom > 0, (a * b).sum(axis=1) / denom, np.nan)
 
 
+# ---------------------------------------------------------------- edges vs gratings
+
+LOCALITY_RADIUS = 2.0  # pixels around a filter's peak counted as "local"
+SPECTRUM_SIZE = 32  # filters are zero-padded to this before their 2-D FFT
+
+
+def filter_planes(filters: np.ndarray, shape: tuple[int, int],
+                  channels: int = 1) -> np.ndarray:
+    """Filters as (n, channels, h, w) arrays. `shape` is how a row is drawn: a colour
+    patch is h × (channels·w), row i holding row i of each plane in turn."""
+    f = np.asarray(filters, dtype=np.float64)
+    h, width = shape
+    if f.ndim != 2 or f.shape[1] != h * width or width % channels:
+        raise ValueError(f"filters must be n × {h * width} with {channels} planes, "
+                         f"got shape {f.shape}")
+    return f.reshape(len(f), h, channels, width // channels).transpose(0, 2, 1, 3)
+
+
+def filter_locality(filters: np.ndarray, shape: tuple[int, int], channels: int = 1,
+                    radius: float = LOCALITY_RADIUS) -> np.ndarray:
+    """Share of each filter's energy (Σ w², summed over colour planes) within `radius`
+    pixels (Euclidean) of its peak-energy pixel, per filter, in [0, 1].
+
+    An edge detector (localized) scores high; a global grating spreads its
+    energy evenly and scores about the window's share of the patch (13 of 64
+    pixels for r = 2 on 8 × 8, so ≈ 0.2). An all-zero filter gives NaN.
+    """
+    energy = (filter_planes(filters, shape, channels) ** 2).sum(axis=1)  # (n, h, w)
+    n, h, w = energy.shape
+    flat = energy.reshape(n, -1)
+    peak = flat.argmax(axis=1)
+    yy, xx = np.mgrid[0:h, 0:w]
+    dist2 = ((yy.ravel()[None, :] - (peak // w)[:, None]) ** 2
+             + (xx.ravel()[None, :] - (peak % w)[:, None]) ** 2)
+    near = (flat * (dist2 <= radius * radius)).sum(axis=1)
+    total = flat.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, near / total, np.nan)
+
+
+def filter_orientation(filters: np.ndarray, shape: tuple[int, int],
+                       channels: int = 1) -> np.ndarray:
+    """Orientation selectivity per filter, in [0, 1]: how concentrated the filter's 2-D
+    power spectrum (zero-padded, DC left out, colour planes summed) is around one
+    orientation — the mean resultant length of the doubled angles 2θ of the
+    frequencies, weighted by power. 1: all power along one orientation (an
+    edge, or a single grating); near 0: power spread over orientations (blobs,
+    plaids, checkerboards). An all-zero filter gives NaN.
+    """
+    planes = filter_planes(filters, shape, channels)
+    planes = planes - planes.mean(axis=(2, 3), keepdims=True)
+    size = max(SPECTRUM_SIZE, *planes.shape[2:])
+    power = (np.abs(np.fft.fft2(planes, s=(size, size))) ** 2).sum(axis=1)  # (n, s, s)
+    fy = np.fft.fftfreq(size)[:, None]
+    fx = np.fft.fftfreq(size)[None, :]
+    angle2 = 2.0 * np.arctan2(fy, fx)
+    weight = power.copy()
+    weight[:, 0, 0] = 0.0
+    total = weight.sum(axis=(1, 2))
+    resultant = np.hypot((weight * np.cos(angle2)).sum(axis=(1, 2)),
+                         (weight * np.sin(angle2)).sum(axis=(1, 2)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, resultant / total, np.nan)
+
+
+def edge_measures(filters: np.ndarray, shape: tuple[int, int],
+                  channels: int = 1) -> dict[str, float]:
+    """Means over a set of filters: {"locality": …, "orientation": …} (see above)."""
+    return {"locality": float(np.nanmean(filter_locality(filters, shape, channels))),
+            "orientation": float(np.nanmean(filter_orientation(filters, shape, channels)))}
+
+
 # ---------------------------------------------------------------- PCA
 
 

@@ -137,6 +137,17 @@ def _check(name: str, a, shape: tuple[int, ...], dtype) -> None:
         raise ValueError(f"{name} must be C-contiguous")
 
 
+def _check_images(images, n: int) -> None:
+    """The kernels read images as stored pixels: uint8 digits (scaled by 1/255 inside)
+    or float32 rows used as they are (prepared natural-image patches)."""
+    if not isinstance(images, np.ndarray) or images.dtype not in (np.uint8, np.float32):
+        raise TypeError("images must be a uint8 or float32 numpy array")
+    if images.ndim != 2 or images.shape[1] != n:
+        raise ValueError(f"images must be N×{n}, got shape {images.shape}")
+    if not images.flags.c_contiguous:
+        raise ValueError("images must be C-contiguous")
+
+
 def _check_params(W, b, c, V, tied: bool):
     """The weights' dtype (float32 or float64, all alike) after checking their shapes;
     returns (dtype, V as the kernels take it: a 1×1 placeholder when tied)."""
@@ -167,7 +178,8 @@ def train_chunk(images: np.ndarray, order: np.ndarray, pos: int, n_steps: int,
                 sparse_density: float = SPARSE_DENSITY) -> tuple[int, int, bool]:
     """Up to `n_steps` minibatch updates (batch = ws.batch) over images[order[pos:]],
     in place on params (W, b, c, V) and opt (opt_W, opt_b, opt_c, opt_V: (2, *shape)
-    optimizer state; opt_V (2, 1, 1) when tied). images: N×n uint8 (0..255).
+    optimizer state; opt_V (2, 1, 1) when tied). images: N×n uint8 (0..255, scaled by
+    1/255) or float32 rows (used as they are).
 
     sums[0..2] accumulate the recon, l2 and sparsity terms per batch (as in
     loss_and_gradients), sums[3] the number of updates. Stops early at the end
@@ -179,9 +191,7 @@ def train_chunk(images: np.ndarray, order: np.ndarray, pos: int, n_steps: int,
         raise ValueError("hyper.tied does not match the parameters (V given iff untied)")
     dtype, V = _check_params(W, b, c, V, tied)
     n, k = W.shape
-    if images.ndim != 2 or images.shape[1] != n:
-        raise ValueError(f"images must be N×{n}, got shape {images.shape}")
-    _check("images", images, images.shape, np.uint8)
+    _check_images(images, n)
     _check("order", order, (order.shape[0],), order.dtype)
     if order.dtype.kind not in "iu":
         raise TypeError("order must hold integers")
@@ -227,12 +237,14 @@ def corrupt(rng: np.random.Generator, x: np.ndarray, noise: str, q: float = 0.0,
 
 
 def encode(W: np.ndarray, b: np.ndarray, images: np.ndarray) -> np.ndarray:
-    """h(x) = sigmoid(x W + b) of clean uint8 images (N×n, scaled by 1/255): N×k float32."""
+    """h(x) = sigmoid(x W + b) of clean images (N×n uint8 scaled by 1/255, or float32
+    rows as they are): N×k float32."""
     W = np.ascontiguousarray(W, dtype=np.float32)
     b = np.ascontiguousarray(b, dtype=np.float32)
     images = np.ascontiguousarray(images)
-    if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != W.shape[0]:
-        raise ValueError(f"images must be N×{W.shape[0]} uint8")
+    if images.dtype.kind == "f" and images.dtype != np.float32:
+        images = images.astype(np.float32)
+    _check_images(images, W.shape[0])
     if b.shape != (W.shape[1],):
         raise ValueError(f"b must have shape ({W.shape[1]},)")
     out = np.empty((images.shape[0], W.shape[1]), np.float32)
@@ -293,7 +305,7 @@ def full_batch_loss_and_gradient(images: np.ndarray, params, hyper: Hyper, *,
     n, k = W.shape
     if images.ndim != 2 or images.shape[1] != n or len(images) == 0:
         raise ValueError(f"images must be a non-empty N×{n} array")
-    _check("images", images, images.shape, np.uint8)
+    _check_images(images, n)
     if chunk < 1:
         raise ValueError("chunk must be ≥ 1")
     if grads is None:

@@ -86,6 +86,9 @@ class RunResult:
     smoothness: float
     filters: np.ndarray = field(repr=False)
     history: tuple[dict, ...] = field(default=(), repr=False)
+    # Edges vs gratings (analysis.edge_measures over all filters); None when not asked.
+    locality: float | None = None
+    orientation: float | None = None
 
     def row(self) -> dict[str, Any]:
         """The JSON-friendly summary (no arrays)."""
@@ -94,6 +97,7 @@ class RunResult:
             "steps": self.steps, "seconds": round(self.seconds, 2),
             "train_loss": self.train_loss, "val_loss": self.val_loss, "probe": self.probe,
             "rho_hat_mean": self.rho_hat_mean, "smoothness": self.smoothness,
+            "locality": self.locality, "orientation": self.orientation,
         }
 
 
@@ -106,12 +110,15 @@ class ComparisonResult:
     runs: tuple[RunResult, ...]
     baselines: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
+    # With edge measures: the data's first PCA components and their measures.
+    pca_filters: np.ndarray | None = field(default=None, repr=False)
+    pca_measures: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "noise": self.noise, "level_field": self.level_field,
             "baselines": self.baselines, "runs": [r.row() for r in self.runs],
-            "stopped": self.stopped,
+            "stopped": self.stopped, "pca_measures": self.pca_measures,
         }
 
 
@@ -136,7 +143,9 @@ class NoiseComparison:
                  on_run_finished: Callable | None = None,
                  on_progress: Callable[[str, float], None] | None = None,
                  on_snapshot: Callable | None = None,
-                 trainer_factory: Callable | None = None) -> None:
+                 trainer_factory: Callable | None = None,
+                 image_shape: tuple[int, int] = (28, 28), channels: int = 1,
+                 edge_measures: bool = False) -> None:
         if epochs < 1:
             raise ConfigError("--epochs", f"must be at least 1, got {epochs}")
         noise = "mask" if settings.noise == "none" else settings.noise
@@ -159,6 +168,11 @@ class NoiseComparison:
         self.on_progress = on_progress
         self.on_snapshot = on_snapshot
         self.trainer_factory = trainer_factory
+        # How a row is drawn (patches: size × size, colour planes side by side), and
+        # whether to measure edges vs gratings (natural-image patches).
+        self.image_shape = tuple(image_shape)
+        self.channels = channels
+        self.edge_measures = edge_measures
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._trainer = None
@@ -192,8 +206,15 @@ class NoiseComparison:
             base = analysis.probe_accuracies(
                 None, self.train_x, self.train_y, self.test_x, self.test_y,
                 progress=self._progress_for("baseline"), which=("raw", "pca"), pca_k=k)
+        pca_filters = pca_measures = None
+        if self.edge_measures and runs and not self._stop.is_set():
+            k = min(self.run_settings[0].hidden, self.train_x.shape[1])
+            pca_filters = analysis.pca_components(self.train_x, k)
+            pca_measures = analysis.edge_measures(pca_filters, self.image_shape, self.channels)
+            pca_filters = pca_filters[: self.filter_count]
         return ComparisonResult(noise=self.noise, level_field=self.field, runs=tuple(runs),
-                                baselines=base, stopped=self._stop.is_set())
+                                baselines=base, stopped=self._stop.is_set(),
+                                pca_filters=pca_filters, pca_measures=pca_measures)
 
     def _train_one(self, index: int, settings: Settings) -> RunResult | None:
         factory = self.trainer_factory
@@ -213,8 +234,10 @@ class NoiseComparison:
             def on_snapshot(snap) -> None:
                 self.on_snapshot(index, snap)
 
+        shape = {} if self.image_shape == (28, 28) else {"image_shape": self.image_shape}
         trainer = factory(settings, self.train_x, self.test_x, on_epoch=on_epoch,
-                          on_snapshot=on_snapshot, snapshot_interval=self.snapshot_interval)
+                          on_snapshot=on_snapshot, snapshot_interval=self.snapshot_interval,
+                          **shape)
         if self.filter_units is not None:
             trainer.filter_units = self.filter_units
         with self._lock:
@@ -246,6 +269,8 @@ class NoiseComparison:
             accuracy = fitted.accuracy(test_h, self.test_y)
         all_filters = objective.normalized_filters(params.W)
         last = history[-1]
+        edges = (analysis.edge_measures(all_filters, self.image_shape, self.channels)
+                 if self.edge_measures else {})
         return RunResult(
             label=label, level=float(getattr(settings, self.field)),
             settings=settings.to_dict(), epochs=len(history), steps=int(steps),
@@ -254,8 +279,9 @@ class NoiseComparison:
                                                   settings.decoder),
             probe=accuracy,
             rho_hat_mean=float(test_h.mean()),
-            smoothness=analysis.filter_smoothness(all_filters),
+            smoothness=analysis.filter_smoothness(all_filters, self.image_shape),
             filters=all_filters[: self.filter_count].copy(), history=tuple(history),
+            locality=edges.get("locality"), orientation=edges.get("orientation"),
         )
 
     def _progress_for(self, label: str) -> Callable[[str, float], None]:

@@ -22,7 +22,7 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 # Integer codes; engine.py maps names to them (plain ints: cached kernels freeze globals).
 NOISE_NONE, NOISE_MASK, NOISE_GAUSSIAN, NOISE_SALTPEPPER = 0, 1, 2, 3
@@ -102,6 +102,20 @@ def _xgemm(typingctx, trans_a, trans_b, alpha, a, b, beta, c):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+def _pixel_scale(images):
+    """What one stored pixel is multiplied by to give the model's input: 1/255 for
+    uint8 digits, 1 for float rows (natural-image patches, prepared beforehand)."""
+    return 1.0 / 255.0 if images.dtype == np.uint8 else 1.0
+
+
+@overload(_pixel_scale, jit_options={"cache": True})
+def _pixel_scale_typed(images):
+    # Chosen when the kernel is compiled for the array's dtype: no branch at run time.
+    if isinstance(images.dtype, types.Integer):
+        return lambda images: 1.0 / 255.0
+    return lambda images: 1.0
 
 
 @numba.njit(**_JIT)
@@ -800,10 +814,10 @@ def _full_batch_loss_and_gradient(images, W, b, c, V, tied, loss, decoder, l2, b
     consts = np.empty(3, W.dtype)
     consts[0] = 1.0
     consts[1] = 1.0 / N
-    consts[2] = 1.0 / 255.0
+    consts[2] = _pixel_scale(images)
     one = consts[0]
     inv_N = consts[1]
-    inv255 = consts[2]
+    pixel_scale = consts[2]
     rows_max = min(chunk, N)
     x = np.empty((rows_max, n), W.dtype)
     h = np.empty((rows_max, k), W.dtype)
@@ -825,7 +839,7 @@ def _full_batch_loss_and_gradient(images, W, b, c, V, tied, loss, decoder, l2, b
             xb, hb = x[:rows], h[:rows]
             for i in range(rows):
                 for j in range(n):
-                    xb[i, j] = images[start + i, j] * inv255
+                    xb[i, j] = images[start + i, j] * pixel_scale
             _encode_rows(xb, no_sparse, False, W, b, hb, one, ebuf, bits)
             for i in range(rows):
                 for l in range(k):
@@ -846,7 +860,7 @@ def _full_batch_loss_and_gradient(images, W, b, c, V, tied, loss, decoder, l2, b
         xb, hb, zb, dhb = x[:rows], h[:rows], z[:rows], dh[:rows]
         for i in range(rows):
             for j in range(n):
-                xb[i, j] = images[start + i, j] * inv255
+                xb[i, j] = images[start + i, j] * pixel_scale
         _encode_rows(xb, no_sparse, False, W, b, hb, one, ebuf, bits)
         for i in range(rows):
             for l in range(k):
@@ -924,7 +938,8 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
                  sparse_density, x, xt, h, z, dh, gW, gb, gc, gV, rho_hat, sums):
     """Run up to `n_steps` minibatch updates over images[order[pos:]], in place.
 
-    images: N×n uint8 (0..255), converted to [0, 1] one batch at a time.
+    images: N×n uint8 (0..255), converted to [0, 1] one batch at a time, or float
+    rows used as they are (_pixel_scale).
     opt_*: (2, *shape) optimizer state per parameter; adam_t: Adam's step
     count before this chunk. sparse_density: as in _forward_backward.
     x/xt/h/z/dh: (batch×·) workspace; g*: gradients.
@@ -939,8 +954,8 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
     stack_x, stack_h = _stack_workspace(W, tied, batch)
     sparse_ws = _sparse_workspace(W, batch)
     scale = np.empty(1, W.dtype)
-    scale[0] = 1.0 / 255.0  # typed like the weights: a float32 multiply, not a double divide
-    inv255 = scale[0]
+    scale[0] = _pixel_scale(images)  # typed like the weights: a float32 multiply
+    pixel_scale = scale[0]
     direct = optimizer == OPT_SGD
     done = 0
     while done < n_steps and pos < n_total:
@@ -960,7 +975,7 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
         for i in range(m):
             src = order[pos + i]
             for j in range(n):
-                xb[i, j] = images[src, j] * inv255
+                xb[i, j] = images[src, j] * pixel_scale
         compressed = _corrupt_batch(rng, xb, xtb, noise, q, sigma, sparse_density,
                                     sparse_ws[0], sparse_ws[1], sparse_ws[2])
         recon, l2_term, sparsity = _forward_backward_into(
@@ -993,17 +1008,19 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
 
 @numba.njit(**_JIT)
 def _encode(images, W, b, out):
-    """Hidden activations h(x) of clean uint8 images (rows), written into out (N×k)."""
+    """Hidden activations h(x) of clean images (rows: uint8 scaled by 1/255, or float
+    rows as they are; _pixel_scale), written into out (N×k)."""
     m, n = images.shape
     k = W.shape[1]
     block = 256
     xb = np.empty((block, n), W.dtype)
+    scale = _pixel_scale(images)
     for start in range(0, m, block):
         stop = min(start + block, m)
         rows = stop - start
         for i in range(rows):
             for j in range(n):
-                xb[i, j] = images[start + i, j] / 255.0
+                xb[i, j] = images[start + i, j] * scale
         hb = out[start:stop]
         np.dot(xb[:rows], W, hb)
         for i in range(rows):

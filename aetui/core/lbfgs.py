@@ -22,11 +22,13 @@ CHUNK = 1000  # images per block of a full-batch pass: bounds the workspace
 
 
 class FullBatchLBFGS:
-    """The objective over `images` (N×n uint8, clean) for a model of `hidden` units."""
+    """The objective over `images` (N×n uint8 digits or float32 patch rows, clean) for a
+    model of `hidden` units."""
 
     def __init__(self, images: np.ndarray, hidden: int, hyper: engine.Hyper, *,
                  chunk: int = CHUNK) -> None:
-        self.images = np.ascontiguousarray(images, dtype=np.uint8)
+        self.images = np.ascontiguousarray(
+            images, dtype=np.uint8 if images.dtype == np.uint8 else np.float32)
         self.n, self.k = int(self.images.shape[1]), int(hidden)
         self.hyper = hyper
         self.chunk = chunk

@@ -38,6 +38,7 @@ from aetui.core.snapshots import (
     Snapshot,
     frozen_copy,
 )
+from aetui.data import as_float
 from aetui.errors import AetuiError, ConfigError
 from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, LIVE_KNOBS, NEW_WEIGHTS, RETIE
 
@@ -49,7 +50,9 @@ _DATA_FIELDS = ("dataset", "data_dir", "limit")
 
 
 class Trainer:
-    """Trains one autoencoder on `train_x` (N×n uint8), measuring on `test_x`.
+    """Trains one autoencoder on `train_x` (N×n: uint8 digits, or float32 rows such as
+    prepared natural-image patches), measuring on `test_x` (same dtype).
+    `image_shape` is how a row is drawn (default: square when n is a square).
 
     See docs/CONTRACTS.md for the thread contract. Callbacks run on the
     trainer thread and must return quickly.
@@ -61,15 +64,22 @@ class Trainer:
                  on_snapshot: Callable[[Snapshot], None] | None = None,
                  on_epoch: Callable[[dict], None] | None = None,
                  on_diverged: Callable[[str], None] | None = None,
-                 blas_threads: int | None = 1, knobs: KnobSession | None = None) -> None:
+                 blas_threads: int | None = 1, knobs: KnobSession | None = None,
+                 image_shape: tuple[int, int] | None = None) -> None:
         settings = settings.validate()
         # Knob changes arrive through this session (the lab's own, if it passes one).
         self.knobs = knobs if knobs is not None else KnobSession(settings)
-        self.images = np.ascontiguousarray(train_x, dtype=np.uint8)
+        # uint8 pixels stay uint8 (the kernel scales a batch at a time); anything
+        # else is taken as prepared float rows.
+        dtype = np.uint8 if np.asarray(train_x).dtype == np.uint8 else np.float32
+        self.images = np.ascontiguousarray(train_x, dtype=dtype)
         if self.images.ndim != 2 or len(self.images) == 0:
-            raise ValueError("train_x must be a non-empty N×n uint8 array")
+            raise ValueError("train_x must be a non-empty N×n array")
         self.n_in = int(self.images.shape[1])
-        test_x = np.ascontiguousarray(test_x, dtype=np.uint8)
+        self.image_shape = tuple(image_shape) if image_shape else _image_shape(self.n_in)
+        if self.image_shape[0] * self.image_shape[1] != self.n_in:
+            raise ValueError(f"image_shape {self.image_shape} does not hold {self.n_in} inputs")
+        test_x = np.ascontiguousarray(test_x, dtype=dtype)
         # A fixed held-out subset (every training image is trained on) and fixed display digits.
         self.val_x = test_x[:val_count] if len(test_x) else self.images[:val_count]
         self.display_x = (test_x if len(test_x) else self.images)[:display_count]
@@ -653,7 +663,7 @@ class Trainer:
             knob_log = tuple(self.knob_log)
             step, epoch = self.step, self.epoch
         filters = objective.normalized_filters(cols)
-        clean = self.display_x.astype(np.float32) / 255.0
+        clean = as_float(self.display_x)
         corrupted = np.empty_like(clean)
         if len(clean):
             engine.corrupt(np.random.default_rng([s.seed, 3, step]), clean, s.noise, s.q,
@@ -666,7 +676,7 @@ class Trainer:
             filters=frozen_copy(filters), clean=frozen_copy(clean),
             corrupted=frozen_copy(corrupted), recon=frozen_copy(recon), curve=curve,
             knob_log=knob_log, message=self.message, n_in=self.n_in,
-            image_shape=_image_shape(self.n_in),
+            image_shape=self.image_shape,
         )
 
     def _publish(self) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from aetui import paths
-from aetui.data import digits, folder, mnist
+from aetui.data import digits, folder, mnist, patches
 from aetui.data.download import DEFAULT_TIMEOUTS, FetchError, Timeouts
 from aetui.data.idx import UnreadableData
 from aetui.errors import ConfigError, DataError
@@ -21,36 +21,64 @@ NAMES = ("mnist", "digits")
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Train and test digits; unpacks as `train_x, train_y, test_x, test_y`.
+    """Train and test images; unpacks as `train_x, train_y, test_x, test_y`.
 
-    Images are N × 784 uint8 (0 = background, 255 = ink), labels N uint8.
-    `name` is "mnist", "digits", or the folder's name for another MNIST-format
-    dataset; `source` the folder read or "built-in"; `note` None, or one line
-    to show the user once (the lab fell back to the built-in digits).
+    Digits are N × 784 uint8 (0 = background, 255 = ink), labels N uint8.
+    Natural-image patches are N × n float32, already prepared (whitened,
+    scaled), with no labels (`train_y`, `test_y` None). `image_shape` is how
+    a row is drawn. `name` is "mnist", "digits", "patches", or the folder's
+    name for another MNIST-format dataset; `source` the folder read or
+    "built-in"; `note` None, or one line to show the user once (the lab fell
+    back to the built-in digits).
     """
 
     train_x: np.ndarray
-    train_y: np.ndarray
+    train_y: np.ndarray | None
     test_x: np.ndarray
-    test_y: np.ndarray
+    test_y: np.ndarray | None
     name: str
     source: str
     note: str | None = None
+    image_shape: tuple[int, int] = (28, 28)
+
+    @property
+    def labelled(self) -> bool:
+        return self.train_y is not None
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.train_x, self.train_y, self.test_x, self.test_y))
 
 
 def as_float(images: np.ndarray) -> np.ndarray:
-    """uint8 images (a batch) as float32 in [0, 1]."""
+    """A batch as float32: uint8 pixels scaled into [0, 1], float rows (patches) as they are."""
+    if images.dtype != np.uint8:
+        return images.astype(np.float32, copy=False)
     return images.astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+def image_layout(settings) -> tuple[tuple[int, int], int]:
+    """How a row of this run's data is drawn, and its colour planes: ((h, w), channels)."""
+    from aetui.config import is_patches
+
+    if not is_patches(settings.dataset):
+        return (28, 28), 1
+    options = patches.PatchOptions.from_settings(settings)
+    return options.image_shape, options.channels
+
+
+def load_dataset_for(settings, **kwargs) -> Dataset:
+    """The dataset a Settings names (patch options included); kwargs as load_dataset's."""
+    return load_dataset(settings.dataset, data_dir=settings.data_dir, seed=settings.seed,
+                        limit=settings.limit,
+                        patch_options=patches.PatchOptions.from_settings(settings), **kwargs)
 
 
 def load_dataset(name: str = "mnist", data_dir: str | Path | None = None, seed: int = 0,
                  limit: int | None = None, allow_download: bool = True,
                  allow_fallback: bool = True, progress: bool | mnist.FileProgress = True, *,
                  mirrors: Sequence[str] | None = None,
-                 timeouts: Timeouts | None = None) -> Dataset:
+                 timeouts: Timeouts | None = None,
+                 patch_options: patches.PatchOptions | None = None) -> Dataset:
     """The digits to train on.
 
     `name="digits"` gives the built-in digits (deterministic from `seed`).
@@ -65,10 +93,14 @@ def load_dataset(name: str = "mnist", data_dir: str | Path | None = None, seed: 
     in none of the other places and cannot be downloaded, `allow_fallback`
     gives the built-in digits with a `note` saying so; otherwise DataError.
     `limit` keeps the first `limit` training images.
+    `name="patches"` (or "patches:PATH") gives natural-image patches made as
+    `patch_options` say (default PatchOptions()); nothing is downloaded.
     """
-    if name not in NAMES:
+    if name == "patches" or name.startswith("patches:"):
+        ds = _patches(name.partition(":")[2] or None, patch_options or patches.PatchOptions())
+    elif name not in NAMES:
         raise ConfigError("--dataset", f"must be one of {', '.join(NAMES)}, got {name!r}")
-    if name == "digits":
+    elif name == "digits":
         ds = _digits(seed)
     elif data_dir is not None:
         ds = _from_folder(Path(data_dir).expanduser())
@@ -84,9 +116,19 @@ def load_dataset(name: str = "mnist", data_dir: str | Path | None = None, seed: 
     if limit is not None:
         if limit < 1:
             raise ConfigError("--limit", f"must be at least 1, got {limit}")
-        ds = Dataset(ds.train_x[:limit], ds.train_y[:limit], ds.test_x, ds.test_y,
-                     ds.name, ds.source, ds.note)
+        ds = Dataset(ds.train_x[:limit], None if ds.train_y is None else ds.train_y[:limit],
+                     ds.test_x, ds.test_y, ds.name, ds.source, ds.note, ds.image_shape)
     return ds
+
+
+def _patches(path: str | None, options: patches.PatchOptions) -> Dataset:
+    if path is None:
+        photos, source = patches.bundled_photos(options.gray), "scikit-image's photographs"
+    else:
+        photos, source = patches.photos_from_path(path, options.gray), path
+    made = patches.make_patches(photos, options)
+    return Dataset(made.train, None, made.test, None, "patches", source,
+                   image_shape=made.image_shape)
 
 
 def _digits(seed: int, note: str | None = None) -> Dataset:

@@ -47,11 +47,27 @@ DISPLAY_DIGITS = 8
 
 
 def default_load_data(settings: Settings):
-    from aetui.data import load_dataset
+    from aetui.data import load_dataset_for
 
     # progress=False: the terminal belongs to Textual; a progress bar would tear it.
-    return load_dataset(settings.dataset, data_dir=settings.data_dir, seed=settings.seed,
-                        limit=settings.limit, progress=False)
+    return load_dataset_for(settings, progress=False)
+
+
+def _image_shape_of(dataset) -> dict:
+    """The trainer's image_shape argument, for datasets that carry one (patches)."""
+    shape = getattr(dataset, "image_shape", None)
+    return {"image_shape": shape} if shape is not None and shape != (28, 28) else {}
+
+
+def _data_key(s: Settings) -> tuple:
+    """The settings that decide the data (a change needs the dataset made anew)."""
+    from aetui.config import is_patches
+
+    key = (s.dataset, s.data_dir, s.seed, s.limit)
+    if not is_patches(s.dataset):
+        return key
+    return (*key, s.patch_size, s.patch_count, s.patch_gray, s.patch_mean, s.patch_contrast,
+            s.whiten, s.whiten_eps, s.decoder)
 
 
 def default_trainer_factory(settings: Settings, train_x, test_x, *, checkpoint_path=None,
@@ -126,7 +142,7 @@ class LabApp(App[Path | None]):
         """The worker: load data, build the trainer, compile, train. No widgets here."""
         try:
             settings = self._start_settings
-            key = (settings.dataset, settings.data_dir, settings.seed, settings.limit)
+            key = _data_key(settings)
             dataset = self.dataset
             if dataset is None or self._loaded_key != key:
                 dataset = self.load_data(settings)
@@ -140,7 +156,8 @@ class LabApp(App[Path | None]):
                 knobs=self.session, display_count=DISPLAY_DIGITS,
                 snapshot_interval=self.options.snapshot_interval,
                 on_snapshot=lambda snapshot: lab.post_message(SnapshotReady(snapshot)),
-                on_diverged=lambda message: lab.post_message(TrainingDiverged(message)))
+                on_diverged=lambda message: lab.post_message(TrainingDiverged(message)),
+                **_image_shape_of(dataset))
             self._thread_trainer = trainer
             self.post_message(TrainerBuilt(trainer))
             if self._stopping.is_set():

@@ -47,6 +47,7 @@ class GridView(Widget):
         self.min_count = min_count
         self.images: np.ndarray | None = None
         self.placeholder = "waiting…"
+        self.shape: tuple[int, int] = (28, 28)  # how an image row is drawn (patches: 8×8)
         self._strips: list[Strip] = []
 
     def set_images(self, images: np.ndarray | None, placeholder: str | None = None) -> None:
@@ -73,13 +74,13 @@ class GridView(Widget):
         images, size, cols, row_gap = self.arrange(width, height)
         if len(images) == 0:
             return [[Segment("too small"[:width])]]
-        return render_grid(images, mode=self.mode, width=width, cols=cols,
+        return render_grid(images, self.shape, mode=self.mode, width=width, cols=cols,
                            diverging=self.diverging, size=size, row_gap=row_gap,
                            normalise="each" if self.diverging else "none")
 
     def arrange(self, width: int, height: int) -> tuple[np.ndarray, int, int | None, int]:
         """(images to draw, pixel size, columns or None for as many as fit, row gap)."""
-        size, count = fit_grid(len(self.images), width, height, self.min_count)
+        size, count = fit_grid(len(self.images), width, height, self.min_count, self.shape)
         return self.images[:count], size, None, 1
 
     def render_line(self, y: int) -> Strip:
@@ -88,12 +89,13 @@ class GridView(Widget):
         return Strip.blank(self.content_size.width)
 
 
-def fit_grid(n: int, width: int, height: int, min_count: int = 1) -> tuple[int, int]:
+def fit_grid(n: int, width: int, height: int, min_count: int = 1,
+             shape: tuple[int, int] = (28, 28)) -> tuple[int, int]:
     """(pixel size, images shown): the largest size showing min(n, min_count)
     images; at that size, as many as fit. (PIXEL_SIZES[-1], 0) when none fits."""
     want = min(n, max(min_count, 1))
     for size in PIXEL_SIZES:
-        geo = grid_geometry(n, size=size, width=width, height=height)
+        geo = grid_geometry(n, shape, size=size, width=width, height=height)
         if geo.width <= width and geo.height <= height and geo.capacity >= want:
             return size, min(n, geo.capacity)
     return PIXEL_SIZES[-1], 0
@@ -109,7 +111,7 @@ class DigitRows(GridView):
         want = min(d, 3)
         for size in PIXEL_SIZES:
             for row_gap in (1, 0):
-                geo = grid_geometry(d, size=size, width=width, row_gap=row_gap)
+                geo = grid_geometry(d, self.shape, size=size, width=width, row_gap=row_gap)
                 shown = min(d, geo.cols)
                 fits = rows * geo.cell_h + (rows - 1) * row_gap <= height
                 if fits and shown >= want:
@@ -167,7 +169,9 @@ class CompareScreen(Screen):
     def __init__(self, settings: Settings, dataset: Sequence[np.ndarray] | None,
                  levels: Sequence[float] = (0, 0.25, 0.5), *, epochs: int = 1,
                  probe: bool = True, mode: str | None = None, filter_count: int = 100,
-                 display_count: int = 8, trainer_factory=None) -> None:
+                 display_count: int = 8, trainer_factory=None,
+                 image_shape: tuple[int, int] = (28, 28), channels: int = 1,
+                 edge_measures: bool = False) -> None:
         super().__init__()
         from aetui.core.experiments import level_field, level_label
 
@@ -189,6 +193,11 @@ class CompareScreen(Screen):
         self.finished = False
         self.error: str | None = None
         self.trainer_factory = trainer_factory
+        # Natural-image patches: drawn at their shape, with a PCA column and the
+        # edges-vs-gratings measures of every set (README, "Natural image patches").
+        self.image_shape = tuple(image_shape)
+        self.channels = channels
+        self.edge_measures = edge_measures
         self._comparison = None
 
     @classmethod
@@ -198,21 +207,42 @@ class CompareScreen(Screen):
         The lab's own model is left alone (the lab pauses it); the compared
         models are new, one per level, with the lab's other settings.
         """
-        return cls(lab.session.settings, lab.app.dataset, mode=lab.options.image_mode(),
-                   trainer_factory=lab.app.trainer_factory)
+        from aetui.config import is_patches
+        from aetui.data import image_layout
+
+        settings = lab.session.settings
+        factory = lab.app.trainer_factory
+        if is_patches(settings.dataset):
+            shape, channels = image_layout(settings)
+            return cls(settings, lab.app.dataset, levels=(0, 0.1, 0.2), probe=False,
+                       mode=lab.options.image_mode(), image_shape=shape, channels=channels,
+                       edge_measures=True, trainer_factory=factory)
+        return cls(settings, lab.app.dataset, mode=lab.options.image_mode(),
+                   trainer_factory=factory)
 
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
         yield Static("starting…", id="compare-status")
         with Horizontal(id="compare-columns"):
+            if self.edge_measures:
+                with Vertical(classes="compare-column"):
+                    yield self._shaped(GridView("PCA: after the models", diverging=True,
+                                                mode=self.mode, id="filters-pca",
+                                                min_count=9))
             for i, label in enumerate(self.labels):
                 with Vertical(classes="compare-column"):
-                    yield GridView(f"{label}: waiting", diverging=True, mode=self.mode,
-                                   id=f"filters-{i}", min_count=9)
-                    yield DigitRows("x (top) and x̂ (below)", diverging=False,
-                                    mode=self.mode, id=f"digits-{i}")
+                    yield self._shaped(GridView(f"{label}: waiting", diverging=True,
+                                                mode=self.mode, id=f"filters-{i}",
+                                                min_count=9))
+                    yield self._shaped(DigitRows("x (top) and x̂ (below)",
+                                                 diverging=self.edge_measures,
+                                                 mode=self.mode, id=f"digits-{i}"))
         yield Footer()
+
+    def _shaped(self, view: GridView) -> GridView:
+        view.shape = self.image_shape
+        return view
 
     def on_mount(self) -> None:
         from aetui.core.experiments import NoiseComparison
@@ -228,7 +258,8 @@ class CompareScreen(Screen):
             on_snapshot=lambda i, snap: self.post_message(CompareSnapshot(i, snap)),
             on_run_finished=lambda i, r: self.post_message(CompareRunFinished(i, r)),
             on_progress=lambda s, f: self.post_message(CompareProgressed(s, f)),
-            trainer_factory=self.trainer_factory)
+            trainer_factory=self.trainer_factory, image_shape=self.image_shape,
+            channels=self.channels, edge_measures=self.edge_measures)
         self.run_worker(self._work, thread=True, exclusive=True, group="compare",
                         name="compare")
 
@@ -269,13 +300,22 @@ class CompareScreen(Screen):
         view = self.query_one(f"#filters-{message.index}", GridView)
         view.set_images(r.filters)
         probe = "" if r.probe is None else f"probe {100 * r.probe:.1f}% · "
-        view.border_title = f"{r.label}: {probe}smooth {r.smoothness:.2f}"
+        edges = "" if r.locality is None else (
+            f"local {r.locality:.2f} · orient {r.orientation:.2f} · ")
+        view.border_title = f"{r.label}: {probe}{edges}smooth {r.smoothness:.2f}"
         view.border_subtitle = (f"loss {r.train_loss:.1f} / held-out {r.val_loss:.1f} · "
                                 f"ρ̂ {r.rho_hat_mean:.3f}")
 
     def on_compare_finished(self, message: CompareFinished) -> None:
         self.finished = True
         self.error = message.error
+        result = message.result
+        if result is not None and result.pca_filters is not None:
+            view = self.query_one("#filters-pca", GridView)
+            view.set_images(result.pca_filters)
+            m = result.pca_measures
+            view.border_title = (f"PCA: local {m['locality']:.2f} · orient "
+                                 f"{m['orientation']:.2f}")
         if message.error:
             self._status(f"comparison failed: {message.error}")
         elif message.result is not None and message.result.stopped:

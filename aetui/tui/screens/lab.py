@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from aetui.config import is_patches
 from aetui.core.session import KnobSession
 from aetui.core.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.errors import AetuiError, ConfigError
@@ -123,9 +124,12 @@ class LabScreen(Screen[None]):
         if self.trainer is None or not self.is_mounted:  # loading a checkpoint, or quitting
             return
         snap = message.snapshot
-        self.query_one(FiltersPanel).set_filters(snap.filter_units, snap.filters, snap.hidden)
-        self.query_one(DigitsPanel).set_digits(snap.clean, snap.corrupted, snap.recon,
-                                               _noise_label(snap.settings))
+        shape = tuple(snap.image_shape)
+        self.query_one(FiltersPanel).set_filters(snap.filter_units, snap.filters, snap.hidden,
+                                                 shape)
+        self.query_one(DigitsPanel).set_digits(
+            snap.clean, snap.corrupted, snap.recon, _noise_label(snap.settings), shape,
+            signed=is_patches(snap.settings.get("dataset", "")))
         self.query_one(LossPanel).set_curve(snap.curve, snap.knob_log)
         self.query_one(SparsityPanel).set_rho_hat(snap.rho_hat, self.session.settings.rho,
                                                   self.trainer.val_count)
@@ -160,7 +164,7 @@ class LabScreen(Screen[None]):
                     step=trainer.step if trainer is not None else 0,
                     epoch=float(trainer.epoch) if trainer is not None else 0.0,
                     samples_per_s=snap.samples_per_s if snap and state == TRAINING else 0.0,
-                    message=message)
+                    message=message, n_in=snap.n_in if snap else 784)
 
     # -- knobs: key → action → session (validated once) → trainer's next chunk ------------
     def action_knob(self, name: str, direction: int) -> None:
@@ -295,7 +299,8 @@ class LabScreen(Screen[None]):
                 return
             self._pca_running = True
             panel.set_pca(None, "PCA: computing the principal components…")
-            k = min(784, max(64, self.session.settings.hidden))
+            n_in = self.app.arrays[0].shape[1] if self.app.arrays else 784  # patches: 64
+            k = min(n_in, max(64, self.session.settings.hidden))
             images, seed = self.app.arrays[0], self.session.settings.seed
             self.run_worker(lambda: self.post_message(compute_pca(images, k, seed)),
                             thread=True, name="pca", exit_on_error=False)
@@ -316,6 +321,10 @@ class LabScreen(Screen[None]):
             return
         if self._probe_running:
             self.app.notify("the probe is already running", timeout=2)
+            return
+        if not getattr(self.app.dataset, "labelled", True):
+            self.app.notify("the linear probe needs labelled data (mnist or digits); natural-"
+                            "image patches have no labels", severity="warning", timeout=5)
             return
         self._probe_running = True
         self.probe_result = None

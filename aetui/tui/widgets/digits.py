@@ -23,12 +23,18 @@ class DigitsPanel(ImageView):
         self.mode = mode
         self.levels = levels
         self.images: np.ndarray | None = None  # (4, d, 784)
+        # Natural-image patches: drawn at their shape, and signed (whitened) values
+        # on one shared diverging scale instead of intensities in [0, 1].
+        self.shape: tuple[int, int] = (28, 28)
+        self.signed = False
         self.noise_label = ""
         self.layout_used = ("rows", 0, 0)
         self.set_titles(title="digits")
 
     def set_digits(self, clean: np.ndarray, corrupted: np.ndarray, recon: np.ndarray,
-                   noise_label: str) -> None:
+                   noise_label: str, shape: tuple[int, int] = (28, 28),
+                   signed: bool = False) -> None:
+        self.shape, self.signed = tuple(shape), signed
         error = np.abs(clean - recon)
         self.images = np.stack([clean, corrupted, recon, error])
         self.noise_label = noise_label
@@ -51,11 +57,12 @@ class DigitsPanel(ImageView):
         for size in PIXEL_SIZES:
             for orient in ("rows", "cols"):
                 if orient == "rows":
-                    geo = grid_geometry(d, size=size, width=width)
+                    geo = grid_geometry(d, self.shape, size=size, width=width)
                     shown = geo.cols if 4 * geo.cell_h + 3 <= height else 0
                 else:
-                    rows = (height + 1) // (grid_geometry(1, size=size).cell_h + 1)
-                    shown = self._groups_per_row(width, size) * rows
+                    rows = (height + 1) // (grid_geometry(1, self.shape, size=size).cell_h
+                                            + 1)
+                    shown = self._groups_per_row(width, size, self.shape) * rows
                 shown = min(shown, d)
                 if shown >= want:
                     return orient, size, shown
@@ -64,8 +71,8 @@ class DigitsPanel(ImageView):
         return best
 
     @staticmethod
-    def _groups_per_row(width: int, size: int) -> int:
-        group_w = grid_geometry(4, size=size, cols=4).width
+    def _groups_per_row(width: int, size: int, shape: tuple[int, int] = (28, 28)) -> int:
+        group_w = grid_geometry(4, shape, size=size, cols=4).width
         return max(0, (width + GROUP_GAP) // (group_w + GROUP_GAP))
 
     def build_lines(self, width: int, height: int) -> list[list[Segment]]:
@@ -75,22 +82,31 @@ class DigitsPanel(ImageView):
         orient, size, shown = self.choose_layout(width, height, d)
         self.layout_used = (orient, size, shown)
         kinds = " · ".join(KINDS)
-        self.set_titles(title=(f"digits: {kinds} ({'rows' if orient == 'rows' else 'columns'})"
+        what = "patches" if self.signed else "digits"
+        self.set_titles(title=(f"{what}: {kinds} ({'rows' if orient == 'rows' else 'columns'})"
                                f" · x̃ with {self.noise_label}"))
         if shown == 0:
-            return [[Segment("too small for digits")]]
-        # Intensities, not signed weights: black..white, no rescaling, so a
-        # faint reconstruction looks faint.
+            return [[Segment(f"too small for {what}")]]
+        # Digits: intensities, not signed weights: black..white, no rescaling, so a
+        # faint reconstruction looks faint. Patches: one shared signed scale.
+        scale = 1.0
+        if self.signed:
+            scale = float(np.abs(self.images[:, :shown]).max()) or 1.0
+
         def draw(images, cols):
-            return render_grid(images, mode=self.mode, normalise="none", cols=cols, size=size,
-                               diverging=False, levels=self.levels)
+            if self.signed:
+                return render_grid(images / scale, self.shape, mode=self.mode,
+                                   normalise="none", cols=cols, size=size, diverging=True,
+                                   levels=self.levels)
+            return render_grid(images, self.shape, mode=self.mode, normalise="none",
+                               cols=cols, size=size, diverging=False, levels=self.levels)
 
         if orient == "rows":
             return draw(self.images[:, :shown].reshape(4 * shown, -1), shown)
         # One block of four images per digit; blocks side by side, a wider gap
         # between them so it is clear which x̂ belongs to which x.
         blocks = [draw(self.images[:, i], 4) for i in range(shown)]
-        per_row = max(1, self._groups_per_row(width, size))
+        per_row = max(1, self._groups_per_row(width, size, self.shape))
         lines: list[list[Segment]] = []
         for start in range(0, shown, per_row):
             if start:

@@ -13,6 +13,7 @@ from aetui.tui.widgets.image_view import PIXEL_SIZES, ImageView
 # (detail vs count: 28 px is exact, 14 px still shows strokes).
 ZOOMS = ("auto", 28, 14)
 AUTO_MIN_UNITS = 12
+PATCH_ZOOMS = (4, 3, 2)
 
 
 class FiltersPanel(ImageView):
@@ -33,14 +34,17 @@ class FiltersPanel(ImageView):
         self.hidden = 0
         self.units: tuple[int, ...] = ()
         self.filters = np.zeros((0, 784), np.float32)
+        self.shape: tuple[int, int] = (28, 28)  # how a filter row is drawn (patches: 8×8)
         self.pca: np.ndarray | None = None
         self.pca_status = ""
         self.capacity = 0
         self._update_title()
 
     # -- what the app changes ----------------------------------------------------
-    def set_filters(self, units: tuple[int, ...], filters: np.ndarray, hidden: int) -> None:
+    def set_filters(self, units: tuple[int, ...], filters: np.ndarray, hidden: int,
+                    shape: tuple[int, int] = (28, 28)) -> None:
         self.units, self.filters, self.hidden = tuple(units), filters, hidden
+        self.shape = tuple(shape)
         self._clamp_page()
         self._update_title()
         self.mark_dirty()
@@ -98,10 +102,14 @@ class FiltersPanel(ImageView):
         """The grid for this panel size and zoom: the largest size that shows
         AUTO_MIN_UNITS images (or all of them), else the smallest size."""
         sizes = PIXEL_SIZES if self.zoom == "auto" else (self.zoom,)
+        if self.shape != (28, 28) and self.zoom == "auto":
+            # Patches: whole multiples of their width, never below 2× (8 × 8 at
+            # native size is 4 rows of cells, too few to read an orientation).
+            sizes = tuple(m * self.shape[1] for m in PATCH_ZOOMS)
         want = min(AUTO_MIN_UNITS, max(self.total, 1))
         geo = None
         for size in sizes:
-            geo = grid_geometry(want, size=size, width=width, height=height)
+            geo = grid_geometry(want, self.shape, size=size, width=width, height=height)
             fits = geo.cell_h <= height and geo.cell_w <= width
             if fits and geo.capacity >= want:
                 return geo
@@ -116,8 +124,8 @@ class FiltersPanel(ImageView):
         images = self._visible()
         if images is None or len(images) == 0:
             return [[Segment(self._empty_message())]]
-        return render_grid(images, mode=self.mode, normalise=self.normalise, cols=geo.cols,
-                           size=geo.px_w, levels=self.levels)
+        return render_grid(images, self.shape, mode=self.mode, normalise=self.normalise,
+                           cols=geo.cols, size=geo.px_w, levels=self.levels)
 
     def _visible(self) -> np.ndarray | None:
         lo, hi = self.first, self.first + self.capacity

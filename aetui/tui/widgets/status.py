@@ -42,13 +42,14 @@ class StatusBar(LineCacheWidget):
         self.highlight: str | None = None
 
     def show(self, *, dataset: str, settings, state: str, step: int, epoch: float,
-             samples_per_s: float, message: str = "") -> None:
+             samples_per_s: float, message: str = "",
+             n_in: int = 784) -> None:
         s = settings
         head = Text(no_wrap=True, overflow="ellipsis")
         label = state + ("…" if state in ("compiling", "loading") else "")
         head.append(f" {label} ", STATE_STYLES.get(state, "bold"))
         # Most telling first: at 80 columns the epoch is what gets cut.
-        head.append(f" {dataset} · 784→{s.hidden} {'tied' if s.tied else 'untied'} · "
+        head.append(f" {dataset} · {n_in}→{s.hidden} {'tied' if s.tied else 'untied'} · "
                     f"step {step:,} · {_sig(samples_per_s)} samples/s · epoch {epoch:.2f}")
         knobs = Text(no_wrap=True, overflow="ellipsis")
         parts = [(knob.symbol, getattr(s, knob.name)) for knob in KNOBS if knob.in_status]
