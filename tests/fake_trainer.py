@@ -46,7 +46,8 @@ class FakeTrainer:
                  val_count: int = 1000, display_count: int = 8,
                  snapshot_interval: float = 0.25, on_snapshot=None, on_epoch=None,
                  on_diverged=None, blas_threads: int | None = 1,
-                 knobs: KnobSession | None = None, chunk_delay: float = 0.02,
+                 knobs: KnobSession | None = None, image_shape=None,
+                 chunk_delay: float = 0.02,
                  warm_up_seconds: float = 0.0, steps_per_chunk: int = 10):
         self._lock = threading.Lock()
         self.knobs = knobs if knobs is not None else KnobSession(settings)

@@ -37,6 +37,7 @@ def tiny_data(monkeypatch):
                           data.test_y, data.name, data.source)
 
     monkeypatch.setattr(aetui.data, "load_dataset", load)
+    monkeypatch.setattr(aetui.data.load, "load_dataset", load)  # load_dataset_for's
     return data
 
 

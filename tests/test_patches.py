@@ -2,6 +2,7 @@
 a short run end to end, and no network."""
 
 import socket
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -177,7 +178,8 @@ async def test_the_lab_trains_on_patches_and_draws_them_at_their_shape():
     from fake_trainer import wait_for
 
     from aetui.config import PATCH_DEFAULTS, Settings
-    from aetui.tui.app import LabApp, LabOptions
+    from aetui.tui.app import LabApp
+    from aetui.tui.options import LabOptions
     from aetui.tui.widgets.digits import DigitsPanel
     from aetui.tui.widgets.filters import FiltersPanel
     from aetui.tui.widgets.status import StatusBar
@@ -186,12 +188,13 @@ async def test_the_lab_trains_on_patches_and_draws_them_at_their_shape():
                            "hidden": 16})
     app = LabApp(settings, options=LabOptions(save_on_quit=False))
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.step > 0,
+        lab = app.lab
+        assert await wait_for(pilot, lambda: lab.snapshot is not None and lab.snapshot.step > 0,
                               timeout=120)
-        filters, digits = app.panel(FiltersPanel), app.panel(DigitsPanel)
+        filters, digits = lab.query_one(FiltersPanel), lab.query_one(DigitsPanel)
         assert filters.shape == (8, 8) and digits.shape == (8, 8) and digits.signed
-        assert app.snapshot.filters.shape[1] == 64
-        assert await wait_for(pilot, lambda: "64→16" in app.panel(StatusBar).last_text)
+        assert lab.snapshot.filters.shape[1] == 64
+        assert await wait_for(pilot, lambda: "64→16" in lab.query_one(StatusBar).last_text)
         # Drawn larger than native (8 px) so an orientation can be seen.
         assert filters.geometry_for(*filters.content_size).px_w >= 16
         await pilot.press("P")  # the data's PCA components, at most n_in = 64 of them
@@ -215,24 +218,25 @@ async def test_compare_screen_on_patches_shows_pca_and_the_measures():
                            "hidden": 8})
     data = load_dataset_for(settings, progress=False)
 
-    class LabStandIn(App):
-        """Just what CompareScreen.from_lab reads from the lab."""
+    class AppStandIn(App):
+        """Just what CompareScreen.from_lab reads from the lab's App."""
 
         dataset = data
-
-        class options:
-            @staticmethod
-            def image_mode():
-                return "ascii"
-
-        def current_settings(self):
-            return settings
+        trainer_factory = None
 
         def on_mount(self) -> None:
             self.push_screen(self.compare)
 
-    app = LabStandIn()
-    app.compare = screen = CompareScreen.from_lab(app)
+    class LabStandIn:
+        """Just what CompareScreen.from_lab reads from the lab screen."""
+
+        def __init__(self, app) -> None:
+            self.app = app
+            self.session = SimpleNamespace(settings=settings)
+            self.options = SimpleNamespace(image_mode=lambda: "ascii")
+
+    app = AppStandIn()
+    app.compare = screen = CompareScreen.from_lab(LabStandIn(app))
     assert screen.levels == (0.0, 0.1, 0.2) and screen.image_shape == (8, 8)
     async with app.run_test(size=(160, 50)) as pilot:
         assert await wait_for(pilot, lambda: screen.finished, timeout=120)

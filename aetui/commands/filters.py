@@ -56,11 +56,14 @@ def run(args: argparse.Namespace) -> int:
     settings = None
     if args.checkpoint is not None:
         from aetui.core.checkpoint import fit_inputs, load_checkpoint
-        from aetui.data.idx import IMAGE_SHAPE
 
         checkpoint = load_checkpoint(Path(args.checkpoint))
-        # The filters are drawn as 28×28 images.
-        fit_inputs(checkpoint, IMAGE_SHAPE[0] * IMAGE_SHAPE[1], "a 28×28 filter has")
+        # The filters are drawn as the run's images (28×28 digits, or its patches).
+        # (Colour patches are drawn as their planes side by side: h × w is all of a row.)
+        (h, w), _ = image_layout(checkpoint.settings)
+        fit_inputs(checkpoint, h * w,
+                   f"its {'patches' if is_patches(checkpoint.settings.dataset) else 'images'} "
+                   f"({h}×{w}) have")
         settings = checkpoint.settings
         W = checkpoint.params.W
         count = min(args.units or (100 if args.png else 64), W.shape[1])

@@ -85,7 +85,9 @@ class Trainer:
         self.display_x = (test_x if len(test_x) else self.images)[:display_count]
         self.val_count = len(self.val_x)
         # The held-out cross-entropy no model can go below (README, "Conventions").
-        self.val_floor = objective.cross_entropy_floor(self.val_x)
+        # The cross-entropy's floor: for pixel intensities (digits), not for float rows.
+        self.val_floor = (objective.cross_entropy_floor(self.val_x)
+                          if self.val_x.dtype == np.uint8 else None)
         self.snapshot_interval = snapshot_interval
         self.on_snapshot = on_snapshot
         self.on_epoch = on_epoch
