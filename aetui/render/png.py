@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from aetui.errors import AetuiError
+from aetui.render.colormap import grey_value
 
 BACKGROUND = 255  # white page between images and panels
 LABEL_HEIGHT = 18  # pixels reserved above each panel for its label
@@ -38,11 +39,12 @@ def grid_array(images: np.ndarray, shape: tuple[int, int] = (28, 28), cols: int 
     cols = cols or int(np.ceil(np.sqrt(n)))
     rows = -(-n // cols)
     if signed:
+        # The terminal's scaling rule ("each": by the filter's own max |value|)
+        # and its grey map, from the same function.
         peak = np.abs(stack).max(axis=(1, 2), keepdims=True)
-        unit = 0.5 + 0.5 * stack / np.where(peak > 0, peak, 1.0)
+        pixels = grey_value(np.nan_to_num(stack / np.where(peak > 0, peak, 1.0)))
     else:
-        unit = np.clip(stack, 0.0, 1.0)
-    pixels = np.round(np.nan_to_num(unit, nan=0.5) * 255).astype(np.uint8)
+        pixels = np.round(np.nan_to_num(np.clip(stack, 0.0, 1.0)) * 255).astype(np.uint8)
     out = np.full((rows * h + (rows - 1) * gap, cols * w + (cols - 1) * gap), BACKGROUND,
                   dtype=np.uint8)
     for i in range(n):
