@@ -61,6 +61,8 @@ class LabOptions:
     save_path: Path | None = None
     save_on_quit: bool = True
     max_steps: int | None = None  # for benchmarks: stop training after N updates
+    graphics: str = "blocks"  # resolved --graphics: pixels | blocks | ascii
+    pixel_protocol: str | None = None  # sixel | kitty, when pixels are on offer
 
     @property
     def snapshot_interval(self) -> float:
@@ -81,7 +83,7 @@ class LabOptions:
         return 6 if self.slow_link else None
 
     def image_mode(self) -> str:
-        mode = default_mode(ascii=self.ascii)
+        mode = default_mode(ascii=self.ascii or self.graphics == "ascii")
         if self.slow_link and mode != "ascii":
             return "grey"
         return mode
@@ -168,7 +170,8 @@ class LabApp(App[Path | None]):
     def get_default_screen(self) -> LabScreen:
         o = self.options
         return LabScreen(mode=o.image_mode(), image_interval=o.image_interval,
-                         plot_interval=o.plot_interval, levels=o.levels)
+                         plot_interval=o.plot_interval, levels=o.levels, graphics=o.graphics,
+                         pixel_protocol=o.pixel_protocol)
 
     def on_mount(self) -> None:
         self.check_size()

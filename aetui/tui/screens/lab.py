@@ -66,22 +66,44 @@ LAB_BINDINGS: list[Binding] = [
     Binding("p", "app.probe", "probe", tooltip="linear probe in the background: raw "
                                                "pixels vs features vs PCA"),
     Binding("C", "app.compare", "compare", tooltip="compare mode (noise levels side by side)"),
+    Binding("m", "toggle_cmap", "map", id="lab.toggle_cmap",
+            tooltip="filter colour map: colour (dark-grey zero) / grey (mid-grey zero, as the "
+                    "PNG export)"),
+    Binding("x", "cycle_graphics", "gfx", id="lab.cycle_graphics",
+            tooltip="pictures as pixels (kitty/sixel, where the terminal has them), "
+                    "half-blocks or ASCII"),
+    Binding("f", "toggle_maximize", "full", id="lab.toggle_maximize",
+            tooltip="the selected panel full screen (again, or escape: back); training "
+                    "and the other panels go on"),
+    Binding("w", "next_panel", "panel", id="lab.next_panel",
+            tooltip="select the next panel (full screen: show the next panel)"),
     Binding("ctrl+s", "app.save", "save", tooltip="save a checkpoint now"),
     Binding("ctrl+o", "app.load", "load", tooltip="load a checkpoint (type its path)"),
     Binding("ctrl+e", "app.export_svg", "svg", tooltip="export the screen as SVG"),
 ]
 
 
+PANEL_ORDER = ("filters", "digits", "loss", "sparsity")
+
+
 class LabScreen(Screen[None]):
     BINDINGS = LAB_BINDINGS
+    # Full screen keeps the status bar (knobs, state) and the keys in view.
+    ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, Footer, .-textual-system"
 
     def __init__(self, *, mode: str, image_interval: float, plot_interval: float,
-                 levels: int | None) -> None:
+                 levels: int | None, graphics: str = "blocks",
+                 pixel_protocol: str | None = None) -> None:
         super().__init__()
         self.mode = mode
         self.image_interval = image_interval
         self.plot_interval = plot_interval
         self.levels = levels
+        self.graphics = "ascii" if mode == "ascii" else graphics
+        # The pixel protocol the terminal offers (or the user asked for); None:
+        # the graphics key skips pixels.
+        self.pixel_protocol = pixel_protocol
+        self.selected = PANEL_ORDER[0]
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -96,8 +118,62 @@ class LabScreen(Screen[None]):
                 yield SparsityPanel(interval=self.plot_interval, id="sparsity")
         yield Footer(compact=True)
 
+    def on_mount(self) -> None:
+        self._apply_graphics()
+        self._mark_selected()
+
     def on_resize(self) -> None:
         self.app.check_size()
+
+    # -- display actions (this screen's own keys) -------------------------------------
+    def _images(self) -> tuple[FiltersPanel, DigitsPanel]:
+        return self.query_one(FiltersPanel), self.query_one(DigitsPanel)
+
+    def graphics_label(self) -> str:
+        if self.graphics == "pixels":
+            return f"pixels ({self.pixel_protocol})"
+        return self.graphics
+
+    def _apply_graphics(self) -> None:
+        for panel in self._images():
+            panel.set_graphics(self.graphics, self.pixel_protocol)
+        self.query_one(StatusBar).graphics = self.graphics_label()
+        refresh = getattr(self.app, "refresh_status", None)
+        if refresh is not None:
+            refresh()
+
+    def action_toggle_cmap(self) -> None:
+        cmap = self.query_one(FiltersPanel).toggle_cmap()
+        self.notify(f"filter map: {cmap}" + (" (zero mid-grey, as the PNG)"
+                                             if cmap == "grey" else " (zero dark grey)"),
+                    timeout=2)
+
+    def action_cycle_graphics(self) -> None:
+        choices = ("pixels", "blocks", "ascii") if self.pixel_protocol else ("blocks", "ascii")
+        current = self.graphics if self.graphics in choices else choices[-1]
+        self.graphics = choices[(choices.index(current) + 1) % len(choices)]
+        self._apply_graphics()
+        note = "" if self.pixel_protocol else " (no pixel graphics here: --graphics pixels)"
+        self.notify(f"pictures: {self.graphics_label()}{note}", timeout=2)
+
+    def _panel(self, name: str):
+        return self.query_one(f"#{name}")
+
+    def _mark_selected(self) -> None:
+        for name in PANEL_ORDER:
+            self._panel(name).set_class(name == self.selected, "-selected")
+
+    def action_toggle_maximize(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.maximize(self._panel(self.selected), container=False)
+
+    def action_next_panel(self) -> None:
+        self.selected = PANEL_ORDER[(PANEL_ORDER.index(self.selected) + 1) % len(PANEL_ORDER)]
+        self._mark_selected()
+        if self.maximized is not None:
+            self.maximize(self._panel(self.selected), container=False)
 
     def on_unmount(self) -> None:
         # The app is shutting down (this screen is never popped otherwise).

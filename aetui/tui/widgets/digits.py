@@ -7,12 +7,16 @@ import numpy as np
 from rich.segment import Segment
 
 from aetui.render import grid_geometry, render_grid
+from aetui.render.pixels import grid_capacity, grid_rgb
+from aetui.tui.widgets.filters import resolution_note
 from aetui.tui.widgets.image_view import ImageView
 
 KINDS = ("x", "x̃", "x̂", "|x−x̂|")
 GROUP_GAP = 3  # columns between one digit's four images and the next digit's
 SIZES = (28, 21, 14, 12, 10, 7)
-MIN_DIGITS = 4
+# Full resolution whenever one digit fits: smaller pictures average the
+# corruption away (x̃ would look like x), so one sharp digit beats four smudges.
+MIN_DIGITS = 1
 
 
 class DigitsPanel(ImageView):
@@ -38,6 +42,30 @@ class DigitsPanel(ImageView):
     def set_mode(self, mode: str) -> None:
         self.mode = mode
         self.mark_dirty(now=True)
+
+    @property
+    def draw_mode(self) -> str:
+        return "ascii" if self.graphics == "ascii" else self.mode
+
+    def build_pixels(self, width_px: int, height_px: int) -> np.ndarray | None:
+        """Pixel graphics: full resolution; kinds as rows when four rows fit,
+        else each digit's four images side by side."""
+        if self.images is None:
+            return None
+        d = self.images.shape[1]
+        cols, rows = grid_capacity(width_px, height_px)
+        if rows >= 4:
+            shown = min(d, cols)
+            images, grid_cols = self.images[:, :shown].reshape(4 * shown, -1), shown
+        else:
+            per_row = max(1, cols // 4)
+            shown = min(d, per_row * rows)
+            images = self.images[:, :shown].transpose(1, 0, 2).reshape(4 * shown, -1)
+            grid_cols = 4 * min(per_row, shown)
+        self.layout_used = ("pixels", 28, shown)
+        self.set_titles(title=f"digits: {' · '.join(KINDS)} · x̃ with {self.noise_label} · "
+                              f"28 px")
+        return grid_rgb(images, cols=grid_cols, normalise="none", diverging=False)
 
     def choose_layout(self, width: int, height: int, d: int) -> tuple[str, int, int]:
         """(orientation, pixel size, digits shown): the largest size that shows
@@ -77,13 +105,13 @@ class DigitsPanel(ImageView):
         self.layout_used = (orient, size, shown)
         kinds = " · ".join(KINDS)
         self.set_titles(title=(f"digits: {kinds} ({'rows' if orient == 'rows' else 'columns'})"
-                               f" · x̃ with {self.noise_label}"))
+                               f" · x̃ with {self.noise_label} · {resolution_note(size)}"))
         if shown == 0:
             return [[Segment("too small for digits")]]
         # Intensities, not signed weights: black..white, no rescaling, so a
         # faint reconstruction looks faint.
         def draw(images, cols):
-            return render_grid(images, mode=self.mode, normalise="none", cols=cols, size=size,
+            return render_grid(images, mode=self.draw_mode, normalise="none", cols=cols, size=size,
                                diverging=False, levels=self.levels)
 
         if orient == "rows":
