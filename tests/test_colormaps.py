@@ -12,6 +12,7 @@ from aetui.data.digits import generate
 from aetui.render import render_grid
 from aetui.render.colormap import (
     _COLOUR_256,
+    colour_rgb,
     grey_value,
     inverse_palette,
     map_kind,
@@ -165,3 +166,19 @@ def test_png_and_terminal_grey_maps_agree():
     assert np.abs(drawn.astype(int) - png[0::2].astype(int)).max() <= 3
     assert png[w == 0].tolist() == [grey_value(0.0)] * int((w == 0).sum())
     assert grey_value(0.0) == 128
+
+
+def test_png_colour_map_is_the_terminals():
+    w = known_filter()
+    png = grid_array(w.reshape(1, -1), scale=1, gap=0, cmap="colour")
+    assert png.shape == (28, 28, 3)
+    lines = render_grid(w.reshape(1, -1), mode="truecolor", cmap="colour")
+    drawn = np.array([[tuple(seg.style.color.get_truecolor()) for seg in line
+                       for _ in seg.text] for line in lines])
+    # the same map: the terminal's 49 levels are samples of the PNG's continuous map
+    levels = np.rint((w[0::2] + 1) * 24) / 24 - 1
+    np.testing.assert_array_equal(drawn, colour_rgb(levels))
+    assert np.abs(drawn.astype(int) - png[0::2].astype(int)).mean() < 6
+    zero = png[w == 0]
+    assert (zero == zero[0]).all() and zero[0][0] == zero[0][1] == zero[0][2]
+

@@ -34,6 +34,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="also draw the first K principal components of the training images")
     p.add_argument("--png", metavar="FILE", default=None,
                    help="write a PNG instead of drawing in the terminal")
+    p.add_argument("--map", dest="cmap", choices=("colour", "grey"), default=None,
+                   help="colour map for signed weights, the same in the terminal and the "
+                        "PNG: colour (dark-grey zero, blue −, orange +) or grey (mid-grey "
+                        "zero); default: colour in the terminal, grey in a PNG")
     p.add_argument("--ascii", action="store_true",
                    help="plain ASCII characters, no colour (also with NO_COLOR)")
     add_data_options(p)
@@ -70,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         from aetui.render.png import save_panels
 
         cols = 10 if max(len(images) for _, images in panels) >= 40 else None
-        saved = save_panels(args.png, panels, cols=cols)
+        saved = save_panels(args.png, panels, cols=cols, cmap=args.cmap or "grey")
         print(f"aetui: wrote {saved}", file=sys.stderr)
         return 0
     from rich.console import Console
@@ -80,5 +84,5 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     mode = default_mode(ascii=args.ascii)
     for title, images in panels:
-        console.print(ImageGrid(images, mode=mode, title=title))
+        console.print(ImageGrid(images, mode=mode, title=title, cmap=args.cmap or "colour"))
     return 0
