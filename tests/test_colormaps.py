@@ -127,9 +127,6 @@ def test_signed_maps_are_neutral_monotone_and_symmetric(mode, cmap):
     zero = colours[n // 2].get_truecolor()
     assert zero.red == zero.green == zero.blue
     light = [_lightness(c) for c in colours]
-    centre = light[n // 2]
-    contrast_pos = [light[n // 2 + i] - centre for i in range(1, n // 2 + 1)]
-    contrast_neg = [light[n // 2 - i] - centre for i in range(1, n // 2 + 1)]
     if cmap == "grey" or mode == "grey":
         # dark − / light +: lightness rises through the whole map; the grey
         # values are symmetric about zero as in the PNG (128 ± the same step)
@@ -137,13 +134,21 @@ def test_signed_maps_are_neutral_monotone_and_symmetric(mode, cmap):
         grey = np.array([c.get_truecolor().red for c in colours], dtype=float)
         np.testing.assert_allclose(grey - grey[n // 2], -(grey - grey[n // 2])[::-1], atol=2.0)
     else:
-        # bright either side of a dark zero, the same lightness for the same |value|
-        assert all(b > a for a, b in itertools.pairwise(contrast_pos))
-        assert all(b > a for a, b in itertools.pairwise(contrast_neg))
-        np.testing.assert_allclose(contrast_pos, contrast_neg, atol=3.5)
+        # colour grows with |value| either side of the grey, as far for −v as for +v
+        from skimage.color import rgb2lab
+
+        def lab(c):
+            t = c.get_truecolor()
+            return rgb2lab(np.array([[[t.red, t.green, t.blue]]]) / 255)[0, 0]
+
+        far = [float(np.linalg.norm(lab(c) - lab(colours[n // 2]))) for c in colours]
+        pos, neg = far[n // 2 + 1:], far[n // 2 - 1::-1]
+        assert all(b > a for a, b in itertools.pairwise(pos))
+        assert all(b > a for a, b in itertools.pairwise(neg))
+        np.testing.assert_allclose(pos, neg, atol=6.5)
         # and the sign is in the hue: negative blue, positive warm
-        neg, pos = colours[0].get_truecolor(), colours[-1].get_truecolor()
-        assert neg.blue > neg.red and pos.red > pos.blue
+        neg_end, pos_end = colours[0].get_truecolor(), colours[-1].get_truecolor()
+        assert neg_end.blue > neg_end.red and pos_end.red > pos_end.blue
     assert len(set(colours)) == n  # decodable: one colour per level
 
 
@@ -153,6 +158,7 @@ def test_256_maps_are_xterm_colours_chosen_not_downgraded():
             assert c.type == ColorType.EIGHT_BIT and c.number >= 16
     # zero is a grey of the ramp, never navy (17) as a downgraded map gave
     assert _COLOUR_256[len(_COLOUR_256) // 2] in range(232, 256)
+    assert 17 not in _COLOUR_256
     assert palette("256", "grey")[12].number == 244  # (128, 128, 128)
 
 

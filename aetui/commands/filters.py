@@ -36,8 +36,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="write a PNG instead of drawing in the terminal")
     p.add_argument("--map", dest="cmap", choices=("colour", "grey"), default=None,
                    help="colour map for signed weights, the same in the terminal and the "
-                        "PNG: colour (dark-grey zero, blue −, orange +) or grey (mid-grey "
-                        "zero); default: colour in the terminal, grey in a PNG")
+                        "PNG: colour (blue −, orange +) or grey (dark −, light +), zero "
+                        "mid-grey in both; default: colour in the terminal, grey in a PNG")
     p.add_argument("--ascii", action="store_true",
                    help="plain ASCII characters, no colour (also with NO_COLOR)")
     add_data_options(p)

@@ -4,8 +4,8 @@ A map is chosen for the mode it is shown in (README, "Pictures"): the
 256-colour maps are picked from the xterm 6×6×6 cube and 24-step grey ramp,
 not downgraded from truecolor -- a downgraded map is a different map (its
 zero may land on navy). Every signed map puts zero on a neutral grey, is
-monotone in lightness with |value| and symmetric (the same |value| gets
-the same lightness contrast either sign), so a filter's weakest weights are
+monotone (the farther from zero, the farther the colour from the grey) and
+symmetric (the same |value| gets the same contrast either sign), so a filter's weakest weights are
 its least visible part in every mode.
 
 Values are quantised to a few dozen levels before they become colours: that
@@ -24,18 +24,19 @@ from rich.color import Color
 from rich.style import Style
 
 MODES = ("truecolor", "256", "grey", "ascii")
-# Signed maps: "colour" (dark-grey zero, blue −, orange +) and "grey" (mid-grey
+# Signed maps: "colour" (grey zero, blue −, orange +) and "grey" (mid-grey
 # zero, dark −, light +: the PNG's map). "intensity" is black..white (digits).
 CMAPS = ("colour", "grey")
 KINDS = ("colour", "grey", "intensity")
 
 # The 256-colour diverging map, hand-picked from the xterm cube: xterm numbers
-# from the most negative to zero to the most positive. Zero is grey 235; each
-# cool (blue) step and its warm (orange) mirror have nearly the same CIE
-# lightness L* (within 3.5), rising with |value| (tests/test_colormaps.py).
-_COLOUR_256 = (159, 153, 45, 39, 69, 32, 27, 24, 20,
-               235,
-               88, 124, 130, 166, 202, 208, 215, 186, 229)
+# from the most negative to zero to the most positive. Zero is the mid-grey
+# 245, as in the PNG; colour grows with |value| at about the same lightness
+# (a cool-warm map): each blue step and its orange mirror are about equally
+# far from the grey (CIE ΔE 23/17, 46/44, 68/69, 94/92; tests/test_colormaps.py).
+# The cube has no dark colour of low chroma, so a dark zero cannot grow its
+# colour gradually: its first step would be navy, and weak weights shout.
+_COLOUR_256 = (27, 69, 68, 103, 245, 138, 173, 203, 202)
 # Greys with a mid-grey zero: black, the xterm ramp 18..238 (233..255) and
 # white -- 128 ± 10·k, and 0 / 255 at the ends.
 _GREY_256 = (16, *range(233, 256), 231)

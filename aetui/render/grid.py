@@ -113,8 +113,9 @@ def render_grid(images: np.ndarray, shape: tuple[int, int] = (28, 28), mode: str
     mode: truecolor | 256 | grey (half-blocks, two pixel rows per cell) or
     ascii (one character per cell, the two pixel rows averaged).
     diverging: values are signed (filters), drawn with `cmap` -- "colour" (zero
-    dark grey, negative blue, positive orange) or "grey" (zero mid-grey, as in
-    the PNG); otherwise intensities (digits: black..white).
+    mid-grey, negative blue, positive orange) or "grey" (zero mid-grey, negative
+    dark, positive light, as in the PNG); otherwise intensities (digits:
+    black..white).
     levels: fewer colours than the map has (slow links); default: all of them.
     size: pixel width each image is resampled to (default: native).
     Every line has the same cell length (the grid width); missing images are blank.

@@ -67,8 +67,8 @@ LAB_BINDINGS: list[Binding] = [
                                                "pixels vs features vs PCA"),
     Binding("C", "app.compare", "compare", tooltip="compare mode (noise levels side by side)"),
     Binding("m", "toggle_cmap", "map", id="lab.toggle_cmap",
-            tooltip="filter colour map: colour (dark-grey zero) / grey (mid-grey zero, as the "
-                    "PNG export)"),
+            tooltip="filter colour map: colour (blue − / orange +) or grey (dark − / "
+                    "light +, as the PNG export); zero is mid-grey in both"),
     Binding("x", "cycle_graphics", "gfx", id="lab.cycle_graphics",
             tooltip="pictures as pixels (kitty/sixel, where the terminal has them), "
                     "half-blocks or ASCII"),
@@ -144,8 +144,7 @@ class LabScreen(Screen[None]):
 
     def action_toggle_cmap(self) -> None:
         cmap = self.query_one(FiltersPanel).toggle_cmap()
-        self.notify(f"filter map: {cmap}" + (" (zero mid-grey, as the PNG)"
-                                             if cmap == "grey" else " (zero dark grey)"),
+        self.notify(f"filter map: {cmap}" + (" (as the PNG export)" if cmap == "grey" else ""),
                     timeout=2)
 
     def action_cycle_graphics(self) -> None:
