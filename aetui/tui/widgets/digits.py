@@ -15,8 +15,9 @@ KINDS = ("x", "x̃", "x̂", "|x−x̂|")
 GROUP_GAP = 3  # columns between one digit's four images and the next digit's
 SIZES = (28, 21, 14, 12, 10, 7)
 # Full resolution whenever one digit fits: smaller pictures average the
-# corruption away (x̃ would look like x), so one sharp digit beats four smudges.
-MIN_DIGITS = 1
+# corruption away (x̃ would look like x), so one sharp digit beats four
+# smudges. When none fits at 28 px, the largest size that shows MIN_DIGITS.
+MIN_DIGITS = 4
 
 
 class DigitsPanel(ImageView):
@@ -68,16 +69,18 @@ class DigitsPanel(ImageView):
         return grid_rgb(images, cols=grid_cols, normalise="none", diverging=False)
 
     def choose_layout(self, width: int, height: int, d: int) -> tuple[str, int, int]:
-        """(orientation, pixel size, digits shown): the largest size that shows
-        MIN_DIGITS digits (or all), trying kinds-as-rows first.
+        """(orientation, pixel size, digits shown): 28 px if one digit fits, else
+        the largest size that shows MIN_DIGITS digits (or all), trying
+        kinds-as-rows first.
 
         rows: 4 grid rows (x, x̃, x̂, |x−x̂|), one digit per column.
         cols: each digit is a group of 4 images side by side; groups fill
         the width, then wrap to further grid rows.
         """
-        want = min(MIN_DIGITS, d)
         best = ("rows", SIZES[-1], 0)
         for size in SIZES:
+            # 28 px as soon as one digit fits; smaller sizes only for MIN_DIGITS.
+            want = 1 if size == SIZES[0] else min(MIN_DIGITS, d)
             for orient in ("rows", "cols"):
                 if orient == "rows":
                     geo = grid_geometry(d, size=size, width=width)

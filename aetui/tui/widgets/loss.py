@@ -134,8 +134,8 @@ class LossPanel(PlotView):
         # The current values as numbers: a flat-looking curve still says how far it got.
         now = " · ".join(f"{SHORT[label]} {_number(values[-1])}"
                          for label, values in self.series.items())
-        scale = "log scale" if self.log_scale else "y: last 90 % of steps"
-        self.set_titles(title=f"loss per example ({scale})" + (f" · {now}" if now else ""))
+        scale = "log scale" if self.log_scale else "y: last 90 %"
+        self.set_titles(title="loss/example" + (f" · {now}" if now else "") + f" · {scale}")
         last = self.knob_log[-1] if self.knob_log else None
         self.set_titles(subtitle=(
             f"│ = knob change · last: {SYMBOLS.get(last.name, last.name)} "
