@@ -6,7 +6,7 @@ second), and only changed cells are repainted (see LineCacheWidget).
 
 Pixels: a textual-image child widget (kitty graphics or sixel) shows the
 grid as an RGB picture; it is sent whole, so only when it changed, and at
-most once per `PIXEL_INTERVAL_FACTOR` intervals (README, "Bandwidth").
+most once per `PIXEL_INTERVAL_FACTOR` intervals (README, "Pictures").
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from aetui.render.graphics import cell_pixels, pixel_widget_class
 from aetui.render.pixels import BACKGROUND
 from aetui.tui.widgets.line_cache import LineCacheWidget
 
-PIXEL_INTERVAL_FACTOR = 2.0
+PIXEL_INTERVAL_FACTOR = 6.0  # README, "Pictures": ≤ 100 KB/s with pixels
 MAX_SCALE = 3  # screen pixels per image pixel, at most: bytes grow with the area
 
 
@@ -127,16 +127,22 @@ class ImageView(LineCacheWidget):
         self._pixels_sent_at = now
         framed = frame_for_cells(picture, width * cw, height * ch, (cw, ch))
         image = Image.fromarray(framed, mode="RGB")
-        if self._pixel_widget is None:
-            self._pixel_widget = pixel_widget_class(self.protocol)(image, classes="pixels")
-            self.mount(self._pixel_widget)
-        else:
-            self._pixel_widget.image = image
-            self._pixel_widget.display = True
         # Exactly the cells the framed picture covers: textual-image then
-        # resizes it 1:1, and no smoothing blurs the pixels.
-        self._pixel_widget.styles.width = framed.shape[1] // cw
-        self._pixel_widget.styles.height = framed.shape[0] // ch
+        # resizes it 1:1, and no smoothing blurs the pixels. Styles are set
+        # before the image and only when they change: each change repaints the
+        # widget, and every repaint sends the whole picture again.
+        cells = (framed.shape[1] // cw, framed.shape[0] // ch)
+        widget = self._pixel_widget
+        if widget is None:
+            widget = self._pixel_widget = pixel_widget_class(self.protocol)(
+                image, classes="pixels")
+            widget.styles.width, widget.styles.height = cells
+            self.mount(widget)
+            return
+        if (widget.styles.width.value, widget.styles.height.value) != cells:
+            widget.styles.width, widget.styles.height = cells
+        widget.display = True
+        widget.image = image
 
     def build_lines(self, width: int, height: int) -> list[list[Segment]]:
         raise NotImplementedError
