@@ -125,7 +125,7 @@ class FiltersPanel(ImageView):
         want = min(least, max(self.total, 1))
         geo = None
         for size in sizes:
-            geo = grid_geometry(want, size=size, width=width, height=height)
+            geo = grid_geometry(max(self.total, want), size=size, width=width, height=height)
             fits = geo.cell_h <= height and geo.cell_w <= width
             if fits and geo.capacity >= want:
                 return geo
