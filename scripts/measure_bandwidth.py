@@ -6,7 +6,7 @@ COLORTERM=truecolor: the most expensive colour mode), skips the start-up
 (data loading, numba compiling, first full paint), counts what the app writes
 over a measuring window, then quits it with ctrl+q.
 
-    python scripts/measure_bandwidth.py                      # default and --slow-link
+    python scripts/measure_bandwidth.py      # truecolor, 256 colours, pixels, --slow-link
     python scripts/measure_bandwidth.py --seconds 30 -- --dataset mnist
 
     python scripts/measure_bandwidth.py --speed --seconds 60   # lab vs train, interleaved
@@ -36,8 +36,8 @@ def measure(extra: list[str], *, width: int, height: int, warmup: float, seconds
     save_args = ["--save", str(save)] if save else ["--no-save-on-quit"]
     pid, fd = pty.fork()
     if pid == 0:  # child: the lab, on the pty
-        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor",
-                   **env_overrides)
+        env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor",
+               **env_overrides}
         env.pop("NO_COLOR", None)
         os.chdir(REPO)
         os.execve(sys.executable, [sys.executable, "-m", "aetui", *save_args, *extra], env)
@@ -123,7 +123,8 @@ def main() -> int:
                         help="seconds skipped at start (loading, compiling, first paint)")
     parser.add_argument("--width", type=int, default=120)
     parser.add_argument("--height", type=int, default=40)
-    parser.add_argument("--only", choices=("default", "slow-link"), default=None)
+    parser.add_argument("--only", choices=("default", "256", "pixels", "slow-link"),
+                        default=None)
     parser.add_argument("--speed", action="store_true",
                         help="instead: trainer speed with the lab open vs aetui train")
     parser.add_argument("--rounds", type=int, default=2, help="--speed: interleaved rounds")
@@ -133,12 +134,16 @@ def main() -> int:
     if args.speed:
         speed(extra, args.seconds, args.rounds, args.width, args.height)
         return 0
-    runs = [("default", []), ("slow-link", ["--slow-link"])]
-    for name, flags in runs:
+    # (name, flags, environment): truecolor blocks, 256-colour blocks (COLORTERM
+    # unset, as in tmux), pixel graphics (sixel: the pty does not answer, so
+    # asked for), and the slow link.
+    runs = [("default", [], {}), ("256", [], {"COLORTERM": ""}),
+            ("pixels", ["--graphics", "pixels"], {}), ("slow-link", ["--slow-link"], {})]
+    for name, flags, env in runs:
         if args.only and name != args.only:
             continue
         r = measure([*extra, *flags], width=args.width, height=args.height,
-                    warmup=args.warmup, seconds=args.seconds, env_overrides={})
+                    warmup=args.warmup, seconds=args.seconds, env_overrides=env)
         print(f"{name:10s} {r['bytes_per_s'] / 1000:8.1f} KB/s  ({r['bytes']:,} bytes in "
               f"{r['seconds']:.0f} s at {args.width}×{args.height}; exit {r['exit_status']}; "
               f"aetui {' '.join(r['args'])})", flush=True)

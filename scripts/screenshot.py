@@ -6,6 +6,14 @@
 Takes the same model/data options as `aetui`. Runs the real app headless
 (Textual's run_test), with the real trainer; `--fake` uses the test suite's
 deterministic FakeTrainer instead (no numba, for a quick layout check).
+
+    python scripts/screenshot.py --colours 256 --out docs/lab-256.svg
+    python scripts/screenshot.py --graphics pixels --out docs/lab-pixels.png
+
+`--colours 256` draws with the 256-colour maps (as in tmux without RGB).
+A .png output is the screen's cells drawn 10×20 px each; with `--graphics
+pixels` the image panels' pictures are pasted where a kitty/sixel terminal
+draws them (a headless app has no terminal to draw pixels on).
 """
 
 from __future__ import annotations
@@ -23,11 +31,20 @@ from aetui.commands import common  # noqa: E402
 
 
 async def shoot(args) -> Path:
+    import os
+
     from aetui.tui.app import LabApp
     from aetui.tui.options import LabOptions
 
+    if args.colours == "256":
+        os.environ.pop("COLORTERM", None)  # aetui then picks its 256-colour maps
+    elif args.colours == "truecolor":
+        os.environ["COLORTERM"] = "truecolor"
     settings, load_path = common.settings_from_args(args)
-    options = LabOptions(save_on_quit=False, ascii=args.ascii)
+    pixels = args.graphics == "pixels"
+    options = LabOptions(save_on_quit=False, ascii=args.ascii,
+                         graphics="pixels" if pixels else "blocks",
+                         pixel_protocol="halfcell" if pixels else None)
     if args.fake:
         sys.path.insert(0, str(REPO / "tests"))
         from fake_trainer import make_lab_app
@@ -46,11 +63,81 @@ async def shoot(args) -> Path:
             await pilot.press(key)
         await pilot.pause(1.5)  # one image tick after the last snapshot
         out.parent.mkdir(parents=True, exist_ok=True)
-        app.save_screenshot(filename=out.name, path=str(out.parent))
+        if out.suffix == ".png":
+            screen_png(app).save(out)
+        else:
+            app.save_screenshot(filename=out.name, path=str(out.parent))
         step = app.trainer.step if app.trainer else 0
         await pilot.press("ctrl+q")
     print(f"wrote {out} (step {step:,})")
     return out
+
+
+CELL_W, CELL_H = 10, 20  # the cell size aetui assumes when the terminal does not say
+
+
+# Braille dot n (bit n of the code point's offset) sits at (column, row).
+_BRAILLE_DOTS = ((0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (0, 3), (1, 3))
+
+
+def _braille(draw, box, bits: int, fill) -> None:
+    for bit, (col, row) in enumerate(_BRAILLE_DOTS):
+        if bits >> bit & 1:
+            x, y = box[0] + 2 + col * 4, box[1] + 2 + row * 4
+            draw.rectangle((x, y, x + 1, y + 1), fill=fill)
+
+
+def screen_png(app):
+    """The screen as a PNG: every cell CELL_W × CELL_H pixels (half blocks exact,
+    text in Pillow's font); pixel panels get their real pictures."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from aetui.tui.widgets.image_view import ImageView, frame_for_cells
+
+    strips = app.screen._compositor.render_strips()
+    width, height = app.size
+    page = Image.new("RGB", (width * CELL_W, height * CELL_H), (0, 0, 0))
+    draw = ImageDraw.Draw(page)
+    try:  # a monospace font with box-drawing glyphs, where there is one
+        font = ImageFont.truetype("DejaVuSansMono.ttf", 15)
+    except OSError:
+        font = ImageFont.load_default(size=15)
+
+    def rgb(color, default):
+        if color is None or color.is_default:
+            return default
+        t = color.get_truecolor()
+        return (t.red, t.green, t.blue)
+
+    for y, strip in enumerate(strips):
+        x = 0
+        for seg in strip:
+            style = seg.style
+            fg = rgb(style.color if style else None, (220, 220, 220))
+            bg = rgb(style.bgcolor if style else None, (0, 0, 0))
+            if style is not None and style.reverse:
+                fg, bg = bg, fg
+            for ch in seg.text:
+                box = (x * CELL_W, y * CELL_H, (x + 1) * CELL_W - 1, (y + 1) * CELL_H - 1)
+                draw.rectangle(box, fill=bg)
+                if ch == "▀":
+                    draw.rectangle((box[0], box[1], box[2], box[1] + CELL_H // 2 - 1), fill=fg)
+                elif ch == "▄":
+                    draw.rectangle((box[0], box[1] + CELL_H // 2, box[2], box[3]), fill=fg)
+                elif 0x2800 <= ord(ch) <= 0x28FF:  # braille (plots): the font has none
+                    _braille(draw, box, ord(ch) - 0x2800, fg)
+                elif ch.strip():
+                    draw.text((box[0], box[1] + 2), ch, fill=fg, font=font)
+                x += 1
+    for panel in app.screen.query(ImageView):
+        if panel.graphics != "pixels" or panel.pixels is None or not panel.display:
+            continue
+        region = panel.content_region
+        framed = frame_for_cells(panel.pixels, region.width * CELL_W, region.height * CELL_H,
+                                 (CELL_W, CELL_H))
+        # Where textual-image's stand-in drew blocks, the terminal draws the picture.
+        page.paste(Image.fromarray(framed), (region.x * CELL_W, region.y * CELL_H))
+    return page
 
 
 def main() -> int:
@@ -61,6 +148,9 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=40)
     parser.add_argument("--out", default=str(REPO / "docs" / "screenshot.svg"))
     parser.add_argument("--ascii", action="store_true")
+    parser.add_argument("--colours", choices=("auto", "256", "truecolor"), default="auto",
+                        help="colour mode (auto: as COLORTERM says)")
+    parser.add_argument("--graphics", choices=("blocks", "pixels"), default="blocks")
     parser.add_argument("--fake", action="store_true", help="use the tests' FakeTrainer")
     parser.add_argument("--keys", nargs="*", default=[],
                         help="keys to press before the shot (e.g. y for a log loss plot)")

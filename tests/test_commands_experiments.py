@@ -156,3 +156,13 @@ def test_compare_bad_levels_are_one_line_errors(args, option, capsys):
     assert main(["compare", "--dataset", "digits", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("aetui: error:") and option in err
+
+
+@pytest.mark.mnist
+def test_filters_map_is_the_same_in_png_and_terminal(small_checkpoint, tmp_path, capsys):
+    out = tmp_path / "c.png"
+    assert main(["filters", str(small_checkpoint), "--units", "4", "--map", "colour",
+                 "--png", str(out)]) == 0
+    assert Image.open(out).mode == "RGB"
+    assert main(["filters", str(small_checkpoint), "--units", "4", "--png", str(out)]) == 0
+    assert Image.open(out).mode == "L"  # the lecture's grey figure by default

@@ -20,7 +20,8 @@ import pytest
 from crafted import crafted, json_field, valid_checkpoint
 from fake_trainer import make_lab_app, wait_for
 
-from aetui.tui.app import LabApp, LabOptions
+from aetui.tui.app import LabApp
+from aetui.tui.options import LabOptions
 from aetui.tui.screens.prompt import PromptScreen
 
 REPO = Path(__file__).resolve().parents[1]

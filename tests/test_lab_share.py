@@ -12,7 +12,7 @@ from aetui.commands.lab import build_lab_app
 from aetui.config import Settings
 from aetui.core.checkpoint import load_checkpoint
 from aetui.core.labstring import decode
-from aetui.tui.app import LabOptions
+from aetui.tui.options import LabOptions
 from aetui.tui.screens.lab import LabScreen
 
 SIZE = (120, 40)

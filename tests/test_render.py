@@ -70,7 +70,7 @@ def test_every_mode_renders(mode):
 
 
 def test_256_mode_uses_eight_bit_colours():
-    colours = palette("256", True, 32)
+    colours = palette("256", "colour")
     assert all(c.number is not None and c.triplet is None for c in colours)
 
 
@@ -94,8 +94,8 @@ def test_zero_and_nan_images_do_not_crash():
 
 
 def test_diverging_sign_is_visible_in_colour():
-    neg = cell_style("truecolor", True, 48, 0, 0).color.get_truecolor()
-    pos = cell_style("truecolor", True, 48, 47, 47).color.get_truecolor()
+    neg = cell_style("truecolor", "colour", None, 0, 0).color.get_truecolor()
+    pos = cell_style("truecolor", "colour", None, 48, 48).color.get_truecolor()
     assert neg.blue > neg.red and pos.red > pos.blue
 
 

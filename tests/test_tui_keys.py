@@ -179,6 +179,8 @@ async def test_display_keys_colours_normalise_pages_zoom_log():
         loss = app.query_one(LossPanel)
         await pilot.press("y")
         assert loss.log_scale and "log scale" in loss.border_title
+        await pilot.press("y")
+        assert not loss.log_scale and loss.y_limits is not None
 
 
 async def test_pca_key_shows_components_in_the_filter_grid():
@@ -311,6 +313,88 @@ async def test_share_keys_wait_for_a_trainer_that_can_describe_its_run():
         await pilot.pause(0.1)
         notes = [n.message for n in app._notifications]
         assert sum("no run to describe yet" in n for n in notes) == 2
+
+
+async def test_map_key_switches_filters_to_the_pngs_grey_map():
+    _mark_tested("toggle_cmap")
+    app = make_lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        filters = app.query_one(FiltersPanel)
+        assert await wait_for(pilot, lambda: "▀" in "".join(filters.text_lines()))
+        await pilot.press("m")
+        assert filters.cmap == "grey" and "grey map" in filters.border_subtitle
+        colours = {seg.style.color for strip in filters._strips for seg in strip
+                   if seg.text.strip("▀") == "" and seg.style and seg.style.color}
+        # every drawn colour is a grey now (filters have no other colour)
+        assert colours and all(len({c.get_truecolor()[:3][i] for i in range(3)}) == 1
+                               for c in colours)
+        await pilot.press("m")
+        assert filters.cmap == "colour"
+
+
+async def test_graphics_key_cycles_pixels_blocks_ascii():
+    _mark_tested("cycle_graphics")
+    from aetui.tui.options import LabOptions
+
+    # "halfcell": textual-image's own block renderer stands in for a pixel
+    # protocol here (no terminal answers in a test).
+    app = make_lab_app(options=LabOptions(save_on_quit=False, graphics="pixels",
+                                          pixel_protocol="halfcell"))
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        filters = app.query_one(FiltersPanel)
+        digits = app.query_one(DigitsPanel)
+        assert await wait_for(pilot, lambda: filters.pixels is not None
+                              and digits.pixels is not None)
+        assert "pixels (halfcell)" in status(app)
+        # Full resolution: 28-px images with 2-px gaps, as many as the panel holds.
+        h, w, _ = filters.pixels.shape
+        assert (h + 2) % 30 == 0 and (w + 2) % 30 == 0
+        assert filters.capacity >= 8 and "28 px" in filters.border_title
+        assert len(filters.query("HalfcellImage")) == 1
+        await pilot.press("G")
+        assert filters.graphics == "blocks" and "blocks" in status(app)
+        await pilot.pause(0.1)
+        assert not filters.query("HalfcellImage")
+        assert "▀" in "".join(filters.text_lines())
+        await pilot.press("G")
+        assert filters.graphics == "ascii"
+        text = "".join(filters.text_lines())
+        assert "▀" not in text and text.strip()
+        await pilot.press("G")
+        assert filters.graphics == "pixels"
+
+
+async def test_full_screen_key_maximizes_and_cycles_panels_while_training_goes_on():
+    _mark_tested("toggle_maximize", "next_panel")
+    app = make_lab_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app, trainer = await started(pilot)
+        filters = app.query_one(FiltersPanel)
+        assert await wait_for(pilot, lambda: filters.capacity > 0)
+        small = filters.capacity
+        await pilot.press("f")
+        assert app.screen.maximized is filters
+        await pilot.pause(0.3)
+        # full screen: 28-px filters, as many as fit side by side (76 columns: 2)
+        assert filters.size.width >= 70
+        assert filters.geometry_for(*filters.size).px_w == 28
+        assert await wait_for(pilot, lambda: filters.capacity == 2)
+        assert "28 px" in filters.border_title and small > 2
+        assert app.query_one(StatusBar).region.height == 3  # status stays in view
+        await pilot.press("w")
+        assert app.screen.maximized is app.query_one(DigitsPanel)
+        await pilot.press("w", "w")
+        loss = app.query_one(LossPanel)
+        assert app.screen.maximized is not loss  # sparsity now
+        step = trainer.step
+        assert await wait_for(pilot, lambda: trainer.step > step)  # training goes on
+        await pilot.press("w")  # back round to the filters
+        await pilot.press("f")
+        assert app.screen.maximized is None
+        await pilot.pause(0.3)
+        assert filters.size.width < 70 and filters.capacity > 0
 
 
 def test_every_footer_binding_has_a_test():

@@ -34,6 +34,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="also draw the first K principal components of the training images")
     p.add_argument("--png", metavar="FILE", default=None,
                    help="write a PNG instead of drawing in the terminal")
+    p.add_argument("--map", dest="cmap", choices=("colour", "grey"), default=None,
+                   help="colour map for signed weights, the same in the terminal and the "
+                        "PNG: colour (blue −, orange +) or grey (dark −, light +), zero "
+                        "mid-grey in both; default: colour in the terminal, grey in a PNG")
     p.add_argument("--ascii", action="store_true",
                    help="plain ASCII characters, no colour (also with NO_COLOR)")
     add_data_options(p)
@@ -88,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         cols = 10 if max(len(images) for _, images in panels) >= 40 else None
         # Patches are drawn about as large as a digit, so an orientation can be seen.
         saved = save_panels(args.png, panels, shape, cols=cols,
-                            scale=max(2, round(56 / shape[0])))
+                            scale=max(2, round(56 / shape[0])), cmap=args.cmap or "grey")
         print(f"aetui: wrote {saved}", file=sys.stderr)
         return 0
     from rich.console import Console
@@ -99,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     mode = default_mode(ascii=args.ascii)
     for title, images in panels:
         console.print(ImageGrid(images, shape, mode=mode, title=title,
-                                size=None if shape == (28, 28) else 2 * shape[1]))
+                                size=None if shape == (28, 28) else 2 * shape[1],
+                                cmap=args.cmap or "colour"))
     return 0
 
 

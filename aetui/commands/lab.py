@@ -16,6 +16,11 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
                        help="draw images with plain ASCII characters, no colour")
     group.add_argument("--slow-link", action="store_true",
                        help="fewer frames and colours, for slow SSH links (≤ 15 KB/s)")
+    group.add_argument("--graphics", choices=("auto", "pixels", "blocks", "ascii"),
+                       default="auto",
+                       help="how pictures are drawn: pixels (kitty graphics or sixel), "
+                            "half-blocks or ASCII; auto asks the terminal (default; "
+                            "blocks with --slow-link)")
     group.add_argument("--save", metavar="CKPT", default=None,
                        help="where to save the checkpoint on quit (default: a new file "
                             "under ~/.local/share/aetui/checkpoints)")
@@ -54,9 +59,15 @@ def run(args: argparse.Namespace) -> int:
     # never needs more than ~15 frames a second (5 on a slow link).
     os.environ.setdefault("TEXTUAL_FPS", "5" if args.slow_link else "15")
 
+    from aetui.render.graphics import resolve
+
+    # Before Textual starts: detection asks the terminal and reads its answer.
+    graphics, protocol = resolve(args.graphics, slow_link=args.slow_link, ascii=args.ascii)
+
     from aetui.tui.options import LabOptions
 
-    options = LabOptions(ascii=args.ascii, slow_link=args.slow_link, save_path=save_path,
+    options = LabOptions(ascii=args.ascii, slow_link=args.slow_link, graphics=graphics,
+                         pixel_protocol=protocol, save_path=save_path,
                          save_on_quit=args.save_on_quit, end_after_hangup=True)
     app = build_lab_app(settings, checkpoint_path=load_path, options=options, record=record)
     saved = app.run()

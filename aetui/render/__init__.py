@@ -9,11 +9,12 @@ sixel and kitty graphics do not reliably.
 No Textual here: `aetui filters` uses the Rich renderable without the app.
 """
 
-from aetui.render.colormap import MODES, default_mode
+from aetui.render.colormap import CMAPS, MODES, default_mode
 from aetui.render.grid import GridGeometry, grid_geometry, render_grid, resample
 from aetui.render.renderable import ImageGrid
 
 __all__ = [
+    "CMAPS",
     "MODES",
     "GridGeometry",
     "ImageGrid",

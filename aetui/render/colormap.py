@@ -1,4 +1,12 @@
-"""Colour maps and the per-cell styles they produce, cached.
+"""Colour maps, one per colour mode, and the per-cell styles they produce, cached.
+
+A map is chosen for the mode it is shown in (README, "Pictures"): the
+256-colour maps are picked from the xterm 6×6×6 cube and 24-step grey ramp,
+not downgraded from truecolor -- a downgraded map is a different map (its
+zero may land on navy). Every signed map puts zero on a neutral grey, is
+monotone (the farther from zero, the farther the colour from the grey) and
+symmetric (the same |value| gets the same contrast either sign), so a filter's weakest weights are
+its least visible part in every mode.
 
 Values are quantised to a few dozen levels before they become colours: that
 bounds the number of distinct Rich styles (so they can be cached), and lets
@@ -8,25 +16,33 @@ run of cells instead of one per cell -- which is most of the bandwidth.
 
 from __future__ import annotations
 
-import itertools
 import os
 from functools import lru_cache
 
 import numpy as np
-from rich.color import Color, ColorSystem
+from rich.color import Color
 from rich.style import Style
 
 MODES = ("truecolor", "256", "grey", "ascii")
+# Signed maps: "colour" (grey zero, blue −, orange +) and "grey" (mid-grey
+# zero, dark −, light +: the PNG's map). "intensity" is black..white (digits).
+CMAPS = ("colour", "grey")
+KINDS = ("colour", "grey", "intensity")
 
-# Diverging map for filters, centred on near-black so that a weight of zero
-# looks like the terminal background: negative weights cool, positive warm.
-_DIVERGING_STOPS = (
-    (-1.0, (170, 215, 255)),
-    (-0.5, (45, 110, 215)),
-    (0.0, (14, 14, 18)),
-    (0.5, (215, 90, 30)),
-    (1.0, (255, 230, 140)),
-)
+# The 256-colour diverging map, hand-picked from the xterm cube: xterm numbers
+# from the most negative to zero to the most positive. Zero is the mid-grey
+# 245, as in the PNG; colour grows with |value| at about the same lightness
+# (a cool-warm map): each blue step and its orange mirror are about equally
+# far from the grey (CIE ΔE 23/17, 46/44, 68/69, 94/92; tests/test_colormaps.py).
+# The cube has no dark colour of low chroma, so a dark zero cannot grow its
+# colour gradually: its first step would be navy, and weak weights shout.
+_COLOUR_256 = (27, 69, 68, 103, 245, 138, 173, 203, 202)
+# Greys with a mid-grey zero: black, the xterm ramp 18..238 (233..255) and
+# white -- 128 ± 10·k, and 0 / 255 at the ends.
+_GREY_256 = (16, *range(233, 256), 231)
+# Intensities black..white: black, the whole ramp 8..238, white.
+_INTENSITY_256 = (16, *range(232, 256), 231)
+TRUECOLOR_LEVELS = 49  # odd: zero is a level of its own
 
 # Plain-ASCII ramps. Unipolar: dark to bright. Diverging: negatives use
 # '-' and '=', positives '+' and '#', so the sign stays readable without colour.
@@ -47,51 +63,96 @@ def default_mode(*, ascii: bool = False) -> str:
     return "256"
 
 
-def default_levels(mode: str) -> int:
-    """How many grey/colour levels a mode distinguishes."""
-    return {"truecolor": 48, "256": 32, "grey": 24, "ascii": len(ASCII_UNIPOLAR)}[mode]
+def map_kind(mode: str, diverging: bool, cmap: str = "colour") -> str:
+    """Which palette a picture uses: intensities for unsigned images; for
+    signed ones the chosen map, except that the grey mode has only greys."""
+    if not diverging:
+        return "intensity"
+    if cmap not in CMAPS:
+        raise ValueError(f"cmap must be one of {CMAPS}, got {cmap!r}")
+    return "grey" if mode == "grey" else cmap
 
 
-def _interp_stops(t: float) -> tuple[int, int, int]:
-    """RGB of the diverging map at t in [-1, 1]."""
-    for (t0, c0), (t1, c1) in itertools.pairwise(_DIVERGING_STOPS):
-        if t <= t1:
-            f = (t - t0) / (t1 - t0)
-            return tuple(round(a + (b - a) * f) for a, b in zip(c0, c1, strict=True))
-    return _DIVERGING_STOPS[-1][1]
+def grey_value(t: np.ndarray | float) -> np.ndarray:
+    """The grey map: t in [-1, 1] → 0..255, zero → 128. The PNG export uses
+    this same function, so a filter has the same greys in both."""
+    return np.rint((0.5 + 0.5 * np.clip(t, -1.0, 1.0)) * 255).astype(np.uint8)
 
 
-@lru_cache(maxsize=32)
-def palette(mode: str, diverging: bool, levels: int) -> tuple[Color, ...]:
-    """`levels` colours, index 0 = the most negative (or darkest) value."""
+def _xterm_rgb(number: int) -> tuple[int, int, int]:
+    triplet = Color.from_ansi(number).get_truecolor()
+    return triplet.red, triplet.green, triplet.blue
+
+
+@lru_cache(maxsize=1)
+def _colour_stops_lab() -> np.ndarray:
+    from skimage.color import rgb2lab
+
+    rgb = np.array([_xterm_rgb(n) for n in _COLOUR_256], dtype=np.float64) / 255
+    return rgb2lab(rgb[None])[0]
+
+
+def colour_rgb(t: np.ndarray | float) -> np.ndarray:
+    """The colour map in truecolor: t in [-1, 1] → (…, 3) uint8, through the
+    256-colour map's stops (so both modes show the same map, one finer),
+    interpolated in CIELAB so lightness rises evenly between stops."""
+    from skimage.color import lab2rgb
+
+    stops = _colour_stops_lab()
+    xs = np.linspace(-1.0, 1.0, len(stops))
+    t = np.clip(np.asarray(t, dtype=np.float64), -1.0, 1.0)
+    lab = np.stack([np.interp(t, xs, stops[:, c]) for c in range(3)], axis=-1)
+    rgb = lab2rgb(lab.reshape(1, -1, 3)).reshape(lab.shape)
+    return np.rint(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def _full_palette(mode: str, kind: str) -> tuple[Color, ...]:
+    if mode == "truecolor":
+        t = np.linspace(-1.0, 1.0, TRUECOLOR_LEVELS)
+        if kind == "colour":
+            return tuple(Color.from_rgb(*map(int, rgb)) for rgb in colour_rgb(t))
+        greys = grey_value(t)  # intensity: the same ramp, 0..1 mapped like −1..1
+        return tuple(Color.from_rgb(int(v), int(v), int(v)) for v in greys)
+    # 256 and grey: xterm colour numbers, exact on any 256-colour terminal.
+    numbers = {"colour": _COLOUR_256, "grey": _GREY_256, "intensity": _INTENSITY_256}[kind]
+    return tuple(Color.from_ansi(n) for n in numbers)
+
+
+@lru_cache(maxsize=64)
+def palette(mode: str, kind: str, levels: int | None = None) -> tuple[Color, ...]:
+    """The colours of `kind` in `mode`, index 0 = the most negative (or darkest)
+    value. `levels` (fewer, e.g. on a slow link) takes evenly spaced entries,
+    an odd count for signed maps so that zero keeps its own colour."""
     if mode == "ascii":
         raise ValueError("ascii mode has no palette")
-    colours: list[Color] = []
-    for i in range(levels):
-        t = i / (levels - 1)  # 0..1
-        if mode == "grey" or not diverging:
-            if mode == "grey" or mode == "256":
-                # The xterm grey ramp (232..255) plus black and white: exact
-                # greys on any 256-colour terminal.
-                g = round(t * 25)
-                colours.append(Color.from_ansi(16 if g == 0 else 231 if g == 25 else 231 + g))
-                continue
-            v = round(t * 255)
-            colours.append(Color.from_rgb(v, v, v))
-            continue
-        r, g, b = _interp_stops(2.0 * t - 1.0)
-        colour = Color.from_rgb(r, g, b)
-        if mode == "256":
-            colour = colour.downgrade(ColorSystem.EIGHT_BIT)
-        colours.append(colour)
-    return tuple(colours)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    full = _full_palette(mode, kind)
+    if levels is None or levels >= len(full):
+        return full
+    levels = max(levels, 2)
+    if kind != "intensity" and levels % 2 == 0:
+        levels += 1
+    picks = np.rint(np.linspace(0, len(full) - 1, levels)).astype(int)
+    return tuple(full[i] for i in picks)
+
+
+@lru_cache(maxsize=64)
+def inverse_palette(mode: str, kind: str, levels: int | None = None) -> dict[Color, float]:
+    """Colour → the value it stands for (signed maps: −1..1, intensity: 0..1):
+    how a test reads a drawn picture back."""
+    colours = palette(mode, kind, levels)
+    lo = 0.0 if kind == "intensity" else -1.0
+    return {c: lo + (1.0 - lo) * i / (len(colours) - 1) for i, c in enumerate(colours)}
 
 
 @lru_cache(maxsize=65536)
-def cell_style(mode: str, diverging: bool, levels: int, top: int, bottom: int) -> Style:
+def cell_style(mode: str, kind: str, levels: int | None, top: int, bottom: int) -> Style:
     """The style of one half-block cell: foreground = top pixel, background =
     bottom pixel (-1: no bottom pixel, the terminal background shows)."""
-    colours = palette(mode, diverging, levels)
+    colours = palette(mode, kind, levels)
     return Style(color=colours[top], bgcolor=None if bottom < 0 else colours[bottom])
 
 

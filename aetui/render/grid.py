@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
+from PIL import Image
 from rich.segment import Segment
 
-from aetui.render.colormap import (
-    MODES,
-    ascii_ramp,
-    cell_style,
-    default_levels,
-    quantise,
-)
+from aetui.render.colormap import MODES, ascii_ramp, cell_style, map_kind, palette, quantise
 
 HALF_BLOCK = "▀"
 NORMALISATIONS = ("each", "shared", "none")
@@ -71,27 +65,20 @@ def grid_geometry(n: int, shape: tuple[int, int] = (28, 28), *, size: int | None
     return GridGeometry(cols, rows, px_w, px_h, gap, row_gap)
 
 
-@lru_cache(maxsize=32)
-def _area_matrix(src: int, dst: int) -> np.ndarray:
-    """(dst × src) matrix averaging source pixels by overlap: box-filter resampling."""
-    m = np.zeros((dst, src), dtype=np.float32)
-    scale = src / dst
-    for i in range(dst):
-        lo, hi = i * scale, (i + 1) * scale
-        for j in range(int(np.floor(lo)), min(src, int(np.ceil(hi)))):
-            m[i, j] = min(hi, j + 1) - max(lo, j)
-        m[i] /= m[i].sum()
-    return m
-
-
 def resample(images: np.ndarray, shape: tuple[int, int], out: tuple[int, int]) -> np.ndarray:
-    """(n, h*w) images → (n, out_h, out_w) by area averaging (exact copy when equal)."""
+    """(n, h*w) images → (n, out_h, out_w) by area averaging (exact copy when equal).
+
+    Pillow's BOX filter: each output pixel is the mean of the source pixels it
+    covers, weighted by overlap -- so a smaller picture is a fair summary, and
+    the panel title says when it is one.
+    """
     stack = np.asarray(images, dtype=np.float32).reshape(-1, shape[0], shape[1])
     if tuple(out) == tuple(shape):
         return stack
-    rows = _area_matrix(shape[0], out[0])
-    cols = _area_matrix(shape[1], out[1])
-    return np.einsum("ij,njk,lk->nil", rows, stack, cols, optimize=True)
+    size = (int(out[1]), int(out[0]))  # Pillow takes (width, height)
+    return np.stack([np.asarray(Image.fromarray(img, mode="F").resize(
+        size, Image.Resampling.BOX)) for img in stack]) if len(stack) else \
+        np.zeros((0, out[0], out[1]), np.float32)
 
 
 def normalise_images(stack: np.ndarray, normalise: str, diverging: bool) -> np.ndarray:
@@ -119,13 +106,17 @@ def normalise_images(stack: np.ndarray, normalise: str, diverging: bool) -> np.n
 def render_grid(images: np.ndarray, shape: tuple[int, int] = (28, 28), mode: str = "truecolor",
                 normalise: str = "each", cols: int | None = None, width: int | None = None,
                 diverging: bool = True, *, size: int | None = None, gap: int = 1,
-                row_gap: int = 1, levels: int | None = None) -> list[list[Segment]]:
+                row_gap: int = 1, levels: int | None = None,
+                cmap: str = "colour") -> list[list[Segment]]:
     """Draw `images` (n × h·w floats) as a grid; return one list of Segments per line.
 
     mode: truecolor | 256 | grey (half-blocks, two pixel rows per cell) or
     ascii (one character per cell, the two pixel rows averaged).
-    diverging: values are signed (filters: negative cool, positive warm, zero dark);
-    otherwise intensities (digits: black..white).
+    diverging: values are signed (filters), drawn with `cmap` -- "colour" (zero
+    mid-grey, negative blue, positive orange) or "grey" (zero mid-grey, negative
+    dark, positive light, as in the PNG); otherwise intensities (digits:
+    black..white).
+    levels: fewer colours than the map has (slow links); default: all of them.
     size: pixel width each image is resampled to (default: native).
     Every line has the same cell length (the grid width); missing images are blank.
     """
@@ -136,10 +127,12 @@ def render_grid(images: np.ndarray, shape: tuple[int, int] = (28, 28), mode: str
     geo = grid_geometry(n, shape, size=size, width=width, cols=cols, gap=gap, row_gap=row_gap)
     stack = resample(images, shape, (geo.px_h, geo.px_w))
     stack = normalise_images(stack, normalise, diverging)
-    levels = levels or default_levels(mode)
     if mode == "ascii":
-        levels = len(ascii_ramp(diverging))
-    q = quantise(stack, levels, diverging)
+        kind, levels = "", None
+        q = quantise(stack, len(ascii_ramp(diverging)), diverging)
+    else:
+        kind = map_kind(mode, diverging, cmap)
+        q = quantise(stack, len(palette(mode, kind, levels)), diverging)
     n_rows = -(-n // geo.cols) if n else 0
     blank_image = " " * geo.cell_w
     lines: list[list[Segment]] = []
@@ -156,13 +149,14 @@ def render_grid(images: np.ndarray, shape: tuple[int, int] = (28, 28), mode: str
                 if index not in members:
                     line.append(Segment(blank_image))
                     continue
-                line.extend(_image_row(q[index], cell_row, mode, diverging, levels, stack[index]))
+                line.extend(_image_row(q[index], cell_row, mode, diverging, kind, levels,
+                                       stack[index]))
             lines.append(line)
     return lines
 
 
-def _image_row(q: np.ndarray, cell_row: int, mode: str, diverging: bool, levels: int,
-               values: np.ndarray) -> list[Segment]:
+def _image_row(q: np.ndarray, cell_row: int, mode: str, diverging: bool, kind: str,
+               levels: int | None, values: np.ndarray) -> list[Segment]:
     """One text line of one image: runs of identical cells merged into one Segment."""
     top_y = 2 * cell_row
     has_bottom = top_y + 1 < q.shape[0]
@@ -177,7 +171,7 @@ def _image_row(q: np.ndarray, cell_row: int, mode: str, diverging: bool, levels:
     run_start = 0
     for x in range(1, len(top) + 1):
         if x == len(top) or top[x] != top[run_start] or bottom[x] != bottom[run_start]:
-            style = cell_style(mode, diverging, levels, top[run_start], bottom[run_start])
+            style = cell_style(mode, kind, levels, top[run_start], bottom[run_start])
             out.append(Segment(HALF_BLOCK * (x - run_start), style))
             run_start = x
     return out

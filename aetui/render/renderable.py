@@ -19,7 +19,7 @@ class ImageGrid:
     def __init__(self, images: np.ndarray, shape: tuple[int, int] = (28, 28),
                  mode: str = "truecolor", normalise: str = "each", cols: int | None = None,
                  diverging: bool = True, *, size: int | None = None, gap: int = 1,
-                 row_gap: int = 1, title: str | None = None) -> None:
+                 row_gap: int = 1, title: str | None = None, cmap: str = "colour") -> None:
         self.images = np.asarray(images, dtype=np.float32).reshape(-1, shape[0] * shape[1])
         self.shape = shape
         self.mode = mode
@@ -30,6 +30,7 @@ class ImageGrid:
         self.gap = gap
         self.row_gap = row_gap
         self.title = title
+        self.cmap = cmap
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.title:
@@ -37,7 +38,7 @@ class ImageGrid:
             yield Segment.line()
         lines = render_grid(self.images, self.shape, self.mode, self.normalise, self.cols,
                             options.max_width, self.diverging, size=self.size, gap=self.gap,
-                            row_gap=self.row_gap)
+                            row_gap=self.row_gap, cmap=self.cmap)
         for line in lines:
             yield from line
             yield Segment.line()

@@ -17,6 +17,8 @@ class LabOptions:
     # The process may end itself after a hang-up once the run is saved (the command
     # line's lab; never an app run inside another program, such as a test).
     end_after_hangup: bool = False
+    graphics: str = "blocks"  # resolved --graphics: pixels | blocks | ascii
+    pixel_protocol: str | None = None  # sixel | kitty, when pixels are on offer
 
     @property
     def snapshot_interval(self) -> float:
@@ -37,7 +39,7 @@ class LabOptions:
         return 6 if self.slow_link else None
 
     def image_mode(self) -> str:
-        mode = default_mode(ascii=self.ascii)
+        mode = default_mode(ascii=self.ascii or self.graphics == "ascii")
         if self.slow_link and mode != "ascii":
             return "grey"
         return mode

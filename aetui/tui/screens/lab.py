@@ -42,8 +42,13 @@ if TYPE_CHECKING:
     from aetui.tui.app import LabApp
 
 
+PANEL_ORDER = ("filters", "digits", "loss", "sparsity")
+
+
 class LabScreen(Screen[None]):
     BINDINGS = LAB_BINDINGS
+    # Full screen keeps the status bar (knobs, state) and the keys in view.
+    ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, Footer, .-textual-system"
     app: LabApp
 
     def __init__(self, session: KnobSession, options: LabOptions) -> None:
@@ -61,6 +66,11 @@ class LabScreen(Screen[None]):
         self._highlight_until = 0.0
         self.last_lab_string: str | None = None
         self.last_export: Path | None = None
+        self.graphics = "ascii" if options.image_mode() == "ascii" else options.graphics
+        # The pixel protocol the terminal offers (or the user asked for); None:
+        # the graphics key skips pixels.
+        self.pixel_protocol = options.pixel_protocol
+        self.selected = PANEL_ORDER[0]
 
     @property
     def trainer(self) -> LabTrainer | None:
@@ -82,8 +92,51 @@ class LabScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._apply_graphics()
+        self._mark_selected()
         self.set_interval(1.0, self.refresh_status)
         self.refresh_status()
+
+    # -- pictures and panels (README, "Pictures") -----------------------------------------
+    def graphics_label(self) -> str:
+        if self.graphics == "pixels":
+            return f"pixels ({self.pixel_protocol})"
+        return self.graphics
+
+    def _apply_graphics(self) -> None:
+        for panel in (self.query_one(FiltersPanel), self.query_one(DigitsPanel)):
+            panel.set_graphics(self.graphics, self.pixel_protocol)
+        self.query_one(StatusBar).graphics = self.graphics_label()
+        self.refresh_status()
+
+    def action_toggle_cmap(self) -> None:
+        cmap = self.query_one(FiltersPanel).toggle_cmap()
+        self.app.notify(f"filter map: {cmap}" + (" (as the PNG export)" if cmap == "grey"
+                                                 else ""), timeout=2)
+
+    def action_cycle_graphics(self) -> None:
+        choices = ("pixels", "blocks", "ascii") if self.pixel_protocol else ("blocks", "ascii")
+        current = self.graphics if self.graphics in choices else choices[-1]
+        self.graphics = choices[(choices.index(current) + 1) % len(choices)]
+        self._apply_graphics()
+        note = "" if self.pixel_protocol else " (no pixel graphics here: --graphics pixels)"
+        self.app.notify(f"pictures: {self.graphics_label()}{note}", timeout=2)
+
+    def _mark_selected(self) -> None:
+        for name in PANEL_ORDER:
+            self.query_one(f"#{name}").set_class(name == self.selected, "-selected")
+
+    def action_toggle_maximize(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.maximize(self.query_one(f"#{self.selected}"), container=False)
+
+    def action_next_panel(self) -> None:
+        self.selected = PANEL_ORDER[(PANEL_ORDER.index(self.selected) + 1) % len(PANEL_ORDER)]
+        self._mark_selected()
+        if self.maximized is not None:
+            self.maximize(self.query_one(f"#{self.selected}"), container=False)
 
     def on_resize(self) -> None:
         self.app.check_size()

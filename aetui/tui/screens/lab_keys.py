@@ -69,6 +69,14 @@ LAB_BINDINGS: list[Binding] = [
     _key("p", "probe", "probe", "linear probe in the background: raw pixels vs features vs "
                                 "PCA"),
     _key("C", "compare", "compare", "compare mode (noise levels side by side)"),
+    _key("m", "toggle_cmap", "map", "filter colour map: colour (blue − / orange +) or grey "
+                                    "(dark − / light +, as the PNG export); zero is mid-grey"),
+    _key("G", "cycle_graphics", "gfx", "pictures as pixels (kitty/sixel, where the terminal "
+                                       "has them), half-blocks or ASCII"),
+    _key("f", "toggle_maximize", "full", "the selected panel full screen (again, or escape: "
+                                         "back); training and the other panels go on"),
+    _key("w", "next_panel", "panel", "select the next panel (full screen: show the next "
+                                     "panel)"),
     _key("ctrl+s", "save", "save", "save a checkpoint now"),
     _key("ctrl+o", "load", "load", "load a checkpoint (type its path)"),
     _key("ctrl+e", "export_svg", "svg", "export the screen as SVG"),

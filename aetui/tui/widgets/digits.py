@@ -7,10 +7,15 @@ import numpy as np
 from rich.segment import Segment
 
 from aetui.render import grid_geometry, render_grid
+from aetui.render.pixels import grid_capacity, grid_rgb
+from aetui.tui.widgets.filters import PATCH_ZOOMS, resolution_note
 from aetui.tui.widgets.image_view import PIXEL_SIZES, ImageView
 
 KINDS = ("x", "x̃", "x̂", "|x−x̂|")
 GROUP_GAP = 3  # columns between one digit's four images and the next digit's
+# Full resolution whenever one digit fits: smaller pictures average the
+# corruption away (x̃ would look like x), so one sharp digit beats four
+# smudges. When none fits at 28 px, the largest size that shows MIN_DIGITS.
 MIN_DIGITS = 4
 
 
@@ -44,17 +49,59 @@ class DigitsPanel(ImageView):
         self.mode = mode
         self.mark_dirty(now=True)
 
+    @property
+    def draw_mode(self) -> str:
+        return "ascii" if self.graphics == "ascii" else self.mode
+
+    def build_pixels(self, width_px: int, height_px: int) -> np.ndarray | None:
+        """Pixel graphics: full resolution; kinds as rows when four rows fit,
+        else each digit's four images side by side."""
+        if self.images is None:
+            return None
+        d = self.images.shape[1]
+        cols, rows = grid_capacity(width_px, height_px, self.shape)
+        if rows >= 4:
+            shown = min(d, cols)
+            images, grid_cols = self.images[:, :shown].reshape(4 * shown, -1), shown
+        else:
+            per_row = max(1, cols // 4)
+            shown = min(d, per_row * rows)
+            images = self.images[:, :shown].transpose(1, 0, 2).reshape(4 * shown, -1)
+            grid_cols = 4 * min(per_row, shown)
+        self.layout_used = ("pixels", self.shape[1], shown)
+        self.set_titles(title=f"{self._what()}: {' · '.join(KINDS)} · x̃ with "
+                              f"{self.noise_label} · {self.shape[1]} px")
+        if self.signed:
+            return grid_rgb(images / self._signed_scale(shown), self.shape, cols=grid_cols,
+                            normalise="none", diverging=True)
+        return grid_rgb(images, self.shape, cols=grid_cols, normalise="none", diverging=False)
+
+    def _what(self) -> str:
+        return "patches" if self.signed else "digits"
+
+    def _signed_scale(self, shown: int) -> float:
+        return float(np.abs(self.images[:, :shown]).max()) or 1.0
+
+    def _sizes(self) -> tuple[int, ...]:
+        if self.shape == (28, 28):
+            return PIXEL_SIZES
+        return tuple(m * self.shape[1] for m in PATCH_ZOOMS)
+
     def choose_layout(self, width: int, height: int, d: int) -> tuple[str, int, int]:
-        """(orientation, pixel size, digits shown): the largest size that shows
-        MIN_DIGITS digits (or all), trying kinds-as-rows first.
+        """(orientation, pixel size, digits shown): 28 px if one digit fits, else
+        the largest size that shows MIN_DIGITS digits (or all), trying
+        kinds-as-rows first.
 
         rows: 4 grid rows (x, x̃, x̂, |x−x̂|), one digit per column.
         cols: each digit is a group of 4 images side by side; groups fill
         the width, then wrap to further grid rows.
         """
-        want = min(MIN_DIGITS, d)
-        best = ("rows", PIXEL_SIZES[-1], 0)
-        for size in PIXEL_SIZES:
+        sizes = self._sizes()
+        best = ("rows", sizes[-1], 0)
+        for size in sizes:
+            # Digits: 28 px as soon as one fits; smaller sizes only for MIN_DIGITS.
+            full = size == sizes[0] and not self.signed
+            want = 1 if full else min(MIN_DIGITS, d)
             for orient in ("rows", "cols"):
                 if orient == "rows":
                     geo = grid_geometry(d, self.shape, size=size, width=width)
@@ -82,23 +129,22 @@ class DigitsPanel(ImageView):
         orient, size, shown = self.choose_layout(width, height, d)
         self.layout_used = (orient, size, shown)
         kinds = " · ".join(KINDS)
-        what = "patches" if self.signed else "digits"
+        what = self._what()
         self.set_titles(title=(f"{what}: {kinds} ({'rows' if orient == 'rows' else 'columns'})"
-                               f" · x̃ with {self.noise_label}"))
+                               f" · x̃ with {self.noise_label} · "
+                               f"{resolution_note(size, self.shape[1])}"))
         if shown == 0:
             return [[Segment(f"too small for {what}")]]
         # Digits: intensities, not signed weights: black..white, no rescaling, so a
         # faint reconstruction looks faint. Patches: one shared signed scale.
-        scale = 1.0
-        if self.signed:
-            scale = float(np.abs(self.images[:, :shown]).max()) or 1.0
+        scale = self._signed_scale(shown) if self.signed else 1.0
 
         def draw(images, cols):
             if self.signed:
-                return render_grid(images / scale, self.shape, mode=self.mode,
+                return render_grid(images / scale, self.shape, mode=self.draw_mode,
                                    normalise="none", cols=cols, size=size, diverging=True,
                                    levels=self.levels)
-            return render_grid(images, self.shape, mode=self.mode, normalise="none",
+            return render_grid(images, self.shape, mode=self.draw_mode, normalise="none",
                                cols=cols, size=size, diverging=False, levels=self.levels)
 
         if orient == "rows":

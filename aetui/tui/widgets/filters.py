@@ -6,14 +6,22 @@ from __future__ import annotations
 import numpy as np
 from rich.segment import Segment
 
-from aetui.render import MODES, grid_geometry, render_grid
+from aetui.render import CMAPS, MODES, grid_geometry, render_grid
+from aetui.render.pixels import grid_capacity, grid_rgb
 from aetui.tui.widgets.image_view import PIXEL_SIZES, ImageView
 
-# "auto" takes the largest pixel size that still shows AUTO_MIN_UNITS filters
-# (detail vs count: 28 px is exact, 14 px still shows strokes).
+# Pixel sizes to try, largest first; "auto" takes the largest that still shows
+# AUTO_MIN_UNITS filters: full resolution (28 px) whenever that many fit, else
+# an area-averaged smaller picture, said so in the title. `z` forces 28 px.
 ZOOMS = ("auto", 28, 14)
-AUTO_MIN_UNITS = 12
-PATCH_ZOOMS = (4, 3, 2)
+AUTO_MIN_UNITS = 8
+NATIVE = 28
+PATCH_ZOOMS = (4, 3, 2)  # patches: whole multiples of their width
+
+
+def resolution_note(size: int, native: int = NATIVE) -> str:
+    """How the panel's pictures relate to the data's pixels, for its title."""
+    return f"{native} px" if size == native else f"{size} px (area mean of {native})"
 
 
 class FiltersPanel(ImageView):
@@ -27,6 +35,8 @@ class FiltersPanel(ImageView):
         super().__init__(interval=interval, id=id)
         self.mode = mode
         self.levels = levels
+        self.cmap = "colour"
+        self.size_shown = NATIVE
         self.normalise = "each"
         self.zoom: str | int = "auto"
         self.page = 0
@@ -53,6 +63,16 @@ class FiltersPanel(ImageView):
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
         self.mark_dirty(now=True)
         return self.mode
+
+    def toggle_cmap(self) -> str:
+        """Colour map ↔ the PNG's grey map (mid-grey zero)."""
+        self.cmap = CMAPS[(CMAPS.index(self.cmap) + 1) % len(CMAPS)]
+        self.mark_dirty(now=True)
+        return self.cmap
+
+    @property
+    def draw_mode(self) -> str:
+        return "ascii" if self.graphics == "ascii" else self.mode
 
     def toggle_normalise(self) -> str:
         self.normalise = "shared" if self.normalise == "each" else "each"
@@ -100,16 +120,20 @@ class FiltersPanel(ImageView):
 
     def geometry_for(self, width: int, height: int):
         """The grid for this panel size and zoom: the largest size that shows
-        AUTO_MIN_UNITS images (or all of them), else the smallest size."""
+        AUTO_MIN_UNITS images (one when full screen; or all of them), else the
+        smallest size."""
         sizes = PIXEL_SIZES if self.zoom == "auto" else (self.zoom,)
         if self.shape != (28, 28) and self.zoom == "auto":
             # Patches: whole multiples of their width, never below 2× (8 × 8 at
             # native size is 4 rows of cells, too few to read an orientation).
             sizes = tuple(m * self.shape[1] for m in PATCH_ZOOMS)
-        want = min(AUTO_MIN_UNITS, max(self.total, 1))
+        # Full screen is for detail: full resolution as soon as one filter fits.
+        least = 1 if self.has_class("-maximized") else AUTO_MIN_UNITS
+        want = min(least, max(self.total, 1))
         geo = None
         for size in sizes:
-            geo = grid_geometry(want, self.shape, size=size, width=width, height=height)
+            geo = grid_geometry(max(self.total, want), self.shape, size=size, width=width,
+                                height=height)
             fits = geo.cell_h <= height and geo.cell_w <= width
             if fits and geo.capacity >= want:
                 return geo
@@ -119,13 +143,26 @@ class FiltersPanel(ImageView):
     def build_lines(self, width: int, height: int) -> list[list[Segment]]:
         geo = self.geometry_for(width, height)
         self.capacity = geo.capacity
+        self.size_shown = geo.px_w
         self._clamp_page()
         self._update_title()
         images = self._visible()
         if images is None or len(images) == 0:
             return [[Segment(self._empty_message())]]
-        return render_grid(images, self.shape, mode=self.mode, normalise=self.normalise,
-                           cols=geo.cols, size=geo.px_w, levels=self.levels)
+        return render_grid(images, self.shape, mode=self.draw_mode, normalise=self.normalise,
+                           cols=geo.cols, size=geo.px_w, levels=self.levels, cmap=self.cmap)
+
+    def build_pixels(self, width_px: int, height_px: int) -> np.ndarray | None:
+        """Pixel graphics: every filter at full resolution, as many as fit."""
+        cols, rows = grid_capacity(width_px, height_px, self.shape)
+        self.capacity = cols * rows
+        self.size_shown = self.shape[1]
+        self._clamp_page()
+        self._update_title()
+        images = self._visible()
+        if images is None or len(images) == 0:
+            return None
+        return grid_rgb(images, self.shape, cols=cols, normalise=self.normalise, cmap=self.cmap)
 
     def _visible(self) -> np.ndarray | None:
         lo, hi = self.first, self.first + self.capacity
@@ -146,5 +183,8 @@ class FiltersPanel(ImageView):
         hi = min(self.total, lo + cap)
         what = (f"PCA components {lo + 1}–{hi} of {self.total}" if self.show_pca
                 else f"filters Wₗ/‖Wₗ‖ · units {lo}–{max(hi - 1, lo)} of {self.total}")
-        self.set_titles(what, f"page {self.page + 1}/{self.pages()} · {self.normalise} · "
-                              f"{self.mode}")
+        drawn = "pixels" if self.graphics == "pixels" else self.draw_mode
+        cmap = "" if drawn == "ascii" else f" · {'grey' if drawn == 'grey' else self.cmap} map"
+        self.set_titles(f"{what} · {resolution_note(self.size_shown, self.shape[1])}",
+                        f"page {self.page + 1}/{self.pages()} · {self.normalise} · "
+                        f"{drawn}{cmap}")

@@ -8,6 +8,33 @@ from aetui.knob_table import format_value, symbol
 from aetui.tui.widgets.plot_view import PlotView
 from aetui.tui.widgets.redraw import RedrawTimer
 
+TRANSIENT = 0.1  # the first tenth of the run is left out of the y range by default
+COLOURS = {"train recon": "cyan", "held-out recon": "orange", "λ‖W‖²": "green",
+           "β·Ω": "magenta"}
+SHORT = {"train recon": "train", "held-out recon": "held-out", "λ‖W‖²": "λ‖W‖²",
+         "β·Ω": "β·Ω"}
+
+
+def y_range(steps: list[int], series: dict[str, list[tuple[int, float]]],
+            transient: float = TRANSIENT) -> tuple[float, float] | None:
+    """(low, high) of every series over the last (1 − transient) of the steps,
+    padded by 5 %: the first steps' large losses would flatten the rest of
+    the run into the bottom row (TensorBoard leaves outliers out the same way).
+    None when there is nothing to scale."""
+    if not steps:
+        return None
+    cutoff = steps[0] + transient * (steps[-1] - steps[0])
+    values = [y for xy in series.values() for x, y in xy if x >= cutoff]
+    if not values:
+        return None
+    lo, hi = min(values), max(values)
+    pad = 0.05 * (hi - lo) or 0.05 * abs(hi) or 1.0
+    return lo - pad, hi + pad
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
 
 def downsample(n: int, width: int) -> list[int]:
     """Indices keeping about two points per plot column (and the last point):
@@ -27,7 +54,12 @@ class LossPanel(RedrawTimer, PlotView):
         border: round $primary 60%;
         border-title-color: $text;
     }
+    LossPanel.-selected {
+        border: round $accent;
+    }
     """
+
+    ALLOW_MAXIMIZE = True  # the lab's full-screen key; panels take no focus
 
     def __init__(self, *, interval: float = 0.5, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -37,6 +69,7 @@ class LossPanel(RedrawTimer, PlotView):
         self.knob_log: tuple[KnobChange, ...] = ()
         self.series: dict[str, list[float]] = {}  # what was last plotted (tests)
         self.markers: list[int] = []
+        self.y_limits: tuple[float, float] | None = None  # linear y range plotted (tests)
         self.set_titles(title="loss per example")
 
     def set_curve(self, curve, knob_log) -> None:
@@ -62,9 +95,9 @@ class LossPanel(RedrawTimer, PlotView):
             "λ‖W‖²": [p.train.l2 for p in points],
             "β·Ω": [p.train.sparsity for p in points],
         }
-        colours = {"train recon": "cyan", "held-out recon": "orange", "λ‖W‖²": "green",
-                   "β·Ω": "magenta"}
+        colours = COLOURS
         self.series = {}
+        drawn: dict[str, list[tuple[int, float]]] = {}
         for label, values in series.items():
             xy = [(x, y) for x, y in zip(steps, values, strict=True) if y is not None]
             if self.log_scale:
@@ -73,17 +106,27 @@ class LossPanel(RedrawTimer, PlotView):
             if not xy or (penalty and not any(y for _, y in xy)):
                 continue  # a penalty that is off is not drawn
             self.series[label] = [y for _, y in xy]
-            # Legends need room; below 8 lines the border subtitle names the series.
+            drawn[label] = xy
+            # The legend needs room; below 8 lines the title's numbers name the series.
             plt.plot([x for x, _ in xy], [y for _, y in xy], color=colours[label],
                      label=label if self.size.height >= 8 else None, marker="braille")
         self.markers = [c.step for c in self.knob_log
                         if steps and steps[0] <= c.step <= steps[-1]][-30:]
         for step in self.markers:
             plt.vline(step, "gray")
+        self.y_limits = None
         if self.log_scale and self.series:
-            plt.yscale("log")
+            plt.yscale("log")  # log already compresses the transient: the whole run
+        elif drawn:
+            self.y_limits = y_range(steps, drawn)
+            if self.y_limits is not None:
+                plt.ylim(*self.y_limits)
         plt.xlabel("step")
-        self.set_titles(title="loss per example" + (" · log scale" if self.log_scale else ""))
+        # The current values as numbers: a flat-looking curve still says how far it got.
+        now = " · ".join(f"{SHORT[label]} {_number(values[-1])}"
+                         for label, values in self.series.items())
+        scale = "log scale" if self.log_scale else "y: last 90 %"
+        self.set_titles(title="loss/example" + (f" · {now}" if now else "") + f" · {scale}")
         last = self.knob_log[-1] if self.knob_log else None
         self.set_titles(subtitle=(
             f"│ = knob change · last: {symbol(last.name)} "

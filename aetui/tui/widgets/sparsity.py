@@ -26,10 +26,15 @@ class SparsityPanel(RedrawTimer, Vertical):
         border: round $primary 60%;
         border-title-color: $text;
     }
+    SparsityPanel.-selected {
+        border: round $accent;
+    }
     SparsityPanel #sparsity-caption { height: auto; max-height: 2; }
     SparsityPanel Horizontal { height: 1fr; }
     SparsityPanel PlotView { width: 1fr; height: 1fr; }
     """
+
+    ALLOW_MAXIMIZE = True  # the lab's full-screen key; panels take no focus
 
     def __init__(self, *, interval: float = 0.5, id: str | None = None) -> None:
         super().__init__(id=id)

@@ -40,6 +40,7 @@ class StatusBar(LineCacheWidget):
         self.last_text = ""
         self._last_key: tuple = ()
         self.highlight: str | None = None
+        self.graphics = ""  # how pictures are drawn: pixels (sixel), blocks, ascii
 
     def show(self, *, dataset: str, settings, state: str, step: int, epoch: float,
              samples_per_s: float, message: str = "",
@@ -48,6 +49,8 @@ class StatusBar(LineCacheWidget):
         head = Text(no_wrap=True, overflow="ellipsis")
         label = state + ("…" if state in ("compiling", "loading") else "")
         head.append(f" {label} ", STATE_STYLES.get(state, "bold"))
+        if self.graphics:
+            head.append(f" {self.graphics} ·", "dim")
         # Most telling first: at 80 columns the epoch is what gets cut.
         head.append(f" {dataset} · {n_in}→{s.hidden} {'tied' if s.tied else 'untied'} · "
                     f"step {step:,} · {_sig(samples_per_s)} samples/s · epoch {epoch:.2f}")
