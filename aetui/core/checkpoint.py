@@ -27,6 +27,7 @@ from aetui.errors import AetuiError, CheckpointError
 
 FORMAT = "aetui-checkpoint-1"
 _OPT_NAMES = ("opt_W", "opt_b", "opt_c", "opt_V")
+EXTRA_PREFIXES = ("history_",)
 
 
 @dataclass
@@ -40,6 +41,9 @@ class Checkpoint:
     knob_log: list[dict[str, Any]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     order: np.ndarray | None = None
+    # Named arrays other parts keep in the run's file (EXTRA_PREFIXES, e.g. the lab's
+    # history store): saved and read back as they are.
+    extra_arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def step(self) -> int:
@@ -72,6 +76,7 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     arrays["history"] = np.array(json.dumps(ckpt.history))
     arrays["knob_log"] = np.array(json.dumps(ckpt.knob_log, default=_json_default))
     arrays["state"] = np.array(json.dumps(ckpt.state, default=_json_default))
+    arrays.update(_extra_arrays(ckpt))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Not mkstemp: its files are private (0600); a checkpoint is an ordinary user
@@ -125,9 +130,22 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         return Checkpoint(params=params, settings=settings, opt_state=opt_state,
                           history=_json(path, data, "history", []),
                           knob_log=_json(path, data, "knob_log", []),
-                          state=_json(path, data, "state", {}), order=order)
+                          state=_json(path, data, "state", {}), order=order,
+                          extra_arrays=_read_extra_arrays(data))
     except (KeyError, ValueError, zipfile.BadZipFile, EOFError, OSError) as exc:
         raise CheckpointError(f"{path}: corrupt checkpoint ({exc})") from None
+
+
+def _extra_arrays(ckpt: Checkpoint) -> dict[str, np.ndarray]:
+    """The checkpoint's extra arrays; a name outside EXTRA_PREFIXES is a bug, not data."""
+    for name in ckpt.extra_arrays:
+        if not name.startswith(EXTRA_PREFIXES):
+            raise ValueError(f"extra checkpoint array {name!r} lacks a known prefix")
+    return dict(ckpt.extra_arrays)
+
+
+def _read_extra_arrays(data) -> dict[str, np.ndarray]:
+    return {name: data[name] for name in data.files if name.startswith(EXTRA_PREFIXES)}
 
 
 def read_settings(path: str | Path) -> Settings:

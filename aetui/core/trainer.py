@@ -99,6 +99,10 @@ class Trainer:
         self.message = ""
         self._compiled = False
         self.samples_per_s = 0.0
+        # Extra named arrays for checkpoints (the lab's history store, core/history.py):
+        # called on the saving thread; a loaded checkpoint's extras are kept otherwise.
+        self.checkpoint_extras: Callable[[], dict[str, np.ndarray]] | None = None
+        self._loaded_extras: dict[str, np.ndarray] = {}
 
         if checkpoint is not None:
             self._start_from_checkpoint(checkpoint, settings)
@@ -148,6 +152,7 @@ class Trainer:
             self.history = list(ckpt.history)
             self.knob_log = [KnobChange(**entry) for entry in ckpt.knob_log]
             self.curve = [_point_from_row(row) for row in state.get("curve", [])]
+            self._loaded_extras = dict(ckpt.extra_arrays)
         # Settings given on the command line override the checkpoint's: apply the
         # live ones as knob changes (logged), and refuse what needs a new model.
         if settings.hidden != ckpt.settings.hidden:
@@ -503,6 +508,7 @@ class Trainer:
             knob_log=knob_log, message=self.message, n_in=self.n_in,
             image_shape=_image_shape(self.n_in),
             extra={"rho_hat_source": f"held-out subset of {len(self.val_x)} test images"},
+            params=p,  # copied above for the reconstructions; the inspector reuses it
         )
 
     def _publish(self) -> None:
@@ -513,6 +519,8 @@ class Trainer:
 
     def checkpoint(self) -> Checkpoint:
         """A consistent copy of the whole run state."""
+        extras = (self.checkpoint_extras() if self.checkpoint_extras is not None
+                  else self._loaded_extras)
         with self._lock:
             return Checkpoint(
                 params=self.params.copy(),
@@ -526,6 +534,7 @@ class Trainer:
                        "noise_rng": self._noise_rng.bit_generator.state,
                        "curve": [_point_row(point) for point in self.curve]},
                 order=self.order.copy(),
+                extra_arrays=dict(extras),
             )
 
     def save(self, path: str | Path) -> Path:
