@@ -88,3 +88,33 @@ def test_checkpoint_carries_the_history(tmp_path):
     bad = Checkpoint(params=ckpt.params, settings=ckpt.settings, extra_arrays={"W2": np.ones(1)})
     with pytest.raises(ValueError):
         save_checkpoint(tmp_path / "bad.npz", bad)
+
+
+def test_the_same_moment_again_replaces_the_last_entry():
+    store = SnapshotStore()
+    first = store.add(snap(0))
+    store.add(snap(5))
+    store.add(snap(5))
+    assert [s.step for s in store.entries] == [0, 5]
+    assert store.nbytes == sum(snapshot_nbytes(s) for s in store.entries)
+    store.add(snap(0))  # a reset starts again at step 0: a new moment, kept
+    assert store.entries[0] is first and len(store) == 3
+
+
+def test_the_trainer_saves_the_history_and_a_loaded_run_keeps_it(tmp_path):
+    from aetui.core.checkpoint import load_checkpoint
+    from aetui.core.trainer import Trainer
+
+    images = (np.random.default_rng(0).random((40, 784)) * 255).astype(np.uint8)
+    settings = Settings(hidden=8, batch=4)
+    trainer = Trainer(settings, images, images[:10], val_count=10, display_count=2)
+    store = SnapshotStore()
+    trainer.checkpoint_extras = lambda: to_arrays(store.entries)
+    store.add(trainer.snapshot())
+    assert trainer.snapshot().params is not None  # snapshots carry their weight copy
+    path = trainer.save(tmp_path / "a.npz")
+    resumed = Trainer(settings, images, images[:10], checkpoint=load_checkpoint(path))
+    assert [s.step for s in from_arrays(resumed.loaded_extras)] == [0]
+    # Continued without the lab (no hook): the stored history is saved again, not lost.
+    again = load_checkpoint(resumed.save(tmp_path / "b.npz"))
+    assert len(from_arrays(again.extra_arrays)) == 1

@@ -61,8 +61,14 @@ class SnapshotStore:
         return len(self.entries)
 
     def add(self, snap: Snapshot) -> Snapshot:
-        """Store `snap` (stripped, see for_storage); returns what was stored."""
+        """Store `snap` (stripped, see for_storage); returns what was stored. The same
+        moment again (a paused trainer re-sends its step) replaces the last entry."""
         stored = for_storage(snap)
+        last = self.entries[-1] if self.entries else None
+        if last is not None and len(self.entries) > 1 and last.step == stored.step \
+                and last.state == stored.state:
+            self.entries.pop()
+            self.nbytes -= snapshot_nbytes(last)
         self.entries.append(stored)
         self.nbytes += snapshot_nbytes(stored)
         self.added += 1

@@ -102,7 +102,7 @@ class Trainer:
         # Extra named arrays for checkpoints (the lab's history store, core/history.py):
         # called on the saving thread; a loaded checkpoint's extras are kept otherwise.
         self.checkpoint_extras: Callable[[], dict[str, np.ndarray]] | None = None
-        self._loaded_extras: dict[str, np.ndarray] = {}
+        self.loaded_extras: dict[str, np.ndarray] = {}
 
         if checkpoint is not None:
             self._start_from_checkpoint(checkpoint, settings)
@@ -152,7 +152,7 @@ class Trainer:
             self.history = list(ckpt.history)
             self.knob_log = [KnobChange(**entry) for entry in ckpt.knob_log]
             self.curve = [_point_from_row(row) for row in state.get("curve", [])]
-            self._loaded_extras = dict(ckpt.extra_arrays)
+            self.loaded_extras = dict(ckpt.extra_arrays)
         # Settings given on the command line override the checkpoint's: apply the
         # live ones as knob changes (logged), and refuse what needs a new model.
         if settings.hidden != ckpt.settings.hidden:
@@ -520,7 +520,7 @@ class Trainer:
     def checkpoint(self) -> Checkpoint:
         """A consistent copy of the whole run state."""
         extras = (self.checkpoint_extras() if self.checkpoint_extras is not None
-                  else self._loaded_extras)
+                  else self.loaded_extras)
         with self._lock:
             return Checkpoint(
                 params=self.params.copy(),

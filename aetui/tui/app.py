@@ -61,6 +61,7 @@ class LabOptions:
     save_path: Path | None = None
     save_on_quit: bool = True
     max_steps: int | None = None  # for benchmarks: stop training after N updates
+    history_mb: float = 200.0  # the history store's cap (README "History")
 
     @property
     def snapshot_interval(self) -> float:
@@ -168,7 +169,8 @@ class LabApp(App[Path | None]):
     def get_default_screen(self) -> LabScreen:
         o = self.options
         return LabScreen(mode=o.image_mode(), image_interval=o.image_interval,
-                         plot_interval=o.plot_interval, levels=o.levels)
+                         plot_interval=o.plot_interval, levels=o.levels,
+                         history_mb=o.history_mb)
 
     def on_mount(self) -> None:
         self.check_size()
@@ -325,9 +327,11 @@ class LabApp(App[Path | None]):
         if self.trainer is None:
             return
         try:
-            self._show_snapshot(snap)
+            # The history's one hook: it stores the live snapshot and says what to draw.
+            self._show_snapshot(self.panel(LabScreen).history.receive(snap, self.trainer))
         except LookupError:  # shutting down: nothing to draw on
             return
+        self.snapshot = snap  # always the live one (its weights feed inspector and drawing)
         self._sync_filter_units()
         self.refresh_status()
 
@@ -337,11 +341,11 @@ class LabApp(App[Path | None]):
         self.panel(DigitsPanel).set_digits(snap.clean, snap.corrupted, snap.recon,
                                                self._noise_label(snap.settings))
         self.panel(LossPanel).set_curve(snap.curve, snap.knob_log)
-        self.panel(SparsityPanel).set_rho_hat(snap.rho_hat, settings.rho,
+        # A stored moment is drawn against the target it had then.
+        self.panel(SparsityPanel).set_rho_hat(snap.rho_hat, snap.settings.get("rho", settings.rho),
                                               self.trainer.val_count)
         if snap.message and snap.state == DIVERGED:
             self.message = self._diverged_text(snap.message)
-        self.snapshot = snap
 
     def on_training_diverged(self, message: TrainingDiverged) -> None:
         self.message = self._diverged_text(message.message)
@@ -392,6 +396,9 @@ class LabApp(App[Path | None]):
                        f"AE features {acc['features']:.1%} · PCA {acc['pca']:.1%}")
         elif self._probe_running and not message:
             message = "linear probe running in the background…"
+        history = self._lab_widget(LabScreen)
+        if history is not None and (history.history.scrubbing or not message):
+            message = history.history.status_text() or message
         state = self.state()
         status.show(dataset=dataset, settings=self.current_settings(), state=state,
                     step=self.trainer.step if self.trainer is not None else 0,
@@ -412,6 +419,8 @@ class LabApp(App[Path | None]):
         the screen on top). Raises LookupError when the lab screen is gone."""
         for screen in self.screen_stack:
             if isinstance(screen, LabScreen):
+                if cls is LabScreen:
+                    return screen
                 try:
                     return screen.query_one(cls)
                 except NoMatches:

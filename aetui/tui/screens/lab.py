@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from aetui.core.history import DEFAULT_CAP_MB, MB
+from aetui.tui.history import HistoryController
 from aetui.tui.widgets.digits import DigitsPanel
 from aetui.tui.widgets.filters import FiltersPanel
 from aetui.tui.widgets.loss import LossPanel
@@ -69,6 +71,27 @@ LAB_BINDINGS: list[Binding] = [
     Binding("ctrl+s", "app.save", "save", tooltip="save a checkpoint now"),
     Binding("ctrl+o", "app.load", "load", tooltip="load a checkpoint (type its path)"),
     Binding("ctrl+e", "app.export_svg", "svg", tooltip="export the screen as SVG"),
+    # The instrument keys (README "Inspect, draw, scrub"): screen actions, with ids.
+    Binding("i,enter", "inspect", "inspect", id="lab.inspect",
+            tooltip="open the unit under the filter cursor large (arrows move the cursor)"),
+    Binding("d", "draw", "draw", id="lab.draw",
+            tooltip="draw a digit and see what the current model makes of it"),
+    Binding("less_than_sign", "history(-1)", "back", key_display="<", id="lab.history_back",
+            tooltip="back through the run's history (training goes on)",
+            group=Binding.Group("history", compact=True)),
+    Binding("greater_than_sign", "history(1)", "fwd", key_display=">",
+            id="lab.history_forward", tooltip="forward through the run's history",
+            group=Binding.Group("history", compact=True)),
+    Binding("end", "history_live", "live", id="lab.history_live",
+            tooltip="back to the live run"),
+    Binding("left", "cursor(-1, 0)", "cursor", show=False, id="lab.cursor_left",
+            tooltip="filter cursor: previous unit"),
+    Binding("right", "cursor(1, 0)", "cursor", show=False, id="lab.cursor_right",
+            tooltip="filter cursor: next unit"),
+    Binding("up", "cursor(0, -1)", "cursor", show=False, id="lab.cursor_up",
+            tooltip="filter cursor: the unit above"),
+    Binding("down", "cursor(0, 1)", "cursor", show=False, id="lab.cursor_down",
+            tooltip="filter cursor: the unit below"),
 ]
 
 
@@ -76,12 +99,14 @@ class LabScreen(Screen[None]):
     BINDINGS = LAB_BINDINGS
 
     def __init__(self, *, mode: str, image_interval: float, plot_interval: float,
-                 levels: int | None) -> None:
+                 levels: int | None, history_mb: float = DEFAULT_CAP_MB) -> None:
         super().__init__()
         self.mode = mode
         self.image_interval = image_interval
         self.plot_interval = plot_interval
         self.levels = levels
+        self.history = HistoryController(history_mb * MB, show=self._show_stored,
+                                         mark=self._mark_history)
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -102,3 +127,56 @@ class LabScreen(Screen[None]):
     def on_unmount(self) -> None:
         # The app is shutting down (this screen is never popped otherwise).
         self.app.request_stop()
+
+    # -- the instrument: cursor, inspector, drawing, history ----------------------
+    def action_cursor(self, d_unit: int, d_row: int) -> None:
+        panel = self.query_one(FiltersPanel)
+        if panel.move_cursor(d_unit, d_row):
+            self.app._sync_filter_units()
+
+    def _model_ready(self, what: str) -> bool:
+        snap = getattr(self.app, "snapshot", None)
+        if snap is None or getattr(snap, "params", None) is None:
+            self.app.notify(f"{what} needs the model: wait for the first snapshot", timeout=3)
+            return False
+        return True
+
+    def action_inspect(self) -> None:
+        panel = self.query_one(FiltersPanel)
+        if panel.show_pca:
+            self.app.notify("the cursor is on PCA components: press P for the filters first",
+                            timeout=3)
+            return
+        if not self._model_ready("the inspector"):
+            return
+        from aetui.tui.screens.inspector import InspectorScreen
+
+        self.app.push_screen(InspectorScreen(panel.cursor, mode=panel.mode, levels=self.levels,
+                                             interval=self.image_interval))
+
+    def action_draw(self) -> None:
+        if not self._model_ready("drawing"):
+            return
+        from aetui.tui.screens.draw import DrawScreen
+
+        self.app.push_screen(DrawScreen(mode=self.query_one(FiltersPanel).mode,
+                                        levels=self.levels, interval=self.image_interval))
+
+    def action_history(self, delta: int) -> None:
+        if not self.history.step(delta):
+            self.app.notify("no earlier moment stored" if delta < 0 else "already live",
+                            timeout=2)
+        self.app.refresh_status()
+
+    def action_history_live(self) -> None:
+        self.history.to_live()
+        self.app.refresh_status()
+
+    def _show_stored(self, snap) -> None:
+        if self.app.trainer is not None:
+            self.app._show_snapshot(snap)
+            self.query_one(FiltersPanel).mark_dirty(now=True)
+            self.query_one(DigitsPanel).mark_dirty(now=True)
+
+    def _mark_history(self, step: int | None) -> None:
+        self.query_one(LossPanel).set_marker(step)

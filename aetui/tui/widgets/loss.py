@@ -36,6 +36,7 @@ class LossPanel(PlotView):
         self.knob_log: tuple[KnobChange, ...] = ()
         self.series: dict[str, list[float]] = {}  # what was last plotted (tests)
         self.markers: list[int] = []
+        self.history_step: int | None = None  # the moment shown while scrubbing
         self._dirty = True
         self.set_titles(title="loss per example")
 
@@ -45,6 +46,13 @@ class LossPanel(PlotView):
     def set_curve(self, curve, knob_log) -> None:
         self.curve, self.knob_log = tuple(curve), tuple(knob_log)
         self._dirty = True
+
+    def set_marker(self, step: int | None) -> None:
+        """Mark the step of the moment the other panels show (None: live, no mark)."""
+        if step != self.history_step:
+            self.history_step = step
+            self._dirty = True
+            self._tick()
 
     def toggle_log(self) -> bool:
         self.log_scale = not self.log_scale
@@ -89,11 +97,16 @@ class LossPanel(PlotView):
                         if steps and steps[0] <= c.step <= steps[-1]][-30:]
         for step in self.markers:
             plt.vline(step, "gray")
+        if self.history_step is not None:
+            plt.vline(self.history_step, "yellow")
         if self.log_scale and self.series:
             plt.yscale("log")
         plt.xlabel("step")
         self.set_titles(title="loss per example" + (" · log scale" if self.log_scale else ""))
         last = self.knob_log[-1] if self.knob_log else None
+        if self.history_step is not None:
+            self.set_titles(subtitle=f"yellow │ = shown moment, step {self.history_step:,}")
+            return
         self.set_titles(subtitle=(
             f"│ = knob change · last: {SYMBOLS.get(last.name, last.name)} "
             f"{format_value(last.old)}→{format_value(last.new)} @ {last.step}"
