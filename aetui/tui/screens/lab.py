@@ -173,10 +173,12 @@ class LabScreen(Screen[None]):
         self.app.refresh_status()
 
     def _show_stored(self, snap) -> None:
-        if self.app.trainer is not None:
-            self.app._show_snapshot(snap)
-            self.query_one(FiltersPanel).mark_dirty(now=True)
-            self.query_one(DigitsPanel).mark_dirty(now=True)
+        if self.app.trainer is None or not self.query(FiltersPanel):
+            return  # starting or shutting down: no panels to draw on
+        self.app._show_snapshot(snap)
+        for panel in (*self.query(FiltersPanel), *self.query(DigitsPanel)):
+            panel.mark_dirty(now=True)  # a key was pressed: show it now, not at the tick
 
     def _mark_history(self, step: int | None) -> None:
-        self.query_one(LossPanel).set_marker(step)
+        for panel in self.query(LossPanel):  # none while the screen is torn down
+            panel.set_marker(step)

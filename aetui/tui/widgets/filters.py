@@ -164,7 +164,7 @@ class FiltersPanel(ImageView):
         lines = render_grid(images, mode=self.mode, normalise=self.normalise, cols=geo.cols,
                             size=geo.px_w, levels=self.levels)
         if not self.show_pca and self.cursor in self._slots:
-            mark_cursor(lines, geo, self._slots.index(self.cursor))
+            mark_cursor(lines, geo, self._slots.index(self.cursor), ascii=self.mode == "ascii")
         return lines
 
     def _visible(self) -> np.ndarray | None:

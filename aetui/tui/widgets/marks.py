@@ -21,16 +21,18 @@ def put(lines: list[list[Segment]], x: int, y: int, text: str,
     lines[y] = [*strip.crop(0, x), Segment(text, style), *strip.crop(end, strip.cell_length)]
 
 
-def mark_cursor(lines: list[list[Segment]], geo, slot: int) -> None:
+def mark_cursor(lines: list[list[Segment]], geo, slot: int, *, ascii: bool = False) -> None:
     """Bars in the gap columns either side of grid image `slot` (geometry `geo`), and
-    ticks in the gap line under it: which filter the cursor is on, in every colour mode."""
+    a line in the gap under it: which filter the cursor is on, in every colour mode
+    (plain ASCII characters in the ascii mode)."""
+    left_bar, right_bar, under = ("|", "|", "-") if ascii else ("▐", "▌", "▀")
     row, col = divmod(slot, geo.cols)
     top = row * (geo.cell_h + geo.row_gap)
     left = col * (geo.cell_w + geo.gap)
     for y in range(top, top + geo.cell_h):
         if col > 0:
-            put(lines, left - 1, y, "▐")
+            put(lines, left - 1, y, left_bar)
         if col < geo.cols - 1:
-            put(lines, left + geo.cell_w, y, "▌")
+            put(lines, left + geo.cell_w, y, right_bar)
     if geo.row_gap and top + geo.cell_h < len(lines):
-        put(lines, left, top + geo.cell_h, "▀" * geo.cell_w)
+        put(lines, left, top + geo.cell_h, under * geo.cell_w)
