@@ -129,8 +129,9 @@ class ResponseView(FlowView):
             return render_grid(np.clip(image, 0, 1)[None], mode=self.mode, normalise="none",
                                diverging=False, size=size, levels=self.levels)
 
-        out = [section(f"x̃ ({self.noise_label})", digit(r.corrupted)),
-               section("x̂ = the model on the canvas", digit(r.recon))]
+        # Short titles: at 80 columns x̃ and x̂ sit side by side only if no wider than 21.
+        out = [section(f"x̃ {self.noise_label}", digit(r.corrupted)),
+               section("x̂ model(canvas)", digit(r.recon))]
         k = len(r.code)
         cols = max(1, min(k, 40, width))
         rows = -(-k // cols)
@@ -170,6 +171,10 @@ class DrawScreen(Screen[None]):
         Binding("right", "cursor(0, 1)", "cursor", show=False, id="draw.right"),
         Binding("up", "cursor(-1, 0)", "cursor", show=False, id="draw.up"),
         Binding("down", "cursor(1, 0)", "cursor", show=False, id="draw.down"),
+        Binding("pagedown", "scroll(1)", "more", key_display="pgdn", id="draw.page_down",
+                show=False, tooltip="scroll the model's side down"),
+        Binding("pageup", "scroll(-1)", "back up", key_display="pgup", id="draw.page_up",
+                show=False, tooltip="scroll the model's side up"),
         Binding("ctrl+q", "app.quit", "quit", show=False),
     ]
     DEFAULT_CSS = """
@@ -194,7 +199,8 @@ class DrawScreen(Screen[None]):
         yield Static("", id="draw-head")
         with Horizontal(id="draw-main"):
             yield CanvasView(self.canvas, mode=self.mode, levels=self.levels, id="canvas")
-            with VerticalScroll():
+            # Not focusable: the arrows move the pen; pgup/pgdn and the wheel scroll.
+            with VerticalScroll(can_focus=False):
                 yield ResponseView(mode=self.mode, levels=self.levels, id="response")
         yield Footer(compact=True)
 
@@ -304,13 +310,17 @@ class DrawScreen(Screen[None]):
         self.update_response()
         self._update_head()
 
+    def action_scroll(self, pages: int) -> None:
+        scroll = self.query_one(VerticalScroll)
+        scroll.scroll_relative(y=pages * max(1, scroll.size.height - 2), animate=False)
+
     def action_close(self) -> None:
         self.dismiss()
 
 
 def _noise_label(s) -> str:
     if s.noise in ("mask", "saltpepper"):
-        return f"{s.noise} q={s.q:g}"
+        return f"{'mask' if s.noise == 'mask' else 's&p'} q={s.q:g}"
     if s.noise == "gaussian":
         return f"gaussian σ={s.sigma:g}"
     return "no noise"

@@ -137,13 +137,18 @@ class InspectorScreen(Screen[None]):
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape,i,enter", "close", "back", id="inspector.close",
                 tooltip="back to the lab"),
-        Binding("left", "unit(-1)", "unit−", id="inspector.previous",
+        Binding("left", "unit(-1)", "unit−", key_display="←", id="inspector.previous",
                 tooltip="the previous unit"),
-        Binding("right", "unit(1)", "unit+", id="inspector.next", tooltip="the next unit"),
-        Binding("up", "unit(-10)", "−10", id="inspector.up", show=False,
-                tooltip="ten units back"),
-        Binding("down", "unit(10)", "+10", id="inspector.down", show=False,
-                tooltip="ten units on"),
+        Binding("right", "unit(1)", "unit+", key_display="→", id="inspector.next",
+                tooltip="the next unit"),
+        Binding("up", "unit_row(-1)", "row−", id="inspector.up", show=False,
+                tooltip="the unit above on the lab's filter grid"),
+        Binding("down", "unit_row(1)", "row+", id="inspector.down", show=False,
+                tooltip="the unit below on the lab's filter grid"),
+        Binding("pagedown", "scroll(1)", "more", key_display="pgdn", id="inspector.page_down",
+                tooltip="scroll down (the view is taller than a small terminal)"),
+        Binding("pageup", "scroll(-1)", "back up", key_display="pgup", id="inspector.page_up",
+                show=False, tooltip="scroll up"),
         Binding("p", "pin", "pin", id="inspector.pin",
                 tooltip="pin the weights shown / follow training again"),
         Binding("ctrl+q", "app.quit", "quit", show=False),
@@ -154,9 +159,10 @@ class InspectorScreen(Screen[None]):
     """
 
     def __init__(self, unit: int, *, mode: str, levels: int | None = None,
-                 interval: float = 1.0) -> None:
+                 interval: float = 1.0, row: int = 10) -> None:
         super().__init__()
         self.unit = unit
+        self.row = max(1, row)  # units per row of the lab's grid: what up/down step
         self.mode, self.levels, self.interval = mode, levels, interval
         self.pinned = False
         self.inspector: UnitInspector | None = None
@@ -165,7 +171,8 @@ class InspectorScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="inspector-head")
-        with VerticalScroll():
+        # Not focusable: the arrows belong to the units; pgup/pgdn and the wheel scroll.
+        with VerticalScroll(can_focus=False):
             yield UnitView(mode=self.mode, levels=self.levels, id="unit-view")
         yield Footer(compact=True)
 
@@ -240,7 +247,7 @@ class InspectorScreen(Screen[None]):
         step = f" · weights of step {r.step:,}" if r is not None else ""
         busy = " · computing…" if self._busy else ""
         self.query_one("#inspector-head", Static).update(
-            f"unit {self.unit} of {k} · {state}{step}{busy} · ←/→ neighbours · esc: back")
+            f"unit {self.unit} of {k} · {state}{step}{busy} · arrows: neighbours")
 
     # -- keys ----------------------------------------------------------------
     def action_unit(self, delta: int) -> None:
@@ -249,6 +256,13 @@ class InspectorScreen(Screen[None]):
         self._sync_lab_cursor()
         self.follow()
         self._update_head()
+
+    def action_unit_row(self, rows: int) -> None:
+        self.action_unit(rows * self.row)
+
+    def action_scroll(self, pages: int) -> None:
+        scroll = self.query_one(VerticalScroll)
+        scroll.scroll_relative(y=pages * max(1, scroll.size.height - 2), animate=False)
 
     def action_pin(self) -> None:
         self.pinned = not self.pinned

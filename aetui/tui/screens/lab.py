@@ -151,8 +151,9 @@ class LabScreen(Screen[None]):
             return
         from aetui.tui.screens.inspector import InspectorScreen
 
+        row = panel._geo.cols if panel._geo is not None else 10
         self.app.push_screen(InspectorScreen(panel.cursor, mode=panel.mode, levels=self.levels,
-                                             interval=self.image_interval))
+                                             interval=self.image_interval, row=row))
 
     def action_draw(self) -> None:
         if not self._model_ready("drawing"):
