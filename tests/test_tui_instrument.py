@@ -268,3 +268,38 @@ async def test_a_loaded_run_starts_with_its_stored_history():
             await pilot.press("less_than_sign")
         assert history.shown is history.store.entries[0]
         assert np.allclose(app2.panel(FiltersPanel).filters, earlier[0].filters)
+
+
+async def test_inspector_and_drawing_in_every_colour_mode():
+    from aetui.render import MODES
+    from aetui.tui.screens.draw import ResponseView
+
+    app = make_lab_app(Settings(dataset="digits", hidden=32, tied=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        panel = app.panel(FiltersPanel)
+        seen = set()
+        for _ in MODES:
+            await pilot.press("c")
+            mode = panel.mode
+            seen.add(mode)
+            await pilot.press("i")
+            screen = app.screen
+            assert await wait_for(pilot, lambda s=screen: s.report is not None)
+            view = screen.query_one(UnitView)
+            assert await wait_for(pilot, lambda v=view: len(v.text_lines()) > 10)
+            unit_text = "\n".join(view.text_lines())
+            await pilot.press("escape", "d", "n")
+            draw = app.screen
+            assert await wait_for(pilot, lambda d=draw: d.response is not None)
+            await pilot.pause(0.2)
+            canvas_text = "\n".join(draw.query_one(CanvasView).text_lines())
+            response_text = "\n".join(draw.query_one(ResponseView).text_lines())
+            for text in (unit_text, canvas_text, response_text):
+                assert text.strip()
+                if mode == "ascii":
+                    assert "▀" not in text and "█" not in text, mode
+                else:
+                    assert "▀" in text, mode
+            await pilot.press("escape")
+        assert seen == set(MODES)

@@ -51,7 +51,7 @@ class UnitInspected(Message):
 
 
 class UnitView(FlowView):
-    """Draws a UnitReport; `digits` are the held-out images it indexes into."""
+    """Draws a UnitReport; `digits` are the held-out images it indexes into (floats)."""
 
     def __init__(self, *, mode: str, levels: int | None, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -86,9 +86,8 @@ class UnitView(FlowView):
         if self.digits is not None:
             for title, idx, vals in (("most active", r.top, r.top_values),
                                      ("least active", r.bottom, r.bottom_values)):
-                lines = render_grid(np.asarray(self.digits[idx], np.float32) / 255.0,
-                                    mode=self.mode, normalise="none", diverging=False,
-                                    cols=3, size=14, levels=self.levels)
+                lines = render_grid(self.digits[idx], mode=self.mode, normalise="none",
+                                    diverging=False, cols=3, size=14, levels=self.levels)
                 span = f"h {vals[0]:.3f}…{vals[-1]:.3f}" if len(vals) else ""
                 out.append(section(f"{len(idx)} {title} · {span}", lines))
         return out
@@ -235,7 +234,7 @@ class InspectorScreen(Screen[None]):
             view.show(None, None, f"cannot inspect: {message.error}")
             return
         self.inspector, self.report = message.inspector, message.report
-        view.show(message.report, held_out_images(self.app))
+        view.show(message.report, message.inspector.x)  # the very images it ranked
         self._update_head()
         if message.report.unit != self.unit:
             self.follow()  # keys moved on while it computed; new weights wait for the timer
