@@ -45,7 +45,9 @@ async def test_inspector_shows_the_unit_under_the_cursor(size):
         cols = panel._geo.cols
         assert panel.cursor == 2 + cols
         assert f"▸{2 + cols}" in panel.border_title
-        assert any("▌" in line for line in panel.text_lines())  # the cursor is drawn
+        # The cursor is drawn (once the trainer sends the units of the cursor's page).
+        bar = "|" if panel.mode == "ascii" else "▌"
+        assert await wait_for(pilot, lambda: any(bar in line for line in panel.text_lines()))
         await pilot.press("i")
         assert isinstance(app.screen, InspectorScreen)
         screen = app.screen

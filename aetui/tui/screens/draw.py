@@ -19,14 +19,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.strip import Strip
+from textual.widgets import Footer
 
 from aetui.core.canvas import PEN_RADII, Canvas
 from aetui.core.inspect import DigitResponse, respond
 from aetui.render import render_grid
 from aetui.tui.widgets.line_cache import LineCacheWidget
 from aetui.tui.widgets.marks import put
-from aetui.tui.widgets.sections import FlowView, Section, section
+from aetui.tui.widgets.sections import FlowView, HeadLine, Section, section
 
 UPDATE_SECONDS = 0.1  # the response follows drawing at most this often
 BIG_CANVAS = (120, 36)  # terminal size from which each pixel gets 2×1 cells
@@ -130,8 +131,8 @@ class ResponseView(FlowView):
                                diverging=False, size=size, levels=self.levels)
 
         # Short titles: at 80 columns x̃ and x̂ sit side by side only if no wider than 21.
-        out = [section(f"x̃ {self.noise_label}", digit(r.corrupted)),
-               section("x̂ model(canvas)", digit(r.recon))]
+        out = [section(f"x̃ {self.noise_label}", digit(r.corrupted), width=size),
+               section("x̂ model(canvas)", digit(r.recon), width=size)]
         k = len(r.code)
         cols = max(1, min(k, 40, width))
         rows = -(-k // cols)
@@ -140,13 +141,15 @@ class ResponseView(FlowView):
         code = render_grid(strip[None], shape=(rows, cols), mode=self.mode, normalise="none",
                            diverging=False, size=cols, levels=self.levels)
         active = int((r.code > 0.5).sum())
-        out.append(section(f"code h(x): {k} units, {active} above 0.5", code))
+        # Fixed widths: a title that grows by a digit must not re-flow the sections.
+        out.append(section(f"code h(x): {active}/{k} above 0.5", code, width=max(cols, 28)))
         if self.filters is not None and len(self.filters):
             n = len(self.filters)
             label = " ".join(f"{u}:{r.code[u]:.2f}" for u in r.top_units)
             grid = render_grid(self.filters, mode=self.mode, cols=min(n, max(1, width // 15)),
                                size=14, levels=self.levels)
-            out.append(section(f"most active units {label}", grid))
+            out.append(section(f"most active {label}", grid,
+                               width=Strip(grid[0]).cell_length))
         return out
 
 
@@ -178,7 +181,6 @@ class DrawScreen(Screen[None]):
         Binding("ctrl+q", "app.quit", "quit", show=False),
     ]
     DEFAULT_CSS = """
-    DrawScreen #draw-head { height: 1; padding: 0 1; background: $panel; }
     DrawScreen #draw-main { height: 1fr; }
     DrawScreen VerticalScroll { width: 1fr; }
     """
@@ -196,7 +198,7 @@ class DrawScreen(Screen[None]):
         self._shown_key: tuple = ()
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="draw-head")
+        yield HeadLine(id="draw-head")
         with Horizontal(id="draw-main"):
             yield CanvasView(self.canvas, mode=self.mode, levels=self.levels, id="canvas")
             # Not focusable: the arrows move the pen; pgup/pgdn and the wheel scroll.
@@ -258,7 +260,7 @@ class DrawScreen(Screen[None]):
                  else f"live model, step {self.model_step:,} (f: freeze)"
                  if self.model_step is not None else "waiting for the model…")
         r, c = self.canvas.cursor
-        self.query_one("#draw-head", Static).update(
+        self.query_one(HeadLine).text = (
             f"draw a digit · {model} · pen {PEN_RADII[self.canvas.pen]:g} px · cursor "
             f"{r},{c} · mouse: drag to ink, right button erases")
 

@@ -21,14 +21,16 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.strip import Strip
+from textual.widgets import Footer
 
 from aetui.core.inspect import UnitInspector, UnitReport
 from aetui.render import render_grid
-from aetui.tui.widgets.sections import FlowView, Section, section, text_section
+from aetui.tui.widgets.sections import FlowView, HeadLine, Section, section, text_section
 
 BARS = " ▁▂▃▄▅▆▇█"
 HIST_HEIGHT = 5
+NUMBERS_WIDTH = 40  # fixed, so changing numbers never re-flow the sections
 
 
 def held_out_images(app) -> np.ndarray | None:
@@ -89,7 +91,8 @@ class UnitView(FlowView):
                 lines = render_grid(self.digits[idx], mode=self.mode, normalise="none",
                                     diverging=False, cols=3, size=14, levels=self.levels)
                 span = f"h {vals[0]:.3f}…{vals[-1]:.3f}" if len(vals) else ""
-                out.append(section(f"{len(idx)} {title} · {span}", lines))
+                out.append(section(f"{len(idx)} {title} · {span}", lines,
+                                   width=Strip(lines[0]).cell_length if lines else None))
         return out
 
     def _numbers(self, r: UnitReport) -> Section:
@@ -100,7 +103,7 @@ class UnitView(FlowView):
                  f"silenced: loss {rise:.4g} (better without it)",
                  f"= {r.silencing_share:.2%} of {r.base_loss:.4g} (held-out, clean x)",
                  f"model of step {r.step:,}"]
-        return text_section(f"unit {r.unit}", lines)
+        return text_section(f"unit {r.unit}", lines, width=NUMBERS_WIDTH)
 
     def _histogram(self, r: UnitReport) -> Section:
         counts = r.hist_counts.astype(float)
@@ -122,7 +125,8 @@ class UnitView(FlowView):
             axis[min(int(value * n) * 2, 2 * n - 1)] = mark
         lines.append([Segment("".join(axis))])
         lines.append([Segment("0".ljust(2 * n - 1) + "1")])
-        return section(f"activation over {int(counts.sum()):,} held-out digits", lines)
+        return section(f"activation over {int(counts.sum()):,} held-out digits", lines,
+                       width=2 * n)
 
 
 def _fit(n: int, width: int) -> int:
@@ -153,7 +157,6 @@ class InspectorScreen(Screen[None]):
         Binding("ctrl+q", "app.quit", "quit", show=False),
     ]
     DEFAULT_CSS = """
-    InspectorScreen #inspector-head { height: 1; padding: 0 1; background: $panel; }
     InspectorScreen VerticalScroll { height: 1fr; }
     """
 
@@ -169,7 +172,7 @@ class InspectorScreen(Screen[None]):
         self._busy = False
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="inspector-head")
+        yield HeadLine(id="inspector-head")
         # Not focusable: the arrows belong to the units; pgup/pgdn and the wheel scroll.
         with VerticalScroll(can_focus=False):
             yield UnitView(mode=self.mode, levels=self.levels, id="unit-view")
@@ -245,7 +248,7 @@ class InspectorScreen(Screen[None]):
         state = "PINNED (p: follow)" if self.pinned else "live (p: pin)"
         step = f" · weights of step {r.step:,}" if r is not None else ""
         busy = " · computing…" if self._busy else ""
-        self.query_one("#inspector-head", Static).update(
+        self.query_one(HeadLine).text = (
             f"unit {self.unit} of {k} · {state}{step}{busy} · arrows: neighbours")
 
     # -- keys ----------------------------------------------------------------
