@@ -88,6 +88,9 @@ class UnitView(FlowView):
         if self.digits is not None:
             for title, idx, vals in (("most active", r.top, r.top_values),
                                      ("least active", r.bottom, r.bottom_values)):
+                # Drawn in the held-out set's order: while training only reshuffles the
+                # ranks, no cell changes (a reshuffled grid would resend ~900 cells).
+                idx = np.sort(idx)
                 lines = render_grid(self.digits[idx], mode=self.mode, normalise="none",
                                     diverging=False, cols=3, size=14, levels=self.levels)
                 span = f"h {vals[0]:.3f}…{vals[-1]:.3f}" if len(vals) else ""

@@ -124,6 +124,19 @@ class LabScreen(Screen[None]):
     def on_resize(self) -> None:
         self.app.check_size()
 
+    def on_screen_suspend(self) -> None:
+        """An opaque screen (inspector, drawing) covers the lab: hide the panels. Textual
+        forwards a covered screen's repaints to the screen on top, which then resends
+        cells that did not change -- the lab's panels would cost bandwidth unseen."""
+        top = self.app.screen
+        if top is not self and top.styles.background.a == 1:
+            for widget in self.children:
+                widget.display = False
+
+    def on_screen_resume(self) -> None:
+        for widget in self.children:
+            widget.display = True
+
     def on_unmount(self) -> None:
         # The app is shutting down (this screen is never popped otherwise).
         self.app.request_stop()

@@ -71,7 +71,9 @@ class SparsityPanel(Vertical):
                 f"activation on {self.val_count} held-out digits")
 
     def _tick(self) -> None:
-        if not self._dirty or not self.is_mounted:
+        # Hidden (a screen covers the lab): wait. The caption's update asks for a layout
+        # pass, and a covered screen's layout repaints the whole screen on top.
+        if not self._dirty or not self.is_mounted or not self.region.area:
             return
         self._dirty = False
         if self.rho_hat is not None and len(self.rho_hat):
