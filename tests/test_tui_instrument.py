@@ -93,6 +93,8 @@ async def test_double_click_on_a_filter_opens_it():
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         panel = app.panel(FiltersPanel)
+        # The first snapshot may carry one unit: wait for a drawn page of several.
+        assert await wait_for(pilot, lambda: len(panel._slots) > 2)
         geo = panel._geo
         # content offset of the second image in the first row, plus border and padding
         x, y = geo.cell_w + geo.gap + 2 + 1, 2
