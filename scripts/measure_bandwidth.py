@@ -10,6 +10,7 @@ over a measuring window, then quits it with ctrl+q.
     python scripts/measure_bandwidth.py --seconds 30 -- --dataset mnist
 
     python scripts/measure_bandwidth.py --speed --seconds 60   # lab vs train, interleaved
+    python scripts/measure_bandwidth.py --keys i               # with the unit inspector open
 
 Arguments after `--` are passed to aetui (default: --dataset digits).
 """
@@ -31,8 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def measure(extra: list[str], *, width: int, height: int, warmup: float, seconds: float,
-            env_overrides: dict[str, str], save: Path | None = None) -> dict:
-    """Run the lab once; return bytes and bytes/s over the measuring window."""
+            env_overrides: dict[str, str], save: Path | None = None, keys: str = "") -> dict:
+    """Run the lab once; return bytes and bytes/s over the measuring window. `keys` are
+    typed half-way through the warm-up (e.g. "i": measure with the unit inspector open)."""
     save_args = ["--save", str(save)] if save else ["--no-save-on-quit"]
     pid, fd = pty.fork()
     if pid == 0:  # child: the lab, on the pty
@@ -47,9 +49,13 @@ def measure(extra: list[str], *, width: int, height: int, warmup: float, seconds
     window_end = window_start + seconds
     total = counted = 0
     quit_sent = False
+    keys_sent = not keys
     deadline = window_end + 60
     while True:
         now = time.monotonic()
+        if not keys_sent and now >= start + warmup / 2:
+            os.write(fd, keys.encode())
+            keys_sent = True
         if now >= window_end and not quit_sent:
             os.write(fd, b"\x11")  # ctrl+q
             quit_sent = True
@@ -128,6 +134,9 @@ def main() -> int:
     parser.add_argument("--speed", action="store_true",
                         help="instead: trainer speed with the lab open vs aetui train")
     parser.add_argument("--rounds", type=int, default=2, help="--speed: interleaved rounds")
+    parser.add_argument("--keys", default="",
+                        help="keys typed half-way through the warm-up: 'i' measures the unit "
+                             "inspector, 'dn' the drawing screen with a digit on the canvas")
     parser.add_argument("aetui_args", nargs="*", help="after --: options for aetui")
     args = parser.parse_args()
     extra = args.aetui_args or ["--dataset", "digits"]
@@ -143,10 +152,12 @@ def main() -> int:
         if args.only and name != args.only:
             continue
         r = measure([*extra, *flags], width=args.width, height=args.height,
-                    warmup=args.warmup, seconds=args.seconds, env_overrides=env)
+                    warmup=args.warmup, seconds=args.seconds, env_overrides=env,
+                    keys=args.keys)
         print(f"{name:10s} {r['bytes_per_s'] / 1000:8.1f} KB/s  ({r['bytes']:,} bytes in "
               f"{r['seconds']:.0f} s at {args.width}×{args.height}; exit {r['exit_status']}; "
-              f"aetui {' '.join(r['args'])})", flush=True)
+              f"aetui {' '.join(r['args'])}{'; keys ' + args.keys if args.keys else ''})",
+              flush=True)
     return 0
 
 

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from aetui.config import Settings
+from aetui.core.model import Params
 from aetui.core.session import KnobSession
 from aetui.core.snapshots import (
     COMPILING,
@@ -251,6 +252,7 @@ class FakeTrainer:
             filters=filters, clean=clean, corrupted=corrupted, recon=recon,
             curve=tuple(self._curve[-2000:]), knob_log=tuple(self._knob_log),
             message=self._message,
+            params=Params(self.W.copy(), np.zeros(k, np.float32), np.zeros(784, np.float32)),
         )
 
 

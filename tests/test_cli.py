@@ -79,3 +79,10 @@ def test_config_file_and_command_line_precedence(tmp_path):
     args = parser.parse_args(["train", "--config", str(config), "--hidden", "32"])
     settings, load = settings_from_args(args)
     assert (settings.q, settings.hidden, settings.noise, load) == (0.2, 32, "gaussian", None)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "abc", "inf"])
+def test_bad_history_cap_is_one_line_exit_2(value, capsys):
+    assert main(["--history-mb", value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--history-mb" in err and "Traceback" not in err

@@ -398,6 +398,39 @@ async def test_full_screen_key_maximizes_and_cycles_panels_while_training_goes_o
         assert filters.size.width < 70 and filters.capacity > 0
 
 
+async def test_instrument_keys_cursor_inspect_draw_and_history():
+    """The keys of tests/test_tui_instrument.py, each pressed once for its first effect."""
+    _mark_tested("cursor(-1, 0)", "cursor(1, 0)", "cursor(0, -1)", "cursor(0, 1)", "inspect",
+                 "draw", "history(-1)", "history(1)", "history_live")
+    from aetui.tui.screens.draw import DrawScreen
+    from aetui.tui.screens.inspector import InspectorScreen
+
+    app = make_lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app, _trainer = await started(pilot)
+        panel = app.query_one(FiltersPanel)
+        assert await wait_for(pilot, lambda: panel.capacity > 1)
+        await pilot.press("down", "right", "right", "left")
+        assert panel.cursor == panel._geo.cols + 1
+        await pilot.press("up")
+        assert panel.cursor == 1
+        await pilot.press("i")
+        assert isinstance(app.screen, InspectorScreen) and app.screen.unit == 1
+        await pilot.press("escape", "enter")
+        assert isinstance(app.screen, InspectorScreen)
+        await pilot.press("escape", "d")
+        assert isinstance(app.screen, DrawScreen)
+        await pilot.press("escape")
+        lab = app.screen
+        assert await wait_for(pilot, lambda: len(lab.history.store) >= 3)
+        await pilot.press("less_than_sign", "less_than_sign")
+        back2 = lab.history.shown
+        await pilot.press("greater_than_sign")
+        assert lab.history.shown.step > back2.step
+        await pilot.press("end")
+        assert lab.history.shown is None
+
+
 def test_every_footer_binding_has_a_test():
     """Runs last in this file: each lab binding's action was exercised above."""
     actions = {b.action for b in LAB_BINDINGS}

@@ -1,13 +1,19 @@
-"""A monkey test: 2,000 seeded random keys and resizes, then the app is
+"""A monkey test: 2,000 seeded random keys, mouse clicks and drags, and resizes, through
+the lab and its inspector and drawing screens; then the app is
 alive, the trainer consistent with what the status bar says, and quitting is clean."""
 
+import contextlib
 import random
 import sys
 
 from fake_trainer import make_lab_app, send_key, wait_for
+from textual.errors import NoWidget
+from textual.pilot import OutOfBounds
 
 from aetui.core.snapshots import STATES
 from aetui.knob_table import format_value
+from aetui.tui.screens.draw import DrawScreen
+from aetui.tui.screens.inspector import InspectorScreen
 from aetui.tui.screens.lab import LabScreen
 from aetui.tui.screens.lab_keys import LAB_BINDINGS
 from aetui.tui.widgets.status import StatusBar
@@ -18,6 +24,9 @@ SIZES = [(80, 24), (120, 40), (160, 50), (100, 30), (60, 18), (72, 21)]
 
 def key_pool() -> list[str]:
     keys = [k for b in LAB_BINDINGS for k in b.key.split(",")]
+    # The inspector's and the drawing's own keys (each screen is entered with i/enter/d).
+    keys += [k for screen in (InspectorScreen, DrawScreen) for b in screen.BINDINGS
+             for k in b.key.split(",")]
     # Exporting an SVG costs ~0.1 s: keep it rare rather than absent; quit at the end.
     keys = [k for k in keys if k not in ("ctrl+e", "ctrl+q")]
     # What a person types into the prompt, and closes it with.
@@ -37,14 +46,29 @@ async def test_monkey_keys_and_resizes(tmp_path, monkeypatch):
     app = make_lab_app()
     async with app.run_test(size=(120, 40)) as pilot:
         assert await wait_for(pilot, lambda: app.trainer is not None)
+        seen_screens: set[type] = set()
         for i in range(N_EVENTS):
             r = rng.random()
             if r < 0.02:
                 await pilot.resize_terminal(*rng.choice(SIZES))
             elif r < 0.021:
                 send_key(app, "ctrl+e")
+            elif r < 0.035:
+                # The mouse: clicks (filter cursor, double clicks open a unit) and drags
+                # (the canvas), anywhere on the screen.
+                w, h = app.size
+                x, y = rng.randrange(w), rng.randrange(h)
+                # (Pilot itself refuses a spot with no widget, e.g. mid screen switch.)
+                with contextlib.suppress(NoWidget, OutOfBounds):
+                    if rng.random() < 0.5:
+                        await pilot.click(offset=(x, y), times=rng.choice((1, 1, 2)))
+                    else:
+                        await pilot.mouse_down(offset=(x, y))
+                        await pilot.hover(offset=(rng.randrange(w), rng.randrange(h)))
+                        await pilot.mouse_up(offset=(rng.randrange(w), rng.randrange(h)))
             else:
                 send_key(app, rng.choice(pool))
+            seen_screens.add(type(app.screen))
             if i % 25 == 0:
                 await pilot.pause(0.01)
             assert app._exception is None, f"crashed after event {i}"
@@ -58,6 +82,11 @@ async def test_monkey_keys_and_resizes(tmp_path, monkeypatch):
             await pilot.press("escape")
         assert isinstance(app.screen, LabScreen)
         assert app.is_running and app._exception is None
+        assert seen_screens >= {InspectorScreen, DrawScreen}  # the modes were visited
+        history = app.screen.history
+        assert history.store.nbytes <= history.store.cap_bytes
+        await pilot.press("end")
+        assert not history.scrubbing
 
         trainer = app.trainer
         assert app.fake_trainers[-1] is trainer

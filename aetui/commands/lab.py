@@ -27,6 +27,8 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-save-on-quit", dest="save_on_quit", action="store_false",
                        help="do not save a checkpoint when quitting")
     string.add_lab_option(group)
+    group.add_argument("--history-mb", type=str, default="200", metavar="MB",
+                       help="memory for the run's history (scrub with < >; default 200)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     # Checked before the lab opens: a destination that cannot be written would only
     # be noticed at quit, with the run in hand.
     save_path = save_destination(args.save, "lab", "--save") if args.save else None
+    history_mb = _history_mb(getattr(args, "history_mb", "200"))
     if not sys.stdout.isatty() and not os.environ.get("AETUI_FORCE_TUI"):
         print("aetui: error: the lab needs a terminal (use `aetui train` for scripts)",
               file=sys.stderr)
@@ -68,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = LabOptions(ascii=args.ascii, slow_link=args.slow_link, graphics=graphics,
                          pixel_protocol=protocol, save_path=save_path,
-                         save_on_quit=args.save_on_quit, end_after_hangup=True)
+                         save_on_quit=args.save_on_quit, end_after_hangup=True,
+                         history_mb=history_mb)
     app = build_lab_app(settings, checkpoint_path=load_path, options=options, record=record)
     saved = app.run()
     if app.exit_watchdog is not None:
@@ -113,3 +117,17 @@ def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None):
     app = LabApp(settings, checkpoint_path=checkpoint_path, options=options,
                  trainer_factory=trainer_factory, load_data=load_data)
     return app
+
+
+def _history_mb(text: str) -> float:
+    """--history-mb as a positive number of megabytes (ConfigError otherwise)."""
+    from aetui.errors import ConfigError
+
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ConfigError("--history-mb", f"must be a number of megabytes, got {text!r}") \
+            from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError("--history-mb", f"must be a positive number, got {text}")
+    return value

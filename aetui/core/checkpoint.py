@@ -40,6 +40,7 @@ MAX_JSON_CHARS = 16 << 20
 MAX_JSON_DEPTH = 16
 MAX_LIST_ITEMS = 1_000_000  # rows of the curve, history records, knob changes
 MAX_COUNTER = 2**53  # steps, epochs, positions, Adam's step count
+EXTRA_PREFIXES = ("history_",)  # arrays other parts keep in the run's file
 
 
 @dataclass
@@ -54,6 +55,9 @@ class Checkpoint:
     state: dict[str, Any] = field(default_factory=dict)
     order: np.ndarray | None = None
     lab_string: str | None = None  # the run as a lab string (aetui.core.labstring)
+    # Named arrays other parts keep in the run's file (EXTRA_PREFIXES, e.g. the lab's
+    # history store): saved and read back as they are; their owner checks them.
+    extra_arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def step(self) -> int:
@@ -88,6 +92,7 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     arrays["state"] = np.array(json.dumps(ckpt.state, default=_json_default))
     if ckpt.lab_string is not None:
         arrays["lab_string"] = np.array(ckpt.lab_string)
+    arrays.update(_extra_arrays(ckpt))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return write_atomically(path, lambda fh: np.savez(fh, **arrays))
@@ -107,7 +112,20 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     return Checkpoint(params=params, settings=settings, opt_state=opt_state,
                       history=_history(path, _json(path, data, "history", [])),
                       knob_log=_knob_log(path, _json(path, data, "knob_log", [])),
-                      state=state, order=order, lab_string=_lab_string(data))
+                      state=state, order=order, lab_string=_lab_string(data),
+                      extra_arrays=_read_extra_arrays(data))
+
+
+def _extra_arrays(ckpt: Checkpoint) -> dict[str, np.ndarray]:
+    """The checkpoint's extra arrays; a name outside EXTRA_PREFIXES is a bug, not data."""
+    for name in ckpt.extra_arrays:
+        if not name.startswith(EXTRA_PREFIXES):
+            raise ValueError(f"extra checkpoint array {name!r} lacks a known prefix")
+    return dict(ckpt.extra_arrays)
+
+
+def _read_extra_arrays(data) -> dict[str, np.ndarray]:
+    return {name: data[name] for name in data.files if name.startswith(EXTRA_PREFIXES)}
 
 
 def read_settings(path: str | Path) -> Settings:
@@ -151,6 +169,18 @@ def _open(path: Path) -> dict[str, np.ndarray]:
     if fmt is not None and (fmt.ndim != 0 or fmt.dtype.kind != "U" or str(fmt) != FORMAT):
         raise CheckpointError(f"{path}: unknown checkpoint format (expected {FORMAT})")
     return data
+
+
+def _extra_arrays(ckpt: Checkpoint) -> dict[str, np.ndarray]:
+    """The checkpoint's extra arrays; a name outside EXTRA_PREFIXES is a bug, not data."""
+    for name in ckpt.extra_arrays:
+        if not name.startswith(EXTRA_PREFIXES):
+            raise ValueError(f"extra checkpoint array {name!r} lacks a known prefix")
+    return dict(ckpt.extra_arrays)
+
+
+def _read_extra_arrays(data) -> dict[str, np.ndarray]:
+    return {name: data[name] for name in data if name.startswith(EXTRA_PREFIXES)}
 
 
 def _lab_string(data) -> str | None:

@@ -81,6 +81,9 @@ class Snapshot:
         under Gaussian noise) for the fixed display digits, with the current noise.
     curve: the loss curve so far (decimated so it stays a few thousand points).
     knob_log: every knob change so far.
+    params: a copy of the weights the snapshot was taken from (model.Params), for
+        the panels that run the model themselves (unit inspector, drawing); None
+        where a producer has no weights to give (a stored history snapshot).
     """
 
     step: int
@@ -101,6 +104,7 @@ class Snapshot:
     message: str = ""
     n_in: int = 784
     image_shape: tuple[int, int] = (28, 28)
+    params: Any = None
 
     @property
     def hidden(self) -> int:

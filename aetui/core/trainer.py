@@ -115,6 +115,10 @@ class Trainer:
         self._replay: list[KnobEvent] = []  # scheduled changes, oldest first
         self._pause_at: int | None = None
         self._hyper_of: Settings | None = None
+        # Extra named arrays for checkpoints (the lab's history store, core/history.py):
+        # called on the saving thread; a loaded checkpoint's extras are kept otherwise.
+        self.checkpoint_extras: Callable[[], dict[str, np.ndarray]] | None = None
+        self.loaded_extras: dict[str, np.ndarray] = {}
 
         if checkpoint is not None:
             self._start_from_checkpoint(checkpoint, settings)
@@ -164,6 +168,7 @@ class Trainer:
             self.history = list(ckpt.history)
             self.knob_log = [KnobChange(**entry) for entry in ckpt.knob_log]
             self.curve = [_point_from_row(row) for row in state.get("curve", [])]
+            self.loaded_extras = dict(ckpt.extra_arrays)
         # Settings given on the command line override the checkpoint's: the live
         # ones stay pending in the session (taken as logged knob changes at the
         # first chunk); what needs a new model is refused.
@@ -679,6 +684,7 @@ class Trainer:
             corrupted=frozen_copy(corrupted), recon=frozen_copy(recon), curve=curve,
             knob_log=knob_log, message=self.message, n_in=self.n_in,
             image_shape=self.image_shape,
+            params=p,  # copied above for the reconstructions; the inspector reuses it
         )
 
     def _publish(self) -> None:
@@ -690,6 +696,8 @@ class Trainer:
     def checkpoint(self) -> Checkpoint:
         """A consistent copy of the whole run state."""
         _ = self.data_hash  # hashed outside the lock: the trainer waits for nothing
+        extras = (self.checkpoint_extras() if self.checkpoint_extras is not None
+                  else self.loaded_extras)
         with self._lock:
             return Checkpoint(
                 params=self.params.copy(),
@@ -704,6 +712,7 @@ class Trainer:
                        "curve": [_point_row(point) for point in self.curve]},
                 order=self.order.copy(),
                 lab_string=self._lab_string_if_possible(),
+                extra_arrays=dict(extras),
             )
 
     def _lab_string_if_possible(self) -> str | None:

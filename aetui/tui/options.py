@@ -19,6 +19,7 @@ class LabOptions:
     end_after_hangup: bool = False
     graphics: str = "blocks"  # resolved --graphics: pixels | blocks | ascii
     pixel_protocol: str | None = None  # sixel | kitty, when pixels are on offer
+    history_mb: float = 200.0  # the history store's cap (README "History")
 
     @property
     def snapshot_interval(self) -> float:

@@ -20,10 +20,12 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from aetui.config import is_patches
+from aetui.core.history import MB
 from aetui.core.session import KnobSession
 from aetui.core.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.errors import AetuiError, ConfigError
 from aetui.knob_table import format_value, symbol
+from aetui.tui.history import HistoryController
 from aetui.tui.messages import PcaComputed, ProbeFinished, SnapshotReady, TrainingDiverged
 from aetui.tui.options import LabOptions
 from aetui.tui.saving import export_screen, latest_checkpoint
@@ -71,6 +73,9 @@ class LabScreen(Screen[None]):
         # the graphics key skips pixels.
         self.pixel_protocol = options.pixel_protocol
         self.selected = PANEL_ORDER[0]
+        # The run's history: stores each live snapshot, says which moment to draw.
+        self.history = HistoryController(options.history_mb * MB, show=self._show_stored,
+                                         mark=self._mark_history)
 
     @property
     def trainer(self) -> LabTrainer | None:
@@ -141,6 +146,78 @@ class LabScreen(Screen[None]):
     def on_resize(self) -> None:
         self.app.check_size()
 
+    def on_screen_suspend(self) -> None:
+        """An opaque screen (inspector, drawing) covers the lab: hide the panels. Textual
+        forwards a covered screen's repaints to the screen on top, which then resends
+        cells that did not change -- the lab's panels would cost bandwidth unseen."""
+        top = self.app.screen
+        if top is not self and top.styles.background.a == 1:
+            for widget in self.children:
+                widget.display = False
+
+    def on_screen_resume(self) -> None:
+        for widget in self.children:
+            widget.display = True
+
+    # -- the instrument: cursor, inspector, drawing, history (README "Inspect, draw,
+    # scrub") ----------------------------------------------------------------------------
+    def action_cursor(self, d_unit: int, d_row: int) -> None:
+        panel = self.query_one(FiltersPanel)
+        if panel.move_cursor(d_unit, d_row):
+            self.sync_filter_units()
+
+    def _model_ready(self, what: str) -> bool:
+        snap = self.snapshot
+        if snap is None or getattr(snap, "params", None) is None:
+            self.app.notify(f"{what} needs the model: wait for the first snapshot", timeout=3)
+            return False
+        return True
+
+    def action_inspect(self) -> None:
+        panel = self.query_one(FiltersPanel)
+        if panel.show_pca:
+            self.app.notify("the cursor is on PCA components: press P for the filters first",
+                            timeout=3)
+            return
+        if not self._model_ready("the inspector"):
+            return
+        from aetui.tui.screens.inspector import InspectorScreen
+
+        row = panel._geo.cols if panel._geo is not None else 10
+        self.app.push_screen(InspectorScreen(panel.cursor, mode=panel.mode,
+                                             levels=self.options.levels,
+                                             interval=self.options.image_interval, row=row))
+
+    def action_draw(self) -> None:
+        if not self._model_ready("drawing"):
+            return
+        from aetui.tui.screens.draw import DrawScreen
+
+        self.app.push_screen(DrawScreen(mode=self.query_one(FiltersPanel).mode,
+                                        levels=self.options.levels,
+                                        interval=self.options.image_interval))
+
+    def action_history(self, delta: int) -> None:
+        if not self.history.step(delta):
+            self.app.notify("no earlier moment stored" if delta < 0 else "already live",
+                            timeout=2)
+        self.refresh_status()
+
+    def action_history_live(self) -> None:
+        self.history.to_live()
+        self.refresh_status()
+
+    def _show_stored(self, snap) -> None:
+        if self.trainer is None or not self.query(FiltersPanel):
+            return  # starting or shutting down: no panels to draw on
+        self._show_snapshot(snap)
+        for panel in (*self.query(FiltersPanel), *self.query(DigitsPanel)):
+            panel.mark_dirty(now=True)  # a key was pressed: show it now, not at the tick
+
+    def _mark_history(self, step: int | None) -> None:
+        for panel in self.query(LossPanel):  # none while the screen is torn down
+            panel.set_marker(step)
+
     def on_unmount(self) -> None:
         # The app is shutting down (this screen is never popped otherwise).
         self.jobs_cancelled.set()
@@ -157,7 +234,7 @@ class LabScreen(Screen[None]):
         """A new trainer exists: a pause asked for while loading reaches it now."""
         if self._want_paused:
             self.trainer.pause()
-        self._sync_filter_units()
+        self.sync_filter_units()
         self.refresh_status()
 
     def forget_run(self) -> None:
@@ -177,6 +254,16 @@ class LabScreen(Screen[None]):
         if self.trainer is None or not self.is_mounted:  # loading a checkpoint, or quitting
             return
         snap = message.snapshot
+        # The history's one hook: it stores the live snapshot and says what to draw.
+        self._show_snapshot(self.history.receive(snap, self.trainer))
+        if snap.message and snap.state == DIVERGED:
+            self.message = _diverged_text(snap.message)
+        self.snapshot = snap  # always the live one (its weights feed inspector and drawing)
+        self.sync_filter_units()
+        self.refresh_status()
+
+    def _show_snapshot(self, snap) -> None:
+        """Every panel from one snapshot (the live one, or a stored moment)."""
         shape = tuple(snap.image_shape)
         self.query_one(FiltersPanel).set_filters(snap.filter_units, snap.filters, snap.hidden,
                                                  shape)
@@ -184,13 +271,10 @@ class LabScreen(Screen[None]):
             snap.clean, snap.corrupted, snap.recon, _noise_label(snap.settings), shape,
             signed=is_patches(snap.settings.get("dataset", "")))
         self.query_one(LossPanel).set_curve(snap.curve, snap.knob_log)
-        self.query_one(SparsityPanel).set_rho_hat(snap.rho_hat, self.session.settings.rho,
-                                                  self.trainer.val_count)
-        if snap.message and snap.state == DIVERGED:
-            self.message = _diverged_text(snap.message)
-        self.snapshot = snap
-        self._sync_filter_units()
-        self.refresh_status()
+        # A stored moment is drawn against the target it had then.
+        self.query_one(SparsityPanel).set_rho_hat(
+            snap.rho_hat, snap.settings.get("rho", self.session.settings.rho),
+            self.trainer.val_count)
 
     def on_training_diverged(self, message: TrainingDiverged) -> None:
         self.report(_diverged_text(message.message), title="diverged")
@@ -211,6 +295,8 @@ class LabScreen(Screen[None]):
                        f"AE features {acc['features']:.1%} · PCA {acc['pca']:.1%}")
         elif self._probe_running and not message:
             message = "linear probe running in the background…"
+        if self.history.scrubbing or not message:
+            message = self.history.status_text() or message
         state = ("failed" if app.failure is not None else
                  "loading" if trainer is None else trainer.state)
         status.show(dataset=dataset, settings=self.session.settings, state=state,
@@ -322,16 +408,16 @@ class LabScreen(Screen[None]):
 
     def action_page(self, delta: int) -> None:
         self.query_one(FiltersPanel).turn_page(delta)
-        self._sync_filter_units()
+        self.sync_filter_units()
 
     def action_zoom(self) -> None:
         self.query_one(FiltersPanel).cycle_zoom()
-        self._sync_filter_units()
+        self.sync_filter_units()
 
     def action_toggle_log(self) -> None:
         self.query_one(LossPanel).toggle_log()
 
-    def _sync_filter_units(self) -> None:
+    def sync_filter_units(self) -> None:
         """Ask the trainer for exactly the units on the current page."""
         panel = self._panel(FiltersPanel)
         if self.trainer is None or panel is None or panel.capacity <= 0:

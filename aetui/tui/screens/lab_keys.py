@@ -43,6 +43,7 @@ def _key(key: str, action: str, description: str, tooltip: str, **kw) -> Binding
 
 
 _PAGE = Binding.Group("page", compact=True)
+_HISTORY = Binding.Group("history", compact=True)
 
 # Order = footer order: what a newcomer needs first (the footer is cut on the right).
 LAB_BINDINGS: list[Binding] = [
@@ -77,6 +78,24 @@ LAB_BINDINGS: list[Binding] = [
                                          "back); training and the other panels go on"),
     _key("w", "next_panel", "panel", "select the next panel (full screen: show the next "
                                      "panel)"),
+    # The instrument keys (README "Inspect, draw, scrub").
+    _key("i,enter", "inspect", "inspect", "open the unit under the filter cursor large "
+                                          "(arrows move the cursor)"),
+    _key("d", "draw", "draw", "draw a digit and see what the current model makes of it"),
+    Binding("less_than_sign", "history(-1)", "back", key_display="<", id="lab.history_back",
+            tooltip="back through the run's history (training goes on)", group=_HISTORY),
+    Binding("greater_than_sign", "history(1)", "fwd", key_display=">",
+            id="lab.history_forward", tooltip="forward through the run's history",
+            group=_HISTORY),
+    _key("end", "history_live", "live", "back to the live run"),
+    Binding("left", "cursor(-1, 0)", "cursor", show=False, id="lab.cursor_left",
+            tooltip="filter cursor: previous unit"),
+    Binding("right", "cursor(1, 0)", "cursor", show=False, id="lab.cursor_right",
+            tooltip="filter cursor: next unit"),
+    Binding("up", "cursor(0, -1)", "cursor", show=False, id="lab.cursor_up",
+            tooltip="filter cursor: the unit above"),
+    Binding("down", "cursor(0, 1)", "cursor", show=False, id="lab.cursor_down",
+            tooltip="filter cursor: the unit below"),
     _key("ctrl+s", "save", "save", "save a checkpoint now"),
     _key("ctrl+o", "load", "load", "load a checkpoint (type its path)"),
     _key("ctrl+e", "export_svg", "svg", "export the screen as SVG"),

@@ -9,6 +9,7 @@ from rich.segment import Segment
 from aetui.render import CMAPS, MODES, grid_geometry, render_grid
 from aetui.render.pixels import grid_capacity, grid_rgb
 from aetui.tui.widgets.image_view import PIXEL_SIZES, ImageView
+from aetui.tui.widgets.marks import mark_cursor
 
 # Pixel sizes to try, largest first; "auto" takes the largest that still shows
 # AUTO_MIN_UNITS filters: full resolution (28 px) whenever that many fit, else
@@ -48,6 +49,9 @@ class FiltersPanel(ImageView):
         self.pca: np.ndarray | None = None
         self.pca_status = ""
         self.capacity = 0
+        self.cursor = 0  # the unit the inspector opens (arrows, mouse)
+        self._geo = None
+        self._slots: list[int] = []  # units in grid order, as last drawn
         self._update_title()
 
     # -- what the app changes ----------------------------------------------------
@@ -55,6 +59,7 @@ class FiltersPanel(ImageView):
                     shape: tuple[int, int] = (28, 28)) -> None:
         self.units, self.filters, self.hidden = tuple(units), filters, hidden
         self.shape = tuple(shape)
+        self.cursor = min(self.cursor, max(hidden - 1, 0))
         self._clamp_page()
         self._update_title()
         self.mark_dirty()
@@ -99,6 +104,43 @@ class FiltersPanel(ImageView):
     def set_pca(self, components: np.ndarray | None, status: str = "") -> None:
         self.pca, self.pca_status = components, status
         self.mark_dirty(now=self.show_pca)
+
+    def move_cursor(self, d_unit: int, d_row: int) -> bool:
+        """Move the cursor by units and grid rows; returns True if the page turned
+        (the app then asks the trainer for the new page's units)."""
+        cols = self._geo.cols if self._geo is not None else 1
+        return self.set_cursor(self.cursor + d_unit + d_row * cols)
+
+    def set_cursor(self, unit: int) -> bool:
+        self.cursor = max(0, min(int(unit), max(self.hidden - 1, 0)))
+        page = self.cursor // max(self.capacity, 1)
+        turned = page != self.page and not self.show_pca
+        if turned:
+            self.page = page
+            self._clamp_page()
+        self.mark_dirty(now=True)
+        return turned
+
+    def unit_at(self, x: int, y: int) -> int | None:
+        """The unit drawn at content cell (x, y), or None (gap, empty slot, PCA)."""
+        geo = self._geo
+        if geo is None or self.show_pca or x < 0 or y < 0:
+            return None
+        col, dx = divmod(x, geo.cell_w + geo.gap)
+        row, dy = divmod(y, geo.cell_h + geo.row_gap)
+        if col >= geo.cols or dx >= geo.cell_w or dy >= geo.cell_h:
+            return None
+        slot = row * geo.cols + col
+        return self._slots[slot] if slot < len(self._slots) else None
+
+    async def on_click(self, event) -> None:
+        offset = event.get_content_offset(self)
+        unit = self.unit_at(offset.x, offset.y) if offset is not None else None
+        if unit is None:
+            return
+        self.set_cursor(unit)
+        if event.chain >= 2:  # double click: open it
+            await self.run_action("screen.inspect")
 
     # -- geometry ---------------------------------------------------------------
     @property
@@ -146,14 +188,21 @@ class FiltersPanel(ImageView):
         self.size_shown = geo.px_w
         self._clamp_page()
         self._update_title()
+        self._geo = geo
         images = self._visible()
         if images is None or len(images) == 0:
+            self._slots = []
             return [[Segment(self._empty_message())]]
-        return render_grid(images, self.shape, mode=self.draw_mode, normalise=self.normalise,
-                           cols=geo.cols, size=geo.px_w, levels=self.levels, cmap=self.cmap)
+        lines = render_grid(images, self.shape, mode=self.draw_mode, normalise=self.normalise,
+                            cols=geo.cols, size=geo.px_w, levels=self.levels, cmap=self.cmap)
+        if not self.show_pca and self.cursor in self._slots:
+            mark_cursor(lines, geo, self._slots.index(self.cursor),
+                        ascii=self.draw_mode == "ascii")
+        return lines
 
     def build_pixels(self, width_px: int, height_px: int) -> np.ndarray | None:
-        """Pixel graphics: every filter at full resolution, as many as fit."""
+        """Pixel graphics: every filter at full resolution, as many as fit (the unit
+        cursor is named in the title; it is marked on the blocks and ASCII paths)."""
         cols, rows = grid_capacity(width_px, height_px, self.shape)
         self.capacity = cols * rows
         self.size_shown = self.shape[1]
@@ -170,6 +219,7 @@ class FiltersPanel(ImageView):
             return None if self.pca is None else self.pca[lo:hi]
         # Only the units the trainer sent that belong on this page, in order.
         wanted = [i for i, u in enumerate(self.units) if lo <= u < hi]
+        self._slots = [self.units[i] for i in wanted]
         return self.filters[wanted] if wanted else None
 
     def _empty_message(self) -> str:
@@ -182,7 +232,8 @@ class FiltersPanel(ImageView):
         lo = self.first
         hi = min(self.total, lo + cap)
         what = (f"PCA components {lo + 1}–{hi} of {self.total}" if self.show_pca
-                else f"filters Wₗ/‖Wₗ‖ · units {lo}–{max(hi - 1, lo)} of {self.total}")
+                else f"filters Wₗ/‖Wₗ‖ · units {lo}–{max(hi - 1, lo)} of {self.total}"
+                     f" · ▸{self.cursor}")
         drawn = "pixels" if self.graphics == "pixels" else self.draw_mode
         cmap = "" if drawn == "ascii" else f" · {'grey' if drawn == 'grey' else self.cmap} map"
         self.set_titles(f"{what} · {resolution_note(self.size_shown, self.shape[1])}",

@@ -70,11 +70,19 @@ class LossPanel(RedrawTimer, PlotView):
         self.series: dict[str, list[float]] = {}  # what was last plotted (tests)
         self.markers: list[int] = []
         self.y_limits: tuple[float, float] | None = None  # linear y range plotted (tests)
+        self.history_step: int | None = None  # the moment shown while scrubbing
         self.set_titles(title="loss per example")
 
     def set_curve(self, curve, knob_log) -> None:
         self.curve, self.knob_log = tuple(curve), tuple(knob_log)
         self.mark_dirty()
+
+    def set_marker(self, step: int | None) -> None:
+        """Mark the step of the moment the other panels show (None: live, no mark)."""
+        if step != self.history_step:
+            self.history_step = step
+            self._dirty = True
+            self._tick()
 
     def toggle_log(self) -> bool:
         self.log_scale = not self.log_scale
@@ -115,6 +123,8 @@ class LossPanel(RedrawTimer, PlotView):
         for step in self.markers:
             plt.vline(step, "gray")
         self.y_limits = None
+        if self.history_step is not None:
+            plt.vline(self.history_step, "yellow")
         if self.log_scale and self.series:
             plt.yscale("log")  # log already compresses the transient: the whole run
         elif drawn:
@@ -128,6 +138,9 @@ class LossPanel(RedrawTimer, PlotView):
         scale = "log scale" if self.log_scale else "y: last 90 %"
         self.set_titles(title="loss/example" + (f" · {now}" if now else "") + f" · {scale}")
         last = self.knob_log[-1] if self.knob_log else None
+        if self.history_step is not None:
+            self.set_titles(subtitle=f"yellow │ = shown moment, step {self.history_step:,}")
+            return
         self.set_titles(subtitle=(
             f"│ = knob change · last: {symbol(last.name)} "
             f"{format_value(last.old)}→{format_value(last.new)} @ {last.step}"

@@ -71,6 +71,12 @@ class SparsityPanel(RedrawTimer, Vertical):
                 f"dead {self.dead} · saturated {self.saturated} of {k} · ρ̂ = mean "
                 f"activation on {self.val_count} held-out digits")
 
+    def _tick(self) -> None:
+        # Hidden (a screen covers the lab): wait. The caption's update asks for a layout
+        # pass, and a covered screen's layout repaints the whole screen on top.
+        if self.region.area:
+            super()._tick()
+
     def redraw(self) -> None:
         if self.rho_hat is not None and len(self.rho_hat):
             self.dead = int(np.sum(self.rho_hat < DEAD))
