@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aetui.core.model import hidden_activations, reconstruct, reconstruction_loss_of
+from aetui.core.model import hidden_activations, reconstruct
+from aetui.core.objective import reconstruction_loss_sum
 
 N_EXTREMES = 9  # top and bottom digits shown
 HIST_BINS = 20
@@ -85,7 +86,7 @@ class UnitInspector:
         # Float input keeps this on numpy (no jitted kernel on a UI worker thread).
         self.h = hidden_activations(params, self.x)
         n = max(len(self.x), 1)
-        self.base_loss = reconstruction_loss_of(params, self.h, self.x, loss, decoder) / n
+        self.base_loss = reconstruction_loss_sum(params, self.h, self.x, loss, decoder) / n
 
     @property
     def hidden(self) -> int:
@@ -96,7 +97,7 @@ class UnitInspector:
         h = self.h.copy()
         h[:, unit] = 0.0
         n = max(len(self.x), 1)
-        return reconstruction_loss_of(self.params, h, self.x, self.loss, self.decoder) / n
+        return reconstruction_loss_sum(self.params, h, self.x, self.loss, self.decoder) / n
 
     def report(self, unit: int, rho: float) -> UnitReport:
         if not 0 <= unit < self.hidden:
