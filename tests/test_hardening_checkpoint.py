@@ -35,6 +35,7 @@ def tiny_data(monkeypatch):
     """`aetui train` (in this process) trains on a tiny dataset instead of loading one."""
     data = tiny_dataset()
     monkeypatch.setattr(aetui.data, "load_dataset", lambda *a, **k: data)
+    monkeypatch.setattr(aetui.data.load, "load_dataset", lambda *a, **k: data)  # ..._for's
     return data
 
 
@@ -62,7 +63,7 @@ def test_order_far_outside_the_data_is_refused_in_a_real_process(good, tmp_path,
         "import sys, aetui.data\n"
         "from crafted import tiny_dataset\n"
         "data = tiny_dataset()\n"
-        "aetui.data.load_dataset = lambda *a, **k: data\n"
+        "aetui.data.load_dataset = aetui.data.load.load_dataset = lambda *a, **k: data\n"
         "from aetui.cli import main\n"
         f"sys.exit(main(['train', '--load', {str(bad)!r}, '--steps', '5', '--out', "
         f"{str(tmp_path / 'o.npz')!r}]))\n")

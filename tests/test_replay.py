@@ -144,8 +144,11 @@ def test_train_command_replays_a_string_headless(data, tmp_path, capsys, monkeyp
     import aetui.data
 
     real = aetui.data.load_dataset
-    monkeypatch.setattr(aetui.data, "load_dataset",
-                        lambda *a, **k: real("digits", seed=99, limit=SETTINGS.limit))
+    def other_digits(*_args, **_kwargs):
+        return real("digits", seed=99, limit=SETTINGS.limit)
+
+    monkeypatch.setattr(aetui.data, "load_dataset", other_digits)
+    monkeypatch.setattr(aetui.data.load, "load_dataset", other_digits)  # load_dataset_for's
     other = tmp_path / "other.npz"
     assert cli.main(["train", "--lab", text, "--out", str(other), "--json"]) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if "exact" in line]
