@@ -122,3 +122,12 @@ def format_value(value: Any) -> str:
             return "0"
         return f"{value:.3g}" if abs(value) >= 1e-3 else f"{value:.0e}"
     return str(value)
+
+
+def noise_label(noise: str, q: float, sigma: float) -> str:
+    """The corruption in a few words, as panel titles and figures name it."""
+    if noise in ("mask", "saltpepper"):
+        return f"{noise} q={format_value(q)}"
+    if noise == "gaussian":
+        return f"gaussian σ={format_value(sigma)}"
+    return "no noise"

@@ -116,18 +116,6 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                       extra_arrays=_read_extra_arrays(data))
 
 
-def _extra_arrays(ckpt: Checkpoint) -> dict[str, np.ndarray]:
-    """The checkpoint's extra arrays; a name outside EXTRA_PREFIXES is a bug, not data."""
-    for name in ckpt.extra_arrays:
-        if not name.startswith(EXTRA_PREFIXES):
-            raise ValueError(f"extra checkpoint array {name!r} lacks a known prefix")
-    return dict(ckpt.extra_arrays)
-
-
-def _read_extra_arrays(data) -> dict[str, np.ndarray]:
-    return {name: data[name] for name in data.files if name.startswith(EXTRA_PREFIXES)}
-
-
 def read_settings(path: str | Path) -> Settings:
     """Just the settings stored in a checkpoint (for `--load` with overrides)."""
     path = Path(path)

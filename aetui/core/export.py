@@ -19,6 +19,7 @@ import numpy as np
 from aetui.config import option_name
 from aetui.core.checkpoint import Checkpoint, save_checkpoint
 from aetui.errors import AetuiError
+from aetui.knob_table import noise_label
 
 METRIC_COLUMNS = ("step", "epoch", "train_recon", "train_l2", "train_sparsity", "train_total",
                   "val_recon", "val_l2", "val_sparsity", "val_total", "rho_hat_mean",
@@ -78,7 +79,7 @@ def _write_contents(out: Path, ckpt: Checkpoint, test_x: np.ndarray, svg: str | 
     shape = snap.image_shape
     plots.filters_png(out / "filters.png", ckpt.params.W, shape)
     plots.digits_png(out / "digits.png", snap.clean, snap.corrupted, snap.recon, shape,
-                     _noise_label(settings))
+                     noise_label(settings.noise, settings.q, settings.sigma))
     plots.rho_hat_png(out / "rho_hat.png", rho_hat, settings.rho, settings.beta)
     plots.loss_png(out / "loss.png", [r[0] for r in rows], [r[5] for r in rows],
                    [r[9] for r in rows],
@@ -117,14 +118,6 @@ def _write_csv(path: Path, header, rows) -> None:
         for row in rows:
             writer.writerow(["" if v is None else (repr(v) if isinstance(v, float) else v)
                              for v in row])
-
-
-def _noise_label(settings) -> str:
-    if settings.noise in ("mask", "saltpepper"):
-        return f"{settings.noise} q={settings.q:g}"
-    if settings.noise == "gaussian":
-        return f"gaussian σ={settings.sigma:g}"
-    return "no noise"
 
 
 def bundle_readme(ckpt: Checkpoint, with_svg: bool) -> str:

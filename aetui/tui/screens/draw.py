@@ -24,6 +24,8 @@ from textual.widgets import Footer
 
 from aetui.core.canvas import PEN_RADII, Canvas
 from aetui.core.inspect import DigitResponse, respond
+from aetui.core.objective import normalized_filters
+from aetui.knob_table import noise_label
 from aetui.render import render_grid
 from aetui.tui.widgets.line_cache import LineCacheWidget
 from aetui.tui.widgets.marks import put
@@ -250,9 +252,9 @@ class DrawScreen(Screen[None]):
                                 q=s.q, sigma=s.sigma,
                                 rng=np.random.default_rng(self.canvas.edits))
         top = self.response.top_units
-        W = params.W[:, top].T
-        filters = W / np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-12)
-        self.query_one(ResponseView).show(self.response, filters, _noise_label(s))
+        filters = normalized_filters(params.W, top)
+        self.query_one(ResponseView).show(self.response, filters,
+                                          noise_label(s.noise, s.q, s.sigma))
         self._update_head()
 
     def _update_head(self) -> None:
@@ -318,11 +320,3 @@ class DrawScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss()
-
-
-def _noise_label(s) -> str:
-    if s.noise in ("mask", "saltpepper"):
-        return f"{'mask' if s.noise == 'mask' else 's&p'} q={s.q:g}"
-    if s.noise == "gaussian":
-        return f"gaussian σ={s.sigma:g}"
-    return "no noise"

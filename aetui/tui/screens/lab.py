@@ -24,7 +24,7 @@ from aetui.core.history import MB
 from aetui.core.session import KnobSession
 from aetui.core.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.errors import AetuiError, ConfigError
-from aetui.knob_table import format_value, symbol
+from aetui.knob_table import format_value, noise_label, symbol
 from aetui.tui.history import HistoryController
 from aetui.tui.messages import PcaComputed, ProbeFinished, SnapshotReady, TrainingDiverged
 from aetui.tui.options import LabOptions
@@ -267,9 +267,11 @@ class LabScreen(Screen[None]):
         shape = tuple(snap.image_shape)
         self.query_one(FiltersPanel).set_filters(snap.filter_units, snap.filters, snap.hidden,
                                                  shape)
-        self.query_one(DigitsPanel).set_digits(
-            snap.clean, snap.corrupted, snap.recon, _noise_label(snap.settings), shape,
-            signed=is_patches(snap.settings.get("dataset", "")))
+        taken = snap.settings  # the settings of that moment (a dict)
+        noise = noise_label(taken.get("noise", "none"), taken.get("q", 0.0),
+                            taken.get("sigma", 0.0))
+        self.query_one(DigitsPanel).set_digits(snap.clean, snap.corrupted, snap.recon, noise,
+                                               shape, signed=is_patches(taken.get("dataset", "")))
         self.query_one(LossPanel).set_curve(snap.curve, snap.knob_log)
         # A stored moment is drawn against the target it had then.
         self.query_one(SparsityPanel).set_rho_hat(
@@ -607,15 +609,6 @@ def _validate_checkpoint(text: str) -> tuple[Any, str | None]:
     except (AetuiError, ImportError, OSError, ValueError) as exc:
         return None, f"not a checkpoint: {exc}"
     return (path, settings), None
-
-
-def _noise_label(settings: dict) -> str:
-    noise = settings.get("noise", "none")
-    if noise in ("mask", "saltpepper"):
-        return f"{noise} q={format_value(settings.get('q'))}"
-    if noise == "gaussian":
-        return f"gaussian σ={format_value(settings.get('sigma'))}"
-    return "no noise"
 
 
 def _diverged_text(message: str) -> str:
