@@ -148,20 +148,12 @@ def respond(params, x: np.ndarray, *, decoder: str = "sigmoid", noise: str = "no
 
 def corrupt(x: np.ndarray, noise: str, q: float, sigma: float,
             rng: np.random.Generator) -> np.ndarray:
-    """A fresh draw of the training corruption of rows `x` (README "What is computed"):
-    mask zeroes each pixel with probability q; gaussian adds σ·N(0, 1); saltpepper sets
-    each pixel with probability q to 0 or 1 (even odds). For display only: training
-    draws its own in the kernels."""
-    x = np.asarray(x, dtype=np.float32)
-    if noise == "mask":
-        return x * (rng.random(x.shape) >= q)
-    if noise == "gaussian":
-        return (x + sigma * rng.standard_normal(x.shape)).astype(np.float32)
-    if noise == "saltpepper":
-        hit = rng.random(x.shape) < q
-        salt = (rng.random(x.shape) < 0.5).astype(np.float32)
-        return np.where(hit, salt, x).astype(np.float32)
-    return x.copy()
+    """A fresh draw of the training corruption of rows `x` (README "What is computed"),
+    through the engine: exactly what training draws from the same generator state."""
+    from aetui.core import engine
+
+    x = np.ascontiguousarray(np.atleast_2d(np.asarray(x, dtype=np.float32)))
+    return engine.corrupt(rng, x, noise, q, sigma)
 
 
 def _unit_norm(v: np.ndarray) -> np.ndarray:
