@@ -309,3 +309,23 @@ async def test_inspector_and_drawing_in_every_colour_mode():
                     assert "▀" in text, mode
             await pilot.press("escape")
         assert seen == set(MODES)
+
+
+async def test_covering_screens_hide_and_restore_only_the_labs_panels():
+    """An opaque screen hides the lab's panels; closing it shows them again -- and not
+    the screen's own system widgets: a shown empty tooltip covered the status bar's
+    first cells in a real terminal."""
+    app = make_lab_app()
+    async with app.run_test(size=SIZE, tooltips=True) as pilot:  # as in a real terminal
+        await started(pilot)
+        lab = app.screen
+        tooltip = lab.query_one("#textual-tooltip")
+        panels = [w for w in lab.children if not w.has_class("-textual-system")]
+        assert not tooltip.display and all(w.display for w in panels)
+        await pilot.press("d")
+        assert isinstance(app.screen, DrawScreen)
+        assert not any(w.display for w in panels)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.screen is lab and all(w.display for w in panels)
+        assert not tooltip.display

@@ -73,6 +73,7 @@ class LabScreen(Screen[None]):
         # the graphics key skips pixels.
         self.pixel_protocol = options.pixel_protocol
         self.selected = PANEL_ORDER[0]
+        self._hidden: list = []  # panels hidden while an opaque screen covers the lab
         # The run's history: stores each live snapshot, says which moment to draw.
         self.history = HistoryController(options.history_mb * MB, show=self._show_stored,
                                          mark=self._mark_history)
@@ -152,12 +153,17 @@ class LabScreen(Screen[None]):
         cells that did not change -- the lab's panels would cost bandwidth unseen."""
         top = self.app.screen
         if top is not self and top.styles.background.a == 1:
-            for widget in self.children:
+            # Only what is shown, and only the lab's own parts: the screen's system
+            # children (the tooltip) keep their own display rules.
+            self._hidden = [w for w in self.children
+                            if w.display and not w.has_class("-textual-system")]
+            for widget in self._hidden:
                 widget.display = False
 
     def on_screen_resume(self) -> None:
-        for widget in self.children:
+        for widget in self._hidden:
             widget.display = True
+        self._hidden = []
 
     # -- the instrument: cursor, inspector, drawing, history (README "Inspect, draw,
     # scrub") ----------------------------------------------------------------------------
