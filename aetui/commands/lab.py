@@ -22,6 +22,9 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-save-on-quit", dest="save_on_quit", action="store_false",
                        help="do not save a checkpoint when quitting")
     string.add_lab_option(group)
+    from aetui.commands import common
+
+    common.add_threads_option(group, "the lab (its trainer takes all but one)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
         load_path = None
     else:
         settings, load_path = common.settings_from_args(args)
+    # The trainer leaves one CPU to the interface (README, "Threads").
+    trainer_threads = max(1, common.resolve_threads(args.threads) - 1)
     from aetui.files import save_destination
 
     # Checked before the lab opens: a destination that cannot be written would only
@@ -58,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = LabOptions(ascii=args.ascii, slow_link=args.slow_link, save_path=save_path,
                          save_on_quit=args.save_on_quit, end_after_hangup=True)
-    app = build_lab_app(settings, checkpoint_path=load_path, options=options, record=record)
+    app = build_lab_app(settings, checkpoint_path=load_path, options=options, record=record,
+                        trainer_threads=trainer_threads)
     saved = app.run()
     if app.exit_watchdog is not None:
         app.exit_watchdog.cancel()  # Textual's shutdown finished: no need to force it
@@ -73,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     return 1 if app.failure is not None else (app.return_code or 0)
 
 
-def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None):
+def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None,
+                  trainer_threads: int = 1):
     """The LabApp, with trainers that know their data's name (for lab strings) and, for
     `--lab STRING`, replay `record`: each logged change at its step, pausing at the
     string's last step, after one line if the replay may not be exact."""
@@ -87,7 +94,7 @@ def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None):
         return seen["dataset"]
 
     def trainer_factory(*args, **kwargs):
-        trainer = default_trainer_factory(*args, **kwargs)
+        trainer = default_trainer_factory(*args, blas_threads=trainer_threads, **kwargs)
         if "dataset" in seen:
             trainer.data_name = seen["dataset"].name
         if replay:  # the first trainer only: a loaded checkpoint is not replayed

@@ -18,12 +18,22 @@ underscore kernel.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from aetui.core import kernels
+from aetui.core.blas import hold_engine_threads
 from aetui.core.objective import RHO_CLIP
+
+# numba's default threading layer (workqueue) aborts the process when two threads
+# enter parallel kernels at once (the lab's trainer and a probe, compare's models).
+# "threadsafe" takes TBB when its library loads, else OpenMP (libgomp); a user's
+# NUMBA_THREADING_LAYER wins. README, "Threads".
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "threadsafe"
 
 NOISE_CODES = {"none": kernels.NOISE_NONE, "mask": kernels.NOISE_MASK,
                "gaussian": kernels.NOISE_GAUSSIAN, "saltpepper": kernels.NOISE_SALTPEPPER}
@@ -345,6 +355,47 @@ def exp_nonpositive(values: np.ndarray) -> np.ndarray:
         raise TypeError("values must be float32 or float64")
     kernels._exp_nonpositive(buf, len(buf), np.empty(len(buf), np.int32))
     return buf
+
+
+# ----- threads ----------------------------------------------------------------------
+
+
+def available_threads() -> int:
+    """The CPUs this process may run on (its affinity mask, else os.cpu_count())."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def use_threads(count: int) -> int:
+    """Run the calling thread's kernels on `count` threads: numba's parallel loops
+    (per calling thread) and the engine's BLAS (scipy's OpenBLAS: one pool per
+    process, so the last caller's count holds). Clamped to 1 … numba's pool size.
+    Returns the count used. Results are deterministic for a given count."""
+    count = _set_numba_threads(int(count))
+    hold_engine_threads(count)
+    return count
+
+
+def _set_numba_threads(count: int) -> int:
+    count = max(1, min(count, numba.config.NUMBA_NUM_THREADS))
+    try:
+        numba.set_num_threads(count)  # loads the threading layer on first use
+    except ValueError:
+        # No thread-safe layer loads here (no TBB, no libgomp): numba's own
+        # workqueue, which is safe only while one thread at a time runs parallel
+        # kernels (README, "Threads").
+        numba.config.THREADING_LAYER = "workqueue"
+        numba.set_num_threads(count)
+    return count
+
+
+def threading_layer() -> str:
+    """The numba threading layer this process loaded ("omp", "tbb", "workqueue"), loading
+    it if no parallel kernel has run yet."""
+    _set_numba_threads(numba.get_num_threads())
+    return numba.threading_layer()
 
 
 def kernel_dispatchers() -> tuple:
