@@ -22,7 +22,7 @@ THREADS = 2  # numba's pool holds at least this many (NUMBA_NUM_THREADS ≥ core
 def threaded():
     """Run the test's kernels on THREADS threads; back to one afterwards (the trainer's
     and the other tests' default)."""
-    used = engine.use_threads(THREADS)
+    used = engine.use_threads(THREADS, loops=THREADS)
     yield used
     engine.use_threads(1)
 
@@ -42,7 +42,7 @@ def test_gradients_match_finite_differences_on_several_threads(threaded, tied, v
 
 
 def _train(images, threads, *, tied, steps=6, batch=16, seed=4):
-    engine.use_threads(threads)
+    engine.use_threads(threads, loops=threads)
     n, k = images.shape[1], 40
     rng = np.random.default_rng(seed)
     W = (rng.normal(0, 0.1, (n, k))).astype(np.float32)

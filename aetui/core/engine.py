@@ -368,12 +368,17 @@ def available_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def use_threads(count: int) -> int:
-    """Run the calling thread's kernels on `count` threads: numba's parallel loops
-    (per calling thread) and the engine's BLAS (scipy's OpenBLAS: one pool per
-    process, so the last caller's count holds). Clamped to 1 … numba's pool size.
-    Returns the count used. Results are deterministic for a given count."""
-    count = _set_numba_threads(int(count))
+def use_threads(count: int, *, loops: int = 1) -> int:
+    """Run the calling thread's kernels on `count` threads: the engine's BLAS (scipy's
+    OpenBLAS, one pool per process: the last caller's count holds) takes the dense
+    products on `count`; numba's parallel loops (the sparse products; per calling
+    thread) on `loops`. One by default: measured on 2 cores, numba's OpenMP pool
+    and OpenBLAS's pool spin against each other for the same cores, and the
+    sparse loops are too short to pay for waking a thread (README, "Threads").
+    Clamped to 1 … numba's pool size. Returns the BLAS count. Results are
+    deterministic for given counts (and the loops' give the same bits at any count)."""
+    count = max(1, int(count))
+    _set_numba_threads(int(loops))
     hold_engine_threads(count)
     return count
 
