@@ -3,6 +3,7 @@ gradients that match finite differences, give the same bits for a given thread
 count, and --threads / $AETUI_THREADS reach the trainer."""
 
 import itertools
+import threading
 
 import naive
 import numba
@@ -125,3 +126,57 @@ def test_the_trainer_trains_on_the_threads_it_is_given(monkeypatch, tmp_path):
     finally:
         real(1)
     assert seen and set(seen) == {2}
+
+
+def _digits_split(n_train=600, n_test=200):
+    from aetui.data import load_dataset
+
+    data = load_dataset("digits", progress=False)
+    return (data.train_x[:n_train], data.train_y[:n_train], data.test_x[:n_test],
+            data.test_y[:n_test])
+
+
+def test_compare_trains_its_models_at_once_with_the_same_results_as_in_turn():
+    from aetui.config import Settings
+    from aetui.core.experiments import NoiseComparison
+
+    dataset = _digits_split()
+    base = Settings(hidden=12, batch=20, seed=3, noise="mask")
+    names = []
+
+    def run(workers):
+        comparison = NoiseComparison(base, dataset, [0, 0.3, 0.6], probe=True,
+                                     filter_count=4, workers=workers,
+                                     on_run_started=lambda i, label, t: names.append(
+                                         threading.current_thread().name))
+        return comparison.run()
+
+    names.clear()
+    in_turn = run(1)
+    names.clear()
+    at_once = run(3)
+    assert all(name.startswith("aetui-model") for name in names)
+    assert [r.label for r in at_once.runs] == [r.label for r in in_turn.runs]
+    for a, b in zip(in_turn.runs, at_once.runs, strict=True):
+        assert a.steps == b.steps
+        np.testing.assert_array_equal(a.filters, b.filters)  # each model deterministic
+        assert a.probe == b.probe
+    assert at_once.baselines == in_turn.baselines
+
+
+def test_the_three_probes_run_at_once_with_the_same_accuracies():
+    from aetui.core.analysis import probe_accuracies
+    from aetui.core.model import init_params
+
+    train_x, train_y, test_x, test_y = _digits_split()
+    params = init_params(784, 10, 0, True)
+    threads = []
+
+    def progress(name, fraction):
+        threads.append(threading.current_thread().name)
+
+    at_once = probe_accuracies(params, train_x, train_y, test_x, test_y, workers=3,
+                               progress=progress, max_iter=50)
+    assert {t for t in threads if t.startswith("aetui-probe")}
+    in_turn = probe_accuracies(params, train_x, train_y, test_x, test_y, max_iter=50)
+    assert at_once == in_turn

@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from aetui.core.bench import LR, Q, NumpyReference, Timing, _settings
-
+from aetui.core.bench import LR, NumpyReference, Q, Timing, _settings
 
 SETTLE_SECONDS = 0.3
 
