@@ -124,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
                  "with the issue's table"))
         print(f"cores: {report['cpus']}; numba threading layer: {report['threading_layer']}")
         print(bench_defaults.format_defaults(defaults))
+        for entry in blas_at_defaults:
+            print(f"BLAS at the defaults: {os.path.basename(entry.get('filepath', '?'))}: "
+                  f"{entry.get('num_threads', '?')} threads ({entry.get('version', '')})")
         print()
         print("single thread: the engine's kernels against numpy, both on the BLAS threads "
               "below")
