@@ -138,7 +138,10 @@ def latency(extra: list[str], *, presses: int, warmup: float, width: int,
             ready, _, _ = select.select([fd], [], [], 0.01)
             if not ready:
                 continue
-            seen = seen[-64:] + os.read(fd, 65536)
+            try:
+                seen = seen[-64:] + os.read(fd, 65536)
+            except OSError:  # the lab closed the pty: it exited
+                return None
             if needle is not None and needle in seen:
                 return time.monotonic() - started
         return None

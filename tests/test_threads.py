@@ -115,17 +115,28 @@ def test_bad_thread_counts_are_refused_in_one_line(monkeypatch, capsys, tmp_path
     assert not (tmp_path / "run.npz").exists()
 
 
-def test_the_trainer_trains_on_the_threads_it_is_given(monkeypatch, tmp_path):
+@pytest.mark.parametrize(("model", "expected"), [
+    (["--hidden", "200", "--batch", "128"], 2),  # 128 × 784 × 200 ≥ PARALLEL_PRODUCT_MACS
+    (["--hidden", "8"], 1),                     # products too small to share
+])
+def test_the_trainer_trains_on_the_threads_it_is_given(monkeypatch, tmp_path, model, expected):
     seen = []
     real = engine.use_threads
     monkeypatch.setattr(engine, "use_threads", lambda n: seen.append(n) or real(n))
     monkeypatch.setenv(common.THREADS_ENV, "2")
     try:
-        assert main(["train", "--dataset", "digits", "--steps", "3", "--hidden", "8",
+        assert main(["train", "--dataset", "digits", "--steps", "3", *model,
                      "--out", str(tmp_path / "run.npz")]) == 0
     finally:
         real(1)
-    assert seen and set(seen) == {2}
+    assert seen and set(seen) == {expected}
+
+
+def test_only_large_products_share_blas_threads():
+    big = engine.PARALLEL_PRODUCT_MACS
+    assert engine.blas_threads_for(4, 1, big, 1) == 4
+    assert engine.blas_threads_for(4, 1, big - 1, 1) == 1
+    assert engine.blas_threads_for(1, 128, 784, 500) == 1
 
 
 def _digits_split(n_train=600, n_test=200):

@@ -383,6 +383,21 @@ def use_threads(count: int, *, loops: int = 1) -> int:
     return count
 
 
+# The dense products of a step go to BLAS's threads only from this size on (multiply-
+# adds per product, batch × n_in × hidden): measured on 2 cores (README, "Threads"),
+# 128 × 784 × 500 ran 1.59× faster on 2 threads when the machine was quiet, while
+# 20 × 784 × 500 gained 1.14× when quiet and lost 3-6× whenever another process
+# took a core (the pool's threads wait for each other at every product).
+PARALLEL_PRODUCT_MACS = 20_000_000
+
+
+def blas_threads_for(count: int, batch: int, n_in: int, hidden: int) -> int:
+    """How many BLAS threads a step of this size gets out of `count`: all of them for
+    products of at least PARALLEL_PRODUCT_MACS multiply-adds, else one. A function of
+    the settings only, so that a run stays deterministic for a given --threads."""
+    return max(1, int(count)) if batch * n_in * hidden >= PARALLEL_PRODUCT_MACS else 1
+
+
 def _set_numba_threads(count: int) -> int:
     count = max(1, min(count, numba.config.NUMBA_NUM_THREADS))
     try:

@@ -335,7 +335,7 @@ class Trainer:
         if self._compiled:
             return
         if self.blas_threads is not None:
-            engine.use_threads(self.blas_threads)
+            engine.use_threads(self._step_threads())
         previous = self.state
         self.state = COMPILING
         self._publish()
@@ -351,12 +351,18 @@ class Trainer:
         self._compiled = True
         self.state = previous
 
+    def _step_threads(self) -> int:
+        """The threads a step runs on: blas_threads for large enough products (see
+        engine.blas_threads_for), else one."""
+        s = self._applied
+        return engine.blas_threads_for(self.blas_threads, s.batch, self.n_in, s.hidden)
+
     def run(self, max_steps: int | None = None, max_epochs: int | None = None) -> None:
         """Train until stop(), or `max_steps` more updates, or `max_epochs` more epochs."""
         self._stop.clear()
         self.warm_up()
         if self.blas_threads is not None:
-            engine.use_threads(self.blas_threads)  # numba's count is per calling thread
+            engine.use_threads(self._step_threads())  # numba's count is per calling thread
         if self.state != DIVERGED:
             self.state = PAUSED if self._paused else TRAINING
         # Limits count this call's work, so a reset mid-run does not move the goal.
