@@ -191,3 +191,15 @@ def test_the_three_probes_run_at_once_with_the_same_accuracies():
     assert {t for t in threads if t.startswith("aetui-probe")}
     in_turn = probe_accuracies(params, train_x, train_y, test_x, test_y, max_iter=50)
     assert at_once == in_turn
+
+
+def test_the_lab_leaves_one_thread_to_the_interface(monkeypatch):
+    from aetui.commands import lab
+    from aetui.config import Settings
+
+    monkeypatch.setenv(common.THREADS_ENV, "4")
+    assert lab.lab_trainer_threads(None) == 3
+    assert lab.lab_trainer_threads("1") == 1
+    app = lab.build_lab_app(Settings(hidden=4), trainer_threads=3)
+    images = np.zeros((4, 784), np.uint8)
+    assert app.trainer_factory(Settings(hidden=4), images, images).blas_threads == 3

@@ -37,8 +37,7 @@ def run(args: argparse.Namespace) -> int:
         load_path = None
     else:
         settings, load_path = common.settings_from_args(args)
-    # The trainer leaves one CPU to the interface (README, "Threads").
-    trainer_threads = max(1, common.resolve_threads(args.threads) - 1)
+    trainer_threads = lab_trainer_threads(args.threads)
     from aetui.files import save_destination
 
     # Checked before the lab opens: a destination that cannot be written would only
@@ -77,6 +76,14 @@ def run(args: argparse.Namespace) -> int:
         elif options.save_on_quit and app.failure is None and app.return_code == 0:
             print("aetui: nothing was saved (training had not started)", file=sys.stderr)
     return 1 if app.failure is not None else (app.return_code or 0)
+
+
+def lab_trainer_threads(value) -> int:
+    """The lab's trainer threads: all that --threads / $AETUI_THREADS / the CPUs give but
+    one, which is left to the interface (README, "Threads"); at least one."""
+    from aetui.commands import common
+
+    return max(1, common.resolve_threads(value) - 1)
 
 
 def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None,
