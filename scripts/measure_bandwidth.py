@@ -11,6 +11,7 @@ over a measuring window, then quits it with ctrl+q.
 
     python scripts/measure_bandwidth.py --speed --seconds 60   # lab vs train, interleaved
     python scripts/measure_bandwidth.py --keys i               # with the unit inspector open
+    python scripts/measure_bandwidth.py --latency 20           # key → screen, ms
 
 Arguments after `--` are passed to aetui (default: --dataset digits).
 """
@@ -18,6 +19,7 @@ Arguments after `--` are passed to aetui (default: --dataset digits).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import os
 import pty
@@ -122,6 +124,51 @@ def speed(extra: list[str], seconds: float, rounds: int, width: int, height: int
           f"aetui {' '.join(extra)})")
 
 
+def latency(extra: list[str], *, presses: int, warmup: float, width: int,
+            height: int) -> list[float]:
+    """Key → screen: seconds from writing `?` to the pty until the help screen's title
+    reaches it, `presses` times (esc closes it in between), while the lab trains."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
+        env.pop("NO_COLOR", None)
+        os.chdir(REPO)
+        os.execve(sys.executable, [sys.executable, "-m", "aetui", "--no-save-on-quit",
+                                   *extra], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+    def read_for(seconds: float, needle: bytes | None = None) -> float | None:
+        started = time.monotonic()
+        seen = b""
+        while time.monotonic() - started < seconds:
+            ready, _, _ = select.select([fd], [], [], 0.01)
+            if not ready:
+                continue
+            try:
+                seen = seen[-64:] + os.read(fd, 65536)
+            except OSError:  # the lab closed the pty: it exited
+                return None
+            if needle is not None and needle in seen:
+                return time.monotonic() - started
+        return None
+
+    read_for(warmup)
+    times = []
+    for _ in range(presses):
+        os.write(fd, b"?")
+        took = read_for(5.0, b"esc closes")
+        if took is not None:
+            times.append(took)
+        os.write(fd, b"\x1b")
+        read_for(1.5)
+    os.write(fd, b"\x11")  # ctrl+q
+    read_for(5.0)
+    with contextlib.suppress(ChildProcessError):
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="measuring window")
@@ -137,11 +184,23 @@ def main() -> int:
     parser.add_argument("--keys", default="",
                         help="keys typed half-way through the warm-up: 'i' measures the unit "
                              "inspector, 'dn' the drawing screen with a digit on the canvas")
+    parser.add_argument("--latency", type=int, default=0, metavar="N",
+                        help="instead: key → screen latency, N presses of ? while training")
     parser.add_argument("aetui_args", nargs="*", help="after --: options for aetui")
     args = parser.parse_args()
     extra = args.aetui_args or ["--dataset", "digits"]
     if args.speed:
         speed(extra, args.seconds, args.rounds, args.width, args.height)
+        return 0
+    if args.latency:
+        import statistics
+
+        times = latency(extra, presses=args.latency, warmup=args.warmup, width=args.width,
+                        height=args.height)
+        ms = sorted(1000 * t for t in times)
+        print(f"key → screen (? opens help, while training): {len(ms)}/{args.latency} seen; "
+              f"median {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms" if ms else
+              "key → screen: the help screen never appeared")
         return 0
     # (name, flags, environment): truecolor blocks, 256-colour blocks (COLORTERM
     # unset, as in tmux), pixel graphics (sixel: the pty does not answer, so

@@ -82,3 +82,21 @@ def test_numpy_reference_masks_a_fraction_q():
     images = np.full((200, 784), 255, np.uint8)
     ref.step(images, np.arange(200))
     assert ref._xt.mean() == pytest.approx(0.7, abs=4 * np.sqrt(0.21 / ref._xt.size))
+
+
+def test_the_defaults_section_measures_train_epochs_and_the_references():
+    """`aetui bench`'s first table: aetui train's whole epochs at each thread count against
+    numpy (and PyTorch when installed), on a small set so that an epoch is short."""
+    from aetui.core import bench_defaults
+
+    rng = np.random.default_rng(0)
+    images = (rng.random((400, 784)) < 0.2).astype(np.uint8) * 255
+    report = bench_defaults.run_defaults_benchmark(
+        images, images[:50], batches=[20], thread_counts=[2, 1], seconds=0.05, repeats=1)
+    row = report["results"][0]
+    for name in ("aetui_2", "aetui_1", "numpy"):
+        assert row[name]["median"] > 0
+    assert row["vs_numpy"] == row["aetui_2"]["median"] / row["numpy"]["median"]
+    assert ("torch" in row) == (report["torch"] is not None)
+    text = bench_defaults.format_defaults(report)
+    assert "train --threads 2" in text and "numpy" in text

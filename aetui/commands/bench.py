@@ -55,6 +55,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="BLAS threads for both implementations while measuring "
                         f"(default {DEFAULT_THREADS}; 0 leaves numpy's as it is, while the "
                         "engine runs on one, as the trainer always does)")
+    p.add_argument("--train-threads", default=None, metavar="N[,N…]",
+                   help="thread counts to measure `aetui train` at, comma-separated; the "
+                        "first is compared with numpy and PyTorch (default: --threads' "
+                        "default for train: $AETUI_THREADS, else every CPU)")
     p.add_argument("--json", action="store_true",
                    help="print the report as one JSON object on stdout")
     return p
@@ -83,7 +87,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--threads", f"must be from 0 to {cores} (this machine's cores), "
                                        f"got {args.threads}")
 
-    from aetui.core import bench
+    from aetui.commands.common import resolve_threads
+
+    if args.train_threads is None:
+        thread_counts = [resolve_threads(None)]
+    else:
+        thread_counts = [resolve_threads(part) for part in str(args.train_threads).split(",")
+                         if part.strip()] or [resolve_threads(None)]
+
+    from aetui.core import bench, bench_defaults, engine
     from aetui.core.blas import all_blas_threads
     from aetui.data import load_dataset
 
@@ -91,11 +103,18 @@ def run(args: argparse.Namespace) -> int:
     if data.note:
         print(f"aetui: {data.note}", file=sys.stderr)
     say = (lambda _msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
+    defaults = bench_defaults.run_defaults_benchmark(
+        data.train_x, data.test_x, batches=batches, thread_counts=thread_counts,
+        seconds=args.seconds, repeats=args.repeats, progress=say)
+    blas_at_defaults = bench.blas_info()
     with all_blas_threads(args.threads) as pinned:
         report = bench.run_benchmark(data.train_x, data.test_x, batches=batches,
                                      seconds=args.seconds, repeats=args.repeats,
                                      progress=say)
     report["blas_threads"] = pinned
+    report["defaults"] = defaults
+    report["blas_at_defaults"] = blas_at_defaults
+    report["threading_layer"] = engine.threading_layer()
     report["dataset"] = {"name": data.name, "source": data.source, "note": data.note}
     if args.json:
         print(json.dumps(report))
@@ -103,6 +122,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"dataset: {data.name} ({data.source}, {len(data.train_x):,} training images)"
               + ("" if data.name == "mnist" else " — not MNIST: numbers are not comparable "
                  "with the issue's table"))
+        print(f"cores: {report['cpus']}; numba threading layer: {report['threading_layer']}")
+        print(bench_defaults.format_defaults(defaults))
+        for entry in blas_at_defaults:
+            print(f"BLAS at the defaults: {os.path.basename(entry.get('filepath', '?'))}: "
+                  f"{entry.get('num_threads', '?')} threads ({entry.get('version', '')})")
+        print()
+        print("single thread: the engine's kernels against numpy, both on the BLAS threads "
+              "below")
         print(bench.format_report(report))
         threads = ("left as they were" if pinned is None
                    else f"{pinned} per BLAS library, both implementations (--threads)")

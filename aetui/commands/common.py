@@ -170,3 +170,35 @@ def run_interruptibly(work: Callable[[], object], stop: Callable[[], None],
     if "error" in box:
         raise box["error"]
     return box.get("result"), int(interrupted)
+
+
+THREADS_ENV = "AETUI_THREADS"
+
+
+def add_threads_option(group, what: str) -> None:
+    """--threads N: the threads `what` runs on (README, "Threads")."""
+    group.add_argument("--threads", metavar="N", default=None,
+                       help=f"threads for {what} (default: ${THREADS_ENV}, else every "
+                            "CPU this process may use)")
+
+
+def resolve_threads(value: str | int | None) -> int:
+    """--threads, else $AETUI_THREADS, else every available CPU; a whole number ≥ 1
+    (more than the CPUs available is allowed, and clamped by the engine)."""
+    import os
+
+    from aetui.core.engine import available_threads
+
+    option = "--threads"
+    if value is None:
+        value = os.environ.get(THREADS_ENV) or None
+        option = THREADS_ENV
+    if value is None:
+        return available_threads()
+    try:
+        count = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(option, f"expected a whole number of threads, got {value!r}") from None
+    if count < 1:
+        raise ConfigError(option, f"must be at least 1, got {count}")
+    return count

@@ -34,6 +34,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     run_group = p.add_argument_group("comparison")
     run_group.add_argument("--epochs", type=int, default=1, metavar="N",
                            help="passes over the training images for every model (default: 1)")
+    common.add_threads_option(run_group, "the comparison (models train at once, one "
+                              "thread each)")
     run_group.add_argument("--json", action="store_true",
                            help="print one JSON object on stdout instead of a table")
     run_group.add_argument("--png", metavar="FILE", default=None,
@@ -77,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--units", f"must be at least 1, got {args.units}")
     field, levels = split_levels(args)
     settings, _ = common.settings_from_args(args)
+    args.threads = common.resolve_threads(args.threads)
     if settings.noise == "none":
         settings = settings.replace(noise="mask")
     for level in levels:  # a bad level is an error before any data is loaded
@@ -109,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
             settings, tuple(data), levels, epochs=args.epochs,
             probe=args.probe and data.labelled, filter_count=args.units,
             on_progress=progress.update, on_snapshot=None if args.json else on_snapshot,
-            image_shape=shape, channels=channels, edge_measures=patches)
+            image_shape=shape, channels=channels, edge_measures=patches,
+            workers=min(len(levels) + 1, args.threads))
         from aetui.core.experiments import level_label
 
         comparison_labels = [level_label(comparison.noise, v) for v in levels]

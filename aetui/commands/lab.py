@@ -29,6 +29,9 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
     string.add_lab_option(group)
     group.add_argument("--history-mb", type=str, default="200", metavar="MB",
                        help="memory for the run's history (scrub with < >; default 200)")
+    from aetui.commands import common
+
+    common.add_threads_option(group, "the lab (its trainer takes all but one)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         load_path = None
     else:
         settings, load_path = common.settings_from_args(args)
+    trainer_threads = lab_trainer_threads(args.threads)
     from aetui.files import save_destination
 
     # Checked before the lab opens: a destination that cannot be written would only
@@ -73,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
                          pixel_protocol=protocol, save_path=save_path,
                          save_on_quit=args.save_on_quit, end_after_hangup=True,
                          history_mb=history_mb)
-    app = build_lab_app(settings, checkpoint_path=load_path, options=options, record=record)
+    app = build_lab_app(settings, checkpoint_path=load_path, options=options, record=record,
+                        trainer_threads=trainer_threads)
     saved = app.run()
     if app.exit_watchdog is not None:
         app.exit_watchdog.cancel()  # Textual's shutdown finished: no need to force it
@@ -88,7 +93,16 @@ def run(args: argparse.Namespace) -> int:
     return 1 if app.failure is not None else (app.return_code or 0)
 
 
-def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None):
+def lab_trainer_threads(value) -> int:
+    """The lab's trainer threads: all that --threads / $AETUI_THREADS / the CPUs give but
+    one, which is left to the interface (README, "Threads"); at least one."""
+    from aetui.commands import common
+
+    return max(1, common.resolve_threads(value) - 1)
+
+
+def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None,
+                  trainer_threads: int = 1):
     """The LabApp, with trainers that know their data's name (for lab strings) and, for
     `--lab STRING`, replay `record`: each logged change at its step, pausing at the
     string's last step, after one line if the replay may not be exact."""
@@ -102,7 +116,7 @@ def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None):
         return seen["dataset"]
 
     def trainer_factory(*args, **kwargs):
-        trainer = default_trainer_factory(*args, **kwargs)
+        trainer = default_trainer_factory(*args, blas_threads=trainer_threads, **kwargs)
         if "dataset" in seen:
             trainer.data_name = seen["dataset"].name
         if replay:  # the first trainer only: a loaded checkpoint is not replayed

@@ -37,6 +37,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def add_data_options(p: argparse.ArgumentParser, *, from_checkpoint: bool = True) -> None:
     """--dataset, --data-dir and --limit, defaulting to what the checkpoint used."""
     where = " (default: the checkpoint's)" if from_checkpoint else ""
+    from aetui.commands.common import add_threads_option
+
+    add_threads_option(p, "the three probes (run at once when there are cores)")
     group = p.add_argument_group("data")
     group.add_argument("--dataset", metavar="|".join((*DATASETS[:2], "patches[:PATH]")),
                        default=None,
@@ -48,9 +51,11 @@ def add_data_options(p: argparse.ArgumentParser, *, from_checkpoint: bool = True
 
 
 def run(args: argparse.Namespace) -> int:
+    from aetui.commands.common import resolve_threads
     from aetui.core.analysis import probe_accuracies
     from aetui.core.checkpoint import fit_inputs, load_checkpoint
 
+    threads = resolve_threads(args.threads)
     checkpoint = load_checkpoint(Path(args.checkpoint))
     if is_patches(args.dataset or checkpoint.settings.dataset):
         raise ConfigError("probe", "the linear probe needs labelled data (mnist or digits); "
@@ -65,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     with StageProgress(enabled=not args.json) as progress:
         accuracy = probe_accuracies(
             checkpoint.params, train_x, train_y, test_x, test_y,
-            progress=lambda name, fraction: progress.update(labels[name], fraction))
+            progress=lambda name, fraction: progress.update(labels[name], fraction),
+            workers=threads)
     seconds = time.perf_counter() - started
     result = {
         "checkpoint": str(args.checkpoint), "dataset": data.name, "hidden": k,

@@ -32,6 +32,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                            help="write the final checkpoint (.npz) here (default: a new file "
                                 "under ~/.local/share/aetui/checkpoints)")
     string.add_lab_option(run_group)
+    common.add_threads_option(run_group, "training")
     run_group.add_argument("--json", action="store_true",
                            help="instead of the progress bar, print one JSON object per epoch "
                                 "(and one for a final partial epoch) on stdout")
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         load_path = None
     else:
         settings, load_path = common.settings_from_args(args)
+    args.threads = common.resolve_threads(args.threads)
     from aetui.files import save_destination
 
     # Checked now: a destination that cannot be written would lose the run at the end.
@@ -77,7 +79,8 @@ def _train(args, settings, load_path, out: Path, signals: common.EndingSignals,
         settings, len(train_x), max_epochs, steps))
     trainer = Trainer(settings, train_x, test_x, checkpoint=checkpoint,
                       on_snapshot=report.snapshot, on_epoch=report.epoch,
-                      on_diverged=report.diverged, image_shape=data.image_shape)
+                      on_diverged=report.diverged, image_shape=data.image_shape,
+                      blas_threads=args.threads)
     report.trainer = trainer
     trainer.data_name = data.name
     if record is not None:

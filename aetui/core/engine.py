@@ -18,12 +18,22 @@ underscore kernel.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from aetui.core import kernels
+from aetui.core.blas import hold_engine_threads
 from aetui.core.objective import RHO_CLIP
+
+# numba's default threading layer (workqueue) aborts the process when two threads
+# enter parallel kernels at once (the lab's trainer and a probe, compare's models).
+# "threadsafe" takes TBB when its library loads, else OpenMP (libgomp); a user's
+# NUMBA_THREADING_LAYER wins. README, "Threads".
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "threadsafe"
 
 NOISE_CODES = {"none": kernels.NOISE_NONE, "mask": kernels.NOISE_MASK,
                "gaussian": kernels.NOISE_GAUSSIAN, "saltpepper": kernels.NOISE_SALTPEPPER}
@@ -345,6 +355,67 @@ def exp_nonpositive(values: np.ndarray) -> np.ndarray:
         raise TypeError("values must be float32 or float64")
     kernels._exp_nonpositive(buf, len(buf), np.empty(len(buf), np.int32))
     return buf
+
+
+# ----- threads ----------------------------------------------------------------------
+
+
+def available_threads() -> int:
+    """The CPUs this process may run on (its affinity mask, else os.cpu_count())."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def use_threads(count: int, *, loops: int = 1) -> int:
+    """Run the calling thread's kernels on `count` threads: the engine's BLAS (scipy's
+    OpenBLAS, one pool per process: the last caller's count holds) takes the dense
+    products on `count`; numba's parallel loops (the sparse products; per calling
+    thread) on `loops`. One by default: measured on 2 cores, numba's OpenMP pool
+    and OpenBLAS's pool spin against each other for the same cores, and the
+    sparse loops are too short to pay for waking a thread (README, "Threads").
+    Clamped to 1 … numba's pool size. Returns the BLAS count. Results are
+    deterministic for given counts (and the loops' give the same bits at any count)."""
+    count = max(1, int(count))
+    _set_numba_threads(int(loops))
+    hold_engine_threads(count)
+    return count
+
+
+# The dense products of a step go to BLAS's threads only from this size on (multiply-
+# adds per product, batch × n_in × hidden): measured on 2 cores (README, "Threads"),
+# 128 × 784 × 500 ran 1.59× faster on 2 threads when the machine was quiet, while
+# 20 × 784 × 500 gained 1.14× when quiet and lost 3-6× whenever another process
+# took a core (the pool's threads wait for each other at every product).
+PARALLEL_PRODUCT_MACS = 20_000_000
+
+
+def blas_threads_for(count: int, batch: int, n_in: int, hidden: int) -> int:
+    """How many BLAS threads a step of this size gets out of `count`: all of them for
+    products of at least PARALLEL_PRODUCT_MACS multiply-adds, else one. A function of
+    the settings only, so that a run stays deterministic for a given --threads."""
+    return max(1, int(count)) if batch * n_in * hidden >= PARALLEL_PRODUCT_MACS else 1
+
+
+def _set_numba_threads(count: int) -> int:
+    count = max(1, min(count, numba.config.NUMBA_NUM_THREADS))
+    try:
+        numba.set_num_threads(count)  # loads the threading layer on first use
+    except ValueError:
+        # No thread-safe layer loads here (no TBB, no libgomp): numba's own
+        # workqueue, which is safe only while one thread at a time runs parallel
+        # kernels (README, "Threads").
+        numba.config.THREADING_LAYER = "workqueue"
+        numba.set_num_threads(count)
+    return count
+
+
+def threading_layer() -> str:
+    """The numba threading layer this process loaded ("omp", "tbb", "workqueue"), loading
+    it if no parallel kernel has run yet."""
+    _set_numba_threads(numba.get_num_threads())
+    return numba.threading_layer()
 
 
 def kernel_dispatchers() -> tuple:

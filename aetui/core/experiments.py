@@ -145,7 +145,7 @@ class NoiseComparison:
                  on_snapshot: Callable | None = None,
                  trainer_factory: Callable | None = None,
                  image_shape: tuple[int, int] = (28, 28), channels: int = 1,
-                 edge_measures: bool = False) -> None:
+                 edge_measures: bool = False, workers: int = 1) -> None:
         if epochs < 1:
             raise ConfigError("--epochs", f"must be at least 1, got {epochs}")
         noise = "mask" if settings.noise == "none" else settings.noise
@@ -173,39 +173,86 @@ class NoiseComparison:
         self.image_shape = tuple(image_shape)
         self.channels = channels
         self.edge_measures = edge_measures
+        # Models trained at once, each on its own thread with its kernels on one
+        # (README, "Threads"); 1: in turn, on the caller's thread.
+        self.workers = max(1, int(workers))
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._trainer = None
+        self._trainers: set = set()
+        self._any_run = False
 
     def stop(self) -> None:
         """Stop at the next trainer chunk (any thread); run() returns what is done."""
         self._stop.set()
         with self._lock:
-            if self._trainer is not None:
-                self._trainer.stop()
+            for trainer in self._trainers:
+                trainer.stop()
 
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
 
     def run(self) -> ComparisonResult:
-        """Train and measure every level in turn (blocking); then the baselines."""
+        """Train and measure every level (blocking): in turn, or `workers` at a time;
+        the raw-pixel and PCA probes alongside. Runs come back in level order, up to
+        the first one that did not finish."""
+        if self.workers == 1:
+            return self._finish(self._in_turn(), self._baselines())
+        from concurrent.futures import ThreadPoolExecutor
+
+        from aetui.core.blas import all_blas_threads
+
+        # Every BLAS pool on one thread: the models and probes are the parallelism,
+        # and pools of several threads called from several threads fight for cores.
+        with all_blas_threads(1), ThreadPoolExecutor(
+                self.workers, thread_name_prefix="aetui-model") as pool:
+            futures = [pool.submit(self._train_and_report, index, run_settings)
+                       for index, run_settings in enumerate(self.run_settings)]
+            baselines = pool.submit(self._baselines, True)
+            results = [f.result() for f in futures]
+            base = baselines.result()
+        runs: list[RunResult] = []
+        for result in results:
+            if result is None:
+                break
+            runs.append(result)
+        if not runs:
+            base = {}
+        return self._finish(runs, base)
+
+    def _in_turn(self) -> list[RunResult]:
         runs: list[RunResult] = []
         for index, run_settings in enumerate(self.run_settings):
             if self._stop.is_set():
                 break
-            result = self._train_one(index, run_settings)
+            result = self._train_and_report(index, run_settings)
             if result is None:
                 break
             runs.append(result)
-            if self.on_run_finished is not None:
-                self.on_run_finished(index, result)
-        base: dict[str, float] = {}
-        if self.probe and self.baselines and runs and not self._stop.is_set():
-            k = self.run_settings[0].hidden
-            base = analysis.probe_accuracies(
-                None, self.train_x, self.train_y, self.test_x, self.test_y,
-                progress=self._progress_for("baseline"), which=("raw", "pca"), pca_k=k)
+        self._any_run = bool(runs)
+        return runs
+
+    def _train_and_report(self, index: int, run_settings: Settings) -> RunResult | None:
+        if self._stop.is_set():
+            return None
+        result = self._train_one(index, run_settings)
+        if result is not None and self.on_run_finished is not None:
+            self.on_run_finished(index, result)
+        return result
+
+    def _baselines(self, alongside: bool = False) -> dict[str, float]:
+        """Raw-pixel and PCA probe accuracies (when probing); after the runs when in
+        turn (none if no run finished), else alongside them."""
+        if not (self.probe and self.baselines) or self._stop.is_set():
+            return {}
+        if not alongside and not self._any_run:
+            return {}
+        k = self.run_settings[0].hidden
+        return analysis.probe_accuracies(
+            None, self.train_x, self.train_y, self.test_x, self.test_y,
+            progress=self._progress_for("baseline"), which=("raw", "pca"), pca_k=k)
+
+    def _finish(self, runs: list[RunResult], base: dict[str, float]) -> ComparisonResult:
         pca_filters = pca_measures = None
         if self.edge_measures and runs and not self._stop.is_set():
             k = min(self.run_settings[0].hidden, self.train_x.shape[1])
@@ -235,6 +282,8 @@ class NoiseComparison:
                 self.on_snapshot(index, snap)
 
         shape = {} if self.image_shape == (28, 28) else {"image_shape": self.image_shape}
+        if self.workers > 1:
+            shape["blas_threads"] = 1  # one core per model; the models fill the rest
         trainer = factory(settings, self.train_x, self.test_x, on_epoch=on_epoch,
                           on_snapshot=on_snapshot, snapshot_interval=self.snapshot_interval,
                           **shape)
@@ -243,14 +292,14 @@ class NoiseComparison:
         with self._lock:
             if self._stop.is_set():
                 return None
-            self._trainer = trainer
+            self._trainers.add(trainer)
         if self.on_run_started is not None:
             self.on_run_started(index, label, trainer)
         started = time.perf_counter()
         trainer.run(max_epochs=self.epochs)
         seconds = time.perf_counter() - started
         with self._lock:
-            self._trainer = None
+            self._trainers.discard(trainer)
         if self._stop.is_set() or trainer.state == "diverged" or not history:
             return None
         return self.measure(index, label, settings, trainer.weights(), history, seconds,

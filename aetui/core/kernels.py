@@ -40,6 +40,11 @@ _JIT_FMA = {**_JIT, "fastmath": {"contract"}}
 # Sums that may be regrouped (partial sums in vector lanes), which is what lets
 # a loop with a running total vectorise; NaN and Inf still propagate.
 _JIT_SUMS = {**_JIT, "fastmath": {"contract", "reassoc"}}
+# The sparse products split their output rows over numba's threads (prange):
+# each row is summed by one thread in a fixed order, so the result is the same
+# bits whatever the thread count. engine.py pins a thread-safe threading layer
+# and sets the count per calling thread (README, "Threads").
+_JIT_PAR = {**_JIT_FMA, "parallel": True}
 
 # Corrupted batches with at most this fraction of non-zero entries take the
 # sparse products (see _compress_rows). MNIST is about 19% ink; masking at
@@ -422,12 +427,12 @@ def _add_rows(out, M, rows, coefs, start, end):
         p += 1
 
 
-@numba.njit(**_JIT)
+@numba.njit(**_JIT_PAR)
 def _sparse_times(rowptr, cols, vals, W, out):
-    """out ← X̃ W for X̃ given row-wise by _compress_rows; out is m×k."""
+    """out ← X̃ W for X̃ given row-wise by _compress_rows; out is m×k. Rows in parallel."""
     m = out.shape[0]
     k = W.shape[1]
-    for i in range(m):
+    for i in numba.prange(m):
         o = out[i]
         for l in range(k):
             o[l] = 0
@@ -458,10 +463,17 @@ def _sparse_transpose_times_add(rowptr, cols, vals, D, alpha, target, colptr, cr
             crows[slot] = i
             cvals[slot] = alpha * vals[p]
             colptr[j] = slot + 1
-    start = 0
-    for j in range(n):
+    _add_columns(target, D, colptr, crows, cvals)
+
+
+@numba.njit(**_JIT_PAR)
+def _add_columns(target, D, colptr, crows, cvals):
+    """target[j] += Σ cvals[p]·D[crows[p]] over column j's entries (colptr[j] is
+    where column j ends, as _sparse_transpose_times_add leaves it); the rows of
+    target in parallel."""
+    for j in numba.prange(target.shape[0]):
+        start = colptr[j - 1] if j > 0 else 0
         _add_rows(target[j], D, crows, cvals, start, colptr[j])
-        start = colptr[j]
 
 
 @numba.njit(**_JIT)

@@ -1,0 +1,179 @@
+"""What a user gets: `aetui train`'s steady-state samples/s against numpy and PyTorch
+at their library defaults (every core), on bench.py's workload.
+
+The engine is measured as `aetui train` runs it: Trainer.run over whole epochs
+(its held-out evaluation and snapshots included) on `threads` threads, after one
+warm-up epoch. numpy (NumpyReference) and PyTorch (TorchReference, when torch is
+installed) keep their own thread pools at their defaults; they compute the loss
+every batch but no held-out evaluation, which, if anything, favours them.
+Rounds alternate the order; medians are reported (README, "Speed").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from aetui.core.bench import LR, NumpyReference, Q, Timing, _settings
+
+SETTLE_SECONDS = 0.3
+
+
+class TorchReference:
+    """The workload in PyTorch (float32, gradients written out as NumpyReference's, no
+    autograd graph), at torch's default thread count."""
+
+    def __init__(self, W: np.ndarray, b: np.ndarray, c: np.ndarray, batch: int, *,
+                 q: float = Q, lr: float = LR, seed: int = 0) -> None:
+        import torch
+
+        self.torch = torch
+        self.W = torch.tensor(np.asarray(W, np.float32))
+        self.b = torch.tensor(np.asarray(b, np.float32))
+        self.c = torch.tensor(np.asarray(c, np.float32))
+        self.batch, self.q, self.lr = batch, q, lr
+        self.gen = torch.Generator().manual_seed(seed)
+        self.images = None
+
+    def step(self, images: np.ndarray, rows: np.ndarray) -> float:
+        torch = self.torch
+        if self.images is None or self.images.shape[0] != images.shape[0]:
+            self.images = torch.from_numpy(images)
+        W, b, c, lr = self.W, self.b, self.c, self.lr
+        with torch.no_grad():
+            x = self.images[torch.from_numpy(rows)].float().mul_(1.0 / 255.0)
+            m = x.shape[0]
+            keep = torch.rand(x.shape, generator=self.gen) >= self.q
+            xt = x * keep
+            h = torch.sigmoid(torch.addmm(b, xt, W))
+            a = torch.addmm(c, h, W.T)
+            loss = float(torch.nn.functional.binary_cross_entropy_with_logits(
+                a, x, reduction="sum")) / m
+            d = (torch.sigmoid(a) - x).mul_(1.0 / m)
+            dh = (d @ W).mul_(h).mul_(1.0 - h)
+            W.addmm_(xt.T, dh, alpha=-lr)
+            W.addmm_(d.T, h, alpha=-lr)
+            b.sub_(dh.sum(0), alpha=lr)
+            c.sub_(d.sum(0), alpha=lr)
+        return loss
+
+
+def torch_info() -> dict[str, Any] | None:
+    """torch's version and thread count, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return {"version": torch.__version__, "threads": torch.get_num_threads()}
+
+
+class _Reference:
+    def __init__(self, ref, images: np.ndarray, order: np.ndarray) -> None:
+        self.ref, self.images, self.order, self.pos = ref, images, order, 0
+
+    def run_for(self, seconds: float) -> float:
+        samples, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            for _ in range(8):
+                if self.pos >= len(self.order):
+                    self.pos = 0
+                rows = self.order[self.pos:self.pos + self.ref.batch]
+                self.ref.step(self.images, rows)
+                self.pos += len(rows)
+                samples += len(rows)
+        return samples / (time.perf_counter() - started)
+
+
+class _TrainEpochs:
+    """`aetui train`'s trainer on `threads` threads, one whole epoch per measurement."""
+
+    def __init__(self, settings, train_x: np.ndarray, test_x: np.ndarray, threads: int) -> None:
+        from aetui.core.trainer import Trainer
+
+        self.trainer = Trainer(settings, train_x, test_x, blas_threads=threads)
+        self.trainer.warm_up()
+
+    def epoch(self) -> float:
+        started = time.perf_counter()
+        self.trainer.run(max_epochs=1)
+        if self.trainer.message and "diverg" in self.trainer.message.lower():
+            raise RuntimeError(f"the engine stopped: {self.trainer.message}")
+        return len(self.trainer.images) / (time.perf_counter() - started)
+
+
+def run_defaults_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
+                           batches: Sequence[int], thread_counts: Sequence[int],
+                           seconds: float, repeats: int, seed: int = 0,
+                           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Per batch size: `aetui train` samples/s at each of `thread_counts`, numpy's and
+    (when installed) PyTorch's at their defaults; medians of `repeats` rounds.
+    Returns a JSON-ready dict (format_defaults prints it)."""
+    say = progress or (lambda _msg: None)
+    images = np.ascontiguousarray(train_x, dtype=np.uint8)
+    has_torch = torch_info() is not None
+    rows = []
+    for batch in batches:
+        settings = _settings(batch, 500, seed)
+        runners: dict[str, Callable[[], float]] = {}
+        for n in thread_counts:
+            runners[f"aetui_{n}"] = _TrainEpochs(settings, images, test_x, n).epoch
+        p = _TrainEpochs(settings, images[:2], images[:2], 1).trainer.params
+        order = np.random.default_rng(seed).permutation(len(images))
+        numpy_ref = _Reference(NumpyReference(p.W, p.b, p.c, batch, seed=seed + 1), images,
+                               order)
+        runners["numpy"] = lambda r=numpy_ref: r.run_for(seconds)
+        if has_torch:
+            torch_ref = _Reference(TorchReference(p.W, p.b, p.c, batch, seed=seed + 2),
+                                   images, order)
+            runners["torch"] = lambda r=torch_ref: r.run_for(seconds)
+        for run in runners.values():
+            run()  # warm-up: one epoch of each trainer, `seconds` of each reference
+        timings = {name: Timing() for name in runners}
+        names = list(runners)
+        for rep in range(repeats):
+            for name in (names if rep % 2 == 0 else names[::-1]):
+                # Idle thread pools spin for a while after their last task (OpenBLAS
+                # for ~0.1 s, OpenMP less): let the previous runner's go to sleep
+                # so that they do not take the cores from this one.
+                time.sleep(SETTLE_SECONDS)
+                timings[name].runs.append(runners[name]())
+            say(f"round {rep + 1}/{repeats}, batch {batch}: " + ", ".join(
+                f"{name} {t.runs[-1]:,.0f}/s" for name, t in timings.items()))
+        row = {"batch": batch, **{name: t.to_dict() for name, t in timings.items()}}
+        default = f"aetui_{thread_counts[0]}"
+        row["vs_numpy"] = timings[default].median / timings["numpy"].median
+        if has_torch:
+            row["vs_torch"] = timings[default].median / timings["torch"].median
+        rows.append(row)
+    return {"thread_counts": list(thread_counts), "seconds": seconds, "repeats": repeats,
+            "results": rows, "torch": torch_info()}
+
+
+def format_defaults(report: dict[str, Any]) -> str:
+    """The defaults section as a plain-text table."""
+    counts = report["thread_counts"]
+    has_torch = report["torch"] is not None
+    head = "  ".join(f"{f'train --threads {n}':>18}" for n in counts)
+    lines = [
+        "what a user gets: `aetui train` (whole epochs, held-out evaluation included) "
+        f"against numpy{' and PyTorch' if has_torch else ''} at their library defaults; "
+        f"median of {report['repeats']} rounds",
+        f"{'batch':>5}  {head}  {'numpy/s':>9}" + (f"  {'torch/s':>9}" if has_torch else "")
+        + f"  {'×numpy':>6}" + (f"  {'×torch':>6}" if has_torch else ""),
+    ]
+    for r in report["results"]:
+        cells = "  ".join(f"{r[f'aetui_{n}']['median']:>18,.0f}" for n in counts)
+        line = f"{r['batch']:>5}  {cells}  {r['numpy']['median']:>9,.0f}"
+        if has_torch:
+            line += f"  {r['torch']['median']:>9,.0f}"
+        line += f"  {r['vs_numpy']:>6.2f}"
+        if has_torch:
+            line += f"  {r['vs_torch']:>6.2f}"
+        lines.append(line)
+    lines.append(f"(×: `aetui train --threads {counts[0]}` over the reference; "
+                 + (f"PyTorch {report['torch']['version']} on {report['torch']['threads']} "
+                    "threads" if has_torch else "PyTorch not installed") + ")")
+    return "\n".join(lines)
