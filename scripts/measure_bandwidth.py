@@ -103,20 +103,23 @@ def train_steps(extra: list[str], seconds: float, out: Path) -> int:
     return checkpoint_step(out)
 
 
-def speed(extra: list[str], seconds: float, rounds: int, width: int, height: int) -> None:
+def speed(extra: list[str], seconds: float, rounds: int, width: int, height: int,
+          keys: str = "") -> None:
     """Steps reached in the same wall time, lab (on a pty) vs `aetui train`,
     interleaved so that a busy machine slows both alike. Both pay the same
-    start-up (data, numba cache)."""
+    start-up (data, numba cache). `keys` (e.g. "i": the unit inspector) are typed
+    8 s in, once the lab is up, and stay in effect to the end."""
     import tempfile
 
     tmp = Path(tempfile.mkdtemp(prefix="aetui-speed-"))
     lab, train = [], []
+    settle = 16.0 if keys else 0.0  # keys go in half-way through it
     for i in range(rounds):
         ckpt = tmp / f"lab{i}.npz"
-        measure(extra, width=width, height=height, warmup=0, seconds=seconds,
-                env_overrides={}, save=ckpt)
+        measure(extra, width=width, height=height, warmup=settle, seconds=seconds,
+                env_overrides={}, save=ckpt, keys=keys)
         lab.append(checkpoint_step(ckpt))
-        train.append(train_steps(extra, seconds, tmp / f"train{i}.npz"))
+        train.append(train_steps(extra, seconds + settle, tmp / f"train{i}.npz"))
         print(f"round {i + 1}: lab {lab[-1]:,} steps, train {train[-1]:,} steps "
               f"in {seconds:.0f} s", flush=True)
     ratio = sum(lab) / max(sum(train), 1)
@@ -190,7 +193,7 @@ def main() -> int:
     args = parser.parse_args()
     extra = args.aetui_args or ["--dataset", "digits"]
     if args.speed:
-        speed(extra, args.seconds, args.rounds, args.width, args.height)
+        speed(extra, args.seconds, args.rounds, args.width, args.height, keys=args.keys)
         return 0
     if args.latency:
         import statistics
