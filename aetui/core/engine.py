@@ -158,6 +158,17 @@ def _check_images(images, n: int) -> None:
         raise ValueError("images must be C-contiguous")
 
 
+def _checked_params(params, hyper: Hyper):
+    """(W, b, c, V, dtype) of `params` once checked against each other and `hyper`
+    (V stands in for W's transpose when tied: the kernels take one array)."""
+    W, b, c, V = params.W, params.b, params.c, params.V
+    tied = V is None
+    if tied != hyper.tied:
+        raise ValueError("hyper.tied does not match the parameters (V given iff untied)")
+    dtype, V = _check_params(W, b, c, V, tied)
+    return W, b, c, V, dtype
+
+
 def _check_params(W, b, c, V, tied: bool):
     """The weights' dtype (float32 or float64, all alike) after checking their shapes;
     returns (dtype, V as the kernels take it: a 1×1 placeholder when tied)."""
@@ -195,11 +206,7 @@ def train_chunk(images: np.ndarray, order: np.ndarray, pos: int, n_steps: int,
     loss_and_gradients), sums[3] the number of updates. Stops early at the end
     of `order` or on a non-finite loss. Returns (updates done, new pos, finite?).
     """
-    W, b, c, V = params.W, params.b, params.c, params.V
-    tied = V is None
-    if tied != hyper.tied:
-        raise ValueError("hyper.tied does not match the parameters (V given iff untied)")
-    dtype, V = _check_params(W, b, c, V, tied)
+    W, b, c, V, dtype = _checked_params(params, hyper)
     n, k = W.shape
     _check_images(images, n)
     _check("order", order, (order.shape[0],), order.dtype)
@@ -273,11 +280,8 @@ def loss_and_gradients(xt: np.ndarray, x: np.ndarray, params, hyper: Hyper, *,
     gradients of their sum. sparse_density: the products with X̃ take its
     non-zero entries only when at most this share is non-zero (0 never, 1 always).
     """
-    W, b, c, V = params.W, params.b, params.c, params.V
-    tied = V is None
-    if tied != hyper.tied:
-        raise ValueError("hyper.tied does not match the parameters (V given iff untied)")
-    dtype, V = _check_params(W, b, c, V, tied)
+    W, b, c, V, dtype = _checked_params(params, hyper)
+    tied = hyper.tied
     n, k = W.shape
     if x.ndim != 2 or x.shape[1] != n:
         raise ValueError(f"x must be m×{n}, got shape {x.shape}")
@@ -307,11 +311,8 @@ def full_batch_loss_and_gradient(images: np.ndarray, params, hyper: Hyper, *,
     the N images, as loss_and_gradients'; `grads` (float arrays of the weights'
     dtype, C-contiguous) is written when given, e.g. views into one flat vector.
     """
-    W, b, c, V = params.W, params.b, params.c, params.V
-    tied = V is None
-    if tied != hyper.tied:
-        raise ValueError("hyper.tied does not match the parameters (V given iff untied)")
-    dtype, V = _check_params(W, b, c, V, tied)
+    W, b, c, V, dtype = _checked_params(params, hyper)
+    tied = hyper.tied
     n, k = W.shape
     if images.ndim != 2 or images.shape[1] != n or len(images) == 0:
         raise ValueError(f"images must be a non-empty N×{n} array")

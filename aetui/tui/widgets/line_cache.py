@@ -71,10 +71,14 @@ class LineCacheWidget(Widget):
             self.refresh()
             return
         for y, (before, after) in enumerate(zip(old, new, strict=True)):
-            span = changed_span(before, after)
-            if span:
-                self.cells_sent += span[1] - span[0] + 1
-                self.refresh(Region(span[0], y, span[1] - span[0] + 1, 1))
+            for first, last in self.changed_runs(before, after):
+                self.cells_sent += last - first + 1
+                self.refresh(Region(first, y, last - first + 1, 1))
+
+    def changed_runs(self, before: Strip, after: Strip) -> list[tuple[int, int]]:
+        """The (first, last) cells of a line to repaint: one span around every change."""
+        span = changed_span(before, after)
+        return [span] if span else []
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):

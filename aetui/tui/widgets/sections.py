@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
@@ -127,28 +126,11 @@ class FlowView(LineCacheWidget):
     def on_resize(self) -> None:
         self._publish_now()
 
-    def publish(self, lines: list[list[Segment]]) -> None:
-        """As LineCacheWidget.publish, but each changed run of a line is repainted on its
-        own: sections side by side change independently (a filter on the left, a
-        histogram on the right), and one span across the line would resend both and
-        everything between."""
-        width, height = self.size
-        base = self.rich_style
-        new = [Strip(line).apply_style(base).adjust_cell_length(width, base).simplify()
-               for line in lines[:height]]
-        new += [Strip.blank(width, base)] * (height - len(new))
-        old = self._strips
-        self._strips = new
-        self.redraws += 1
-        if self._published_for != self.size or len(old) != len(new):
-            self._published_for = self.size
-            self.cells_sent += width * height
-            self.refresh()
-            return
-        for y, (before, after) in enumerate(zip(old, new, strict=True)):
-            for first, last in changed_runs(before, after):
-                self.cells_sent += last - first + 1
-                self.refresh(Region(first, y, last - first + 1, 1))
+    def changed_runs(self, before: Strip, after: Strip) -> list[tuple[int, int]]:
+        """Each changed run of a line on its own: sections side by side change
+        independently (a filter on the left, a histogram on the right), and one span
+        across the line would resend both and everything between."""
+        return list(changed_runs(before, after))
 
     def _publish_now(self) -> None:
         if self.size.width > 0 and self.size.height > 0:
