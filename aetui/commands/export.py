@@ -23,12 +23,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from aetui.core.checkpoint import load_checkpoint
     from aetui.core.export import write_bundle
-    from aetui.data import load_dataset
+    from aetui.data import load_dataset_for
 
     ckpt = load_checkpoint(Path(args.checkpoint))
-    s = ckpt.settings
-    data = load_dataset(s.dataset, data_dir=s.data_dir, seed=s.seed, limit=s.limit,
-                        progress=True)
+    data = load_dataset_for(ckpt.settings, progress=True)
     if data.note:
         print(f"aetui: {data.note}", file=sys.stderr)
     path = write_bundle(args.folder, ckpt, data.test_x)

@@ -29,17 +29,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("checkpoint", metavar="CKPT", help="a checkpoint (.npz) from aetui")
     add_data_options(p)
+    from aetui.commands.common import add_threads_option
+
+    add_threads_option(p, "the three probes (run at once when there are cores)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object on stdout instead of a table")
     return p
 
 
-def add_data_options(p: argparse.ArgumentParser, *, from_checkpoint: bool = True) -> None:
+def add_data_options(p: argparse.ArgumentParser) -> None:
     """--dataset, --data-dir and --limit, defaulting to what the checkpoint used."""
-    where = " (default: the checkpoint's)" if from_checkpoint else ""
-    from aetui.commands.common import add_threads_option
-
-    add_threads_option(p, "the three probes (run at once when there are cores)")
+    where = " (default: the checkpoint's)"
     group = p.add_argument_group("data")
     group.add_argument("--dataset", metavar="|".join((*DATASETS[:2], "patches[:PATH]")),
                        default=None,

@@ -9,7 +9,6 @@ member may hold Python objects, and every problem is one CheckpointError line.
 from __future__ import annotations
 
 import math
-import os
 import stat
 import zipfile
 from pathlib import Path
@@ -91,9 +90,3 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def is_regular(path: Path) -> bool:
-    """Whether `path` is a regular file (False for dangling links and folders)."""
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from aetui.core.bench import LR, NumpyReference, Q, Timing, _settings
+from aetui.core.model import init_params
 
 SETTLE_SECONDS = 0.3
 
@@ -120,7 +121,9 @@ def run_defaults_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
         runners: dict[str, Callable[[], float]] = {}
         for n in thread_counts:
             runners[f"aetui_{n}"] = _TrainEpochs(settings, images, test_x, n).epoch
-        p = _TrainEpochs(settings, images[:2], images[:2], 1).trainer.params
+        # The weights a trainer would start from (Trainer._start_fresh), without one.
+        p = init_params(images.shape[1], settings.hidden, settings.seed, settings.tied,
+                        init=settings.init)
         order = np.random.default_rng(seed).permutation(len(images))
         numpy_ref = _Reference(NumpyReference(p.W, p.b, p.c, batch, seed=seed + 1), images,
                                order)

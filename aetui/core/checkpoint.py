@@ -88,8 +88,8 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     arrays["epoch"] = np.array(ckpt.epoch, np.float64)
     arrays["config"] = np.array(json.dumps(ckpt.settings.to_dict()))
     arrays["history"] = np.array(json.dumps(ckpt.history))
-    arrays["knob_log"] = np.array(json.dumps(ckpt.knob_log, default=_json_default))
-    arrays["state"] = np.array(json.dumps(ckpt.state, default=_json_default))
+    arrays["knob_log"] = np.array(json.dumps(ckpt.knob_log, default=json_default))
+    arrays["state"] = np.array(json.dumps(ckpt.state, default=json_default))
     if ckpt.lab_string is not None:
         arrays["lab_string"] = np.array(ckpt.lab_string)
     arrays.update(_extra_arrays(ckpt))
@@ -370,7 +370,8 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-def _json_default(value):
+def json_default(value):
+    """JSON for numpy scalars (json.dumps' `default`): checkpoints and the history."""
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from aetui.config import option_name
 from aetui.core.checkpoint import Checkpoint, save_checkpoint
 from aetui.errors import AetuiError
+from aetui.files import fsync_folder, temp_path
 from aetui.knob_table import noise_label
 
 METRIC_COLUMNS = ("step", "epoch", "train_recon", "train_l2", "train_sparsity", "train_total",
@@ -42,13 +42,14 @@ def write_bundle(folder: str | Path, ckpt: Checkpoint, test_x: np.ndarray, *,
     target = Path(folder).expanduser()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ExportError(f"{target}: exists and is not an empty folder")
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temp_path(target)
     try:
         tmp.mkdir(parents=True)
         _write_contents(tmp, ckpt, test_x, svg, val_count, display_count)
         if target.exists():
             target.rmdir()
         os.replace(tmp, target)
+        fsync_folder(target.parent)
     except OSError as exc:
         raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:

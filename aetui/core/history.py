@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from aetui.core.checkpoint import json_default
 from aetui.core.snapshots import LossTerms, Snapshot, frozen_copy
 
 DEFAULT_CAP_MB = 200.0
@@ -132,7 +133,7 @@ def to_arrays(entries: list[Snapshot], budget: int = CHECKPOINT_BUDGET) -> dict[
         "digits": int(s.clean.shape[0]), "n_in": int(s.n_in),
         "image_shape": list(s.image_shape), "message": s.message,
     } for s in chosen]
-    out = {PREFIX + "index": np.array(json.dumps(index, default=_json_default))}
+    out = {PREFIX + "index": np.array(json.dumps(index, default=json_default))}
     for name in _ARRAYS:
         rows = [np.asarray(getattr(s, name), np.float32).reshape(-1) for s in chosen]
         out[PREFIX + name] = np.concatenate(rows).astype(np.float16)
@@ -180,9 +181,3 @@ def _terms_row(terms: LossTerms | None) -> list[float] | None:
 
 def _terms(row) -> LossTerms | None:
     return None if row is None else LossTerms(*(float(v) for v in row))
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -124,6 +124,16 @@ def _pixel_scale_typed(images):
 
 
 @numba.njit(**_JIT)
+def _scaled_rows(images, start, rows, scale, out):
+    """out[:rows] ← images[start:start + rows] · scale: stored pixels as model inputs
+    (scale from _pixel_scale; its type decides the multiply's precision)."""
+    n = images.shape[1]
+    for i in range(rows):
+        for j in range(n):
+            out[i, j] = images[start + i, j] * scale
+
+
+@numba.njit(**_JIT)
 def _gemm(trans_a, trans_b, alpha, a, b, beta, c):
     """C ← alpha·op(A)·op(B) + beta·C (row-major, C-contiguous); beta = 0 ignores C."""
     m = a.shape[1] if trans_a else a.shape[0]
@@ -849,9 +859,7 @@ def _full_batch_loss_and_gradient(images, W, b, c, V, tied, loss, decoder, l2, b
         for start in range(0, N, rows_max):
             rows = min(rows_max, N - start)
             xb, hb = x[:rows], h[:rows]
-            for i in range(rows):
-                for j in range(n):
-                    xb[i, j] = images[start + i, j] * pixel_scale
+            _scaled_rows(images, start, rows, pixel_scale, xb)
             _encode_rows(xb, no_sparse, False, W, b, hb, one, ebuf, bits)
             for i in range(rows):
                 for l in range(k):
@@ -870,13 +878,12 @@ def _full_batch_loss_and_gradient(images, W, b, c, V, tied, loss, decoder, l2, b
     for start in range(0, N, rows_max):
         rows = min(rows_max, N - start)
         xb, hb, zb, dhb = x[:rows], h[:rows], z[:rows], dh[:rows]
-        for i in range(rows):
-            for j in range(n):
-                xb[i, j] = images[start + i, j] * pixel_scale
+        _scaled_rows(images, start, rows, pixel_scale, xb)
         _encode_rows(xb, no_sparse, False, W, b, hb, one, ebuf, bits)
-        for i in range(rows):
-            for l in range(k):
-                activation[l] += hb[i, l]
+        if beta == 0.0:  # else ρ̂ came from pass 1
+            for i in range(rows):
+                for l in range(k):
+                    activation[l] += hb[i, l]
         recon += _reconstruction_rows(hb, W, V, tied, c, xb, loss, decoder, zb, gc_part, one,
                                       inv_N, ebuf, bits, lanes)
         _backprop_to_hidden(zb, W, V, tied, dhb)
@@ -1030,9 +1037,7 @@ def _encode(images, W, b, out):
     for start in range(0, m, block):
         stop = min(start + block, m)
         rows = stop - start
-        for i in range(rows):
-            for j in range(n):
-                xb[i, j] = images[start + i, j] * scale
+        _scaled_rows(images, start, rows, scale, xb)
         hb = out[start:stop]
         np.dot(xb[:rows], W, hb)
         for i in range(rows):

@@ -34,7 +34,6 @@ class FullBatchLBFGS:
         self.chunk = chunk
         self.evaluations = 0
         self.last_terms = (0.0, 0.0, 0.0)
-        self.last_rho_hat = np.zeros(self.k)
 
     @property
     def size(self) -> int:
@@ -69,7 +68,6 @@ class FullBatchLBFGS:
             self.images, self.unpack(theta), self.hyper, chunk=self.chunk, grads=grads)
         self.evaluations += 1
         self.last_terms = terms
-        self.last_rho_hat = grads.rho_hat
         total = sum(terms)
         if not np.isfinite(total):
             return np.inf, np.zeros_like(grad)  # the line search backs off

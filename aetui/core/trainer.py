@@ -115,7 +115,6 @@ class Trainer:
         self._data_hash: str | None = None
         self._replay: list[KnobEvent] = []  # scheduled changes, oldest first
         self._pause_at: int | None = None
-        self._hyper_of: Settings | None = None
         # Extra named arrays for checkpoints (the lab's history store, core/history.py):
         # called on the saving thread; a loaded checkpoint's extras are kept otherwise.
         self.checkpoint_extras: Callable[[], dict[str, np.ndarray]] | None = None
@@ -213,11 +212,8 @@ class Trainer:
         return engine.Workspace.allocate(batch, self.n_in, self.params.hidden)
 
     def _hyper(self) -> engine.Hyper:
-        """The applied settings as the kernels take them (rebuilt only when they change)."""
-        if self._hyper_of is not self._applied:
-            self._hyper_cached = engine.Hyper.from_settings(self._applied)
-            self._hyper_of = self._applied
-        return self._hyper_cached
+        """The applied settings as the kernels take them."""
+        return engine.Hyper.from_settings(self._applied)
 
     # ----- the thread contract ------------------------------------------------------
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from aetui import paths
+from aetui.config import is_patches
 from aetui.data import digits, folder, mnist, patches
 from aetui.data.download import DEFAULT_TIMEOUTS, FetchError, Timeouts
 from aetui.data.idx import UnreadableData
@@ -58,8 +59,6 @@ def as_float(images: np.ndarray) -> np.ndarray:
 
 def image_layout(settings) -> tuple[tuple[int, int], int]:
     """How a row of this run's data is drawn, and its colour planes: ((h, w), channels)."""
-    from aetui.config import is_patches
-
     if not is_patches(settings.dataset):
         return (28, 28), 1
     options = patches.PatchOptions.from_settings(settings)
@@ -96,7 +95,7 @@ def load_dataset(name: str = "mnist", data_dir: str | Path | None = None, seed: 
     `name="patches"` (or "patches:PATH") gives natural-image patches made as
     `patch_options` say (default PatchOptions()); nothing is downloaded.
     """
-    if name == "patches" or name.startswith("patches:"):
+    if is_patches(name):
         ds = _patches(name.partition(":")[2] or None, patch_options or patches.PatchOptions())
     elif name not in NAMES:
         raise ConfigError("--dataset", f"must be one of {', '.join(NAMES)}, got {name!r}")

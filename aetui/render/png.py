@@ -9,8 +9,6 @@ Digits (unsigned, in [0, 1]) go black to white.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from aetui.errors import AetuiError
+from aetui.files import write_atomically
 from aetui.render.colormap import colour_rgb, grey_value
 
 BACKGROUND = 255  # white page between images and panels
@@ -94,15 +93,10 @@ def save_panels(path: str | Path, panels: Sequence[tuple[str, np.ndarray]],
     target = Path(path).expanduser()
     if not target.parent.is_dir():
         raise AetuiError(f"--png: no such folder: {target.parent}")
-    # A temporary file in the same folder, then rename: never a half-written PNG.
-    # Opened with "xb" (not mkstemp) so the file gets the usual umask permissions.
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    # Never a half-written PNG: the project's atomic write (temporary file, rename).
     try:
-        with open(tmp, "xb") as fh:
-            image.save(fh, format="PNG")
-        os.replace(tmp, target)
+        write_atomically(target, lambda fh: image.save(fh, format="PNG"))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise AetuiError(f"--png: cannot write {target}: {exc.strerror or exc}") from None
     return target
 

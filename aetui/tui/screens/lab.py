@@ -261,7 +261,13 @@ class LabScreen(Screen[None]):
             return
         snap = message.snapshot
         # The history's one hook: it stores the live snapshot and says what to draw.
-        self._show_snapshot(self.history.receive(snap, self.trainer))
+        shown = self.history.receive(snap, self.trainer)
+        if self.history.scrubbing:
+            # The stored moment is on screen already (drawn when stepped to): only the
+            # live loss curve grows under its marker.
+            self.query_one(LossPanel).set_curve(shown.curve, shown.knob_log)
+        else:
+            self._show_snapshot(shown)
         if snap.message and snap.state == DIVERGED:
             self.message = _diverged_text(snap.message)
         self.snapshot = snap  # always the live one (its weights feed inspector and drawing)

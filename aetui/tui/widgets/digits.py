@@ -8,8 +8,8 @@ from rich.segment import Segment
 
 from aetui.render import grid_geometry, render_grid
 from aetui.render.pixels import grid_capacity, grid_rgb
-from aetui.tui.widgets.filters import PATCH_ZOOMS, resolution_note
-from aetui.tui.widgets.image_view import PIXEL_SIZES, ImageView
+from aetui.tui.widgets.filters import resolution_note
+from aetui.tui.widgets.image_view import ImageView, pixel_sizes
 
 KINDS = ("x", "x̃", "x̂", "|x−x̂|")
 GROUP_GAP = 3  # columns between one digit's four images and the next digit's
@@ -49,10 +49,6 @@ class DigitsPanel(ImageView):
         self.mode = mode
         self.mark_dirty(now=True)
 
-    @property
-    def draw_mode(self) -> str:
-        return "ascii" if self.graphics == "ascii" else self.mode
-
     def build_pixels(self, width_px: int, height_px: int) -> np.ndarray | None:
         """Pixel graphics: full resolution; kinds as rows when four rows fit,
         else each digit's four images side by side."""
@@ -82,11 +78,6 @@ class DigitsPanel(ImageView):
     def _signed_scale(self, shown: int) -> float:
         return float(np.abs(self.images[:, :shown]).max()) or 1.0
 
-    def _sizes(self) -> tuple[int, ...]:
-        if self.shape == (28, 28):
-            return PIXEL_SIZES
-        return tuple(m * self.shape[1] for m in PATCH_ZOOMS)
-
     def choose_layout(self, width: int, height: int, d: int) -> tuple[str, int, int]:
         """(orientation, pixel size, digits shown): 28 px if one digit fits, else
         the largest size that shows MIN_DIGITS digits (or all), trying
@@ -96,7 +87,7 @@ class DigitsPanel(ImageView):
         cols: each digit is a group of 4 images side by side; groups fill
         the width, then wrap to further grid rows.
         """
-        sizes = self._sizes()
+        sizes = pixel_sizes(self.shape)
         best = ("rows", sizes[-1], 0)
         for size in sizes:
             # Digits: 28 px as soon as one fits; smaller sizes only for MIN_DIGITS.

@@ -8,7 +8,7 @@ from rich.segment import Segment
 
 from aetui.render import CMAPS, MODES, grid_geometry, render_grid
 from aetui.render.pixels import grid_capacity, grid_rgb
-from aetui.tui.widgets.image_view import PIXEL_SIZES, ImageView
+from aetui.tui.widgets.image_view import ImageView, pixel_sizes
 from aetui.tui.widgets.marks import mark_cursor
 
 # Pixel sizes to try, largest first; "auto" takes the largest that still shows
@@ -17,7 +17,6 @@ from aetui.tui.widgets.marks import mark_cursor
 ZOOMS = ("auto", 28, 14)
 AUTO_MIN_UNITS = 8
 NATIVE = 28
-PATCH_ZOOMS = (4, 3, 2)  # patches: whole multiples of their width
 
 
 def resolution_note(size: int, native: int = NATIVE) -> str:
@@ -74,10 +73,6 @@ class FiltersPanel(ImageView):
         self.cmap = CMAPS[(CMAPS.index(self.cmap) + 1) % len(CMAPS)]
         self.mark_dirty(now=True)
         return self.cmap
-
-    @property
-    def draw_mode(self) -> str:
-        return "ascii" if self.graphics == "ascii" else self.mode
 
     def toggle_normalise(self) -> str:
         self.normalise = "shared" if self.normalise == "each" else "each"
@@ -164,11 +159,7 @@ class FiltersPanel(ImageView):
         """The grid for this panel size and zoom: the largest size that shows
         AUTO_MIN_UNITS images (one when full screen; or all of them), else the
         smallest size."""
-        sizes = PIXEL_SIZES if self.zoom == "auto" else (self.zoom,)
-        if self.shape != (28, 28) and self.zoom == "auto":
-            # Patches: whole multiples of their width, never below 2× (8 × 8 at
-            # native size is 4 rows of cells, too few to read an orientation).
-            sizes = tuple(m * self.shape[1] for m in PATCH_ZOOMS)
+        sizes = pixel_sizes(self.shape) if self.zoom == "auto" else (self.zoom,)
         # Full screen is for detail: full resolution as soon as one filter fits.
         least = 1 if self.has_class("-maximized") else AUTO_MIN_UNITS
         want = min(least, max(self.total, 1))

@@ -22,6 +22,16 @@ from aetui.tui.widgets.redraw import RedrawTimer
 
 # Pixel widths tried for an image, largest first (28 = native MNIST).
 PIXEL_SIZES = (28, 21, 14, 12, 10, 7)
+PATCH_ZOOMS = (4, 3, 2)  # patches: whole multiples of their width
+
+
+def pixel_sizes(shape: tuple[int, int]) -> tuple[int, ...]:
+    """The widths to try for images of `shape`: the ladder for 28×28 digits; whole
+    multiples of a patch's width, never below 2× (8 × 8 at native size is 4 rows of
+    cells, too few to read an orientation)."""
+    if tuple(shape) == (28, 28):
+        return PIXEL_SIZES
+    return tuple(m * shape[1] for m in PATCH_ZOOMS)
 
 PIXEL_INTERVAL_FACTOR = 6.0  # README, "Pictures": ≤ 100 KB/s with pixels
 MAX_SCALE = 3  # screen pixels per image pixel, at most: bytes grow with the area
@@ -84,6 +94,11 @@ class ImageView(RedrawTimer, LineCacheWidget):
         if now:
             self._pixels_sent_at = 0.0
         super().mark_dirty(now=now)
+
+    @property
+    def draw_mode(self) -> str:
+        """The colour mode drawn in: ASCII when the pictures are ASCII."""
+        return "ascii" if self.graphics == "ascii" else self.mode
 
     def stale(self) -> bool:
         return self._published_for != self.size

@@ -81,8 +81,7 @@ class LossPanel(RedrawTimer, PlotView):
         """Mark the step of the moment the other panels show (None: live, no mark)."""
         if step != self.history_step:
             self.history_step = step
-            self._dirty = True
-            self._tick()
+            self.mark_dirty(now=True)
 
     def toggle_log(self) -> bool:
         self.log_scale = not self.log_scale
