@@ -46,7 +46,7 @@ class FakeTrainer:
     def __init__(self, settings: Settings, train_x, test_x, *, checkpoint=None,
                  val_count: int = 1000, display_count: int = 8,
                  snapshot_interval: float = 0.25, on_snapshot=None, on_epoch=None,
-                 on_diverged=None, blas_threads: int | None = 1,
+                 on_diverged=None, threads: int | None = 1,
                  knobs: KnobSession | None = None, image_shape=None,
                  chunk_delay: float = 0.02,
                  warm_up_seconds: float = 0.0, steps_per_chunk: int = 10):

@@ -58,7 +58,7 @@ def test_numpy_reference_matches_the_engine_without_corruption(digits, batch):
 
     train_x, test_x = digits
     settings = bench._settings(batch, 24, 0).replace(noise="none", q=0.0)
-    trainer = Trainer(settings, train_x, test_x, blas_threads=None)
+    trainer = Trainer(settings, train_x, test_x, threads=None)
     p = trainer.params
     ref = bench.NumpyReference(p.W, p.b, p.c, batch, q=0.0)
     ws = trainer._workspace(batch)

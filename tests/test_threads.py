@@ -9,7 +9,7 @@ import naive
 import numba
 import numpy as np
 import pytest
-from test_kernels import VARIANTS, _problem, minibatch_objective
+from test_kernels import VARIANTS
 
 from aetui.cli import main
 from aetui.commands import common
@@ -23,7 +23,7 @@ THREADS = 2  # numba's pool holds at least this many (NUMBA_NUM_THREADS ≥ core
 def threaded():
     """Run the test's kernels on THREADS threads; back to one afterwards (the trainer's
     and the other tests' default)."""
-    used = engine.use_threads(THREADS, loops=THREADS)
+    used = engine.use_threads(THREADS)
     yield used
     engine.use_threads(1)
 
@@ -34,16 +34,42 @@ def test_a_thread_safe_layer_is_loaded(threaded):
     assert numba.get_num_threads() == min(THREADS, numba.config.NUMBA_NUM_THREADS)
 
 
+def _wide_problem(seed: int, tied: bool, m=5, n=20, k=40):
+    """A batch wide enough to split: 3 blocks of hidden units, 2 of pixels."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((m, n))
+    xt = x * (rng.random((m, n)) > 0.3)
+    p = {"W": rng.normal(0, 0.5, (n, k)), "b": rng.normal(0, 0.1, k),
+         "c": rng.normal(0, 0.1, n)}
+    if not tied:
+        p["V"] = rng.normal(0, 0.5, (k, n))
+    return x, xt, p
+
+
+def _split_objective(x, xt, tied, loss, decoder, beta, sparse, parts):
+    hyper = engine.Hyper.of(tied=tied, loss=loss, decoder=decoder, l2=0.01, beta=beta, rho=0.1)
+
+    def value_and_gradient(p):
+        terms, g = engine.loss_and_gradients(
+            xt, x, Params(p["W"], p["b"], p["c"], p.get("V")), hyper,
+            sparse_density=1.0 if sparse else 0.0, parts=parts)
+        grads = {"W": g.W, "b": g.b, "c": g.c}
+        if not tied:
+            grads["V"] = g.V
+        return sum(terms), grads
+    return value_and_gradient
+
+
 @pytest.mark.parametrize(("tied", "variant", "beta", "sparse"), list(itertools.product(
     (True, False), VARIANTS, (0.0, 3.0), (False, True))))
-def test_gradients_match_finite_differences_on_several_threads(threaded, tied, variant, beta,
-                                                               sparse):
-    x, xt, p = _problem(3, tied)
-    naive.check_gradient(minibatch_objective(x, xt, tied, *variant, 0.01, beta, sparse), p)
+def test_gradients_of_a_split_step_match_finite_differences(threaded, tied, variant, beta,
+                                                            sparse):
+    x, xt, p = _wide_problem(3, tied)
+    naive.check_gradient(_split_objective(x, xt, tied, *variant, beta, sparse, parts=3), p)
 
 
-def _train(images, threads, *, tied, steps=6, batch=16, seed=4):
-    engine.use_threads(threads, loops=threads)
+def _train(images, threads, parts, *, tied, optimizer="sgd", steps=6, batch=16, seed=4):
+    engine.use_threads(threads)
     n, k = images.shape[1], 40
     rng = np.random.default_rng(seed)
     W = (rng.normal(0, 0.1, (n, k))).astype(np.float32)
@@ -52,40 +78,58 @@ def _train(images, threads, *, tied, steps=6, batch=16, seed=4):
     opt = {name: np.zeros((2, *a.shape), np.float32) for name, a in
            (("opt_W", W), ("opt_b", model.b), ("opt_c", model.c))}
     opt["opt_V"] = np.zeros((2, 1, 1) if tied else (2, k, n), np.float32)
-    hyper = engine.Hyper.of(tied=tied, noise="mask", q=0.3, lr=0.1)
+    hyper = engine.Hyper.of(tied=tied, noise="mask", q=0.3, optimizer=optimizer,
+                            lr=0.1 if optimizer == "sgd" else 0.01)
     sums = np.zeros(4)
     done, _, finite = engine.train_chunk(
         images, np.arange(len(images)), 0, steps, np.random.default_rng(seed), model, opt, 0,
-        hyper, engine.Workspace.allocate(batch, n, k, np.float32), sums)
+        hyper, engine.Workspace.allocate(batch, n, k, np.float32), sums, parts=parts)
     assert (done, finite) == (steps, True)
-    return [a.copy() for a in (model.W, model.b, model.c)], sums.copy()
+    return [a.copy() for a in (model.W, model.b, model.c, model.V) if a is not None], sums.copy()
 
 
-@pytest.mark.parametrize("tied", [True, False])
-def test_training_is_deterministic_for_a_given_thread_count(threaded, tied):
+@pytest.mark.parametrize(("tied", "optimizer"), [(True, "sgd"), (False, "sgd"),
+                                                 (True, "adam"), (False, "momentum")])
+def test_training_gives_the_same_bits_for_a_given_split_whatever_runs_it(threaded, tied,
+                                                                         optimizer):
     images = (np.random.default_rng(0).random((96, 300)) < 0.2).astype(np.uint8) * 255
-    first = _train(images, THREADS, tied=tied)
-    again = _train(images, THREADS, tied=tied)
-    for a, b in zip(first[0], again[0], strict=True):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(first[1], again[1])
-    # The parallel loops split rows, not sums: one thread lands on the same result
-    # (up to BLAS's own blocking, which may differ with its thread count).
-    single = _train(images, 1, tied=tied)
+    first = _train(images, THREADS, 3, tied=tied, optimizer=optimizer)
+    again = _train(images, THREADS, 3, tied=tied, optimizer=optimizer)
+    one_thread = _train(images, 1, 3, tied=tied, optimizer=optimizer)
+    for run in (again, one_thread):  # a part's work does not depend on the thread it is on
+        for a, b in zip(first[0], run[0], strict=True):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(first[1], run[1])
+    # A split changes only the order of partial sums: one part lands close by.
+    single = _train(images, 1, 1, tied=tied, optimizer=optimizer)
     for a, b in zip(first[0], single[0], strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert not np.array_equal(first[0][0], single[0][0])  # the split did take place
 
 
-def test_sparse_products_give_the_same_bits_on_one_thread_and_several(threaded):
-    x, xt, p = _problem(5, True)
-    hyper = engine.Hyper.of(tied=True, beta=3.0, rho=0.1)
+def test_a_split_step_matches_the_whole_one(threaded):
+    x, xt, p = _wide_problem(5, True)
+    hyper = engine.Hyper.of(tied=True, beta=3.0, rho=0.1, l2=0.01)
     params = Params(p["W"], p["b"], p["c"], None)
-    many = engine.loss_and_gradients(xt, x, params, hyper, sparse_density=1.0)
+    whole = engine.loss_and_gradients(xt, x, params, hyper, sparse_density=1.0)
+    split = engine.loss_and_gradients(xt, x, params, hyper, sparse_density=1.0, parts=3)
+    np.testing.assert_allclose(split[0], whole[0], rtol=1e-12)
+    for name in ("W", "b", "c", "rho_hat"):
+        np.testing.assert_allclose(getattr(split[1], name), getattr(whole[1], name),
+                                   rtol=1e-12, atol=1e-15)
+
+
+def test_held_out_measurement_and_encoder_give_the_same_bits_on_any_thread_count(threaded):
+    from aetui.core.model import init_params
+
+    images = np.random.default_rng(2).integers(0, 256, (700, 784), dtype=np.uint8)
+    params = init_params(784, 40, seed=1, tied=True)
+    many = engine.held_out(params, images), engine.encode(params.W, params.b, images)
     engine.use_threads(1)
-    one = engine.loss_and_gradients(xt, x, params, hyper, sparse_density=1.0)
-    assert many[0] == one[0]
-    for name in ("W", "b", "c"):
-        np.testing.assert_array_equal(getattr(many[1], name), getattr(one[1], name))
+    one = engine.held_out(params, images), engine.encode(params.W, params.b, images)
+    assert many[0][0] == one[0][0]
+    np.testing.assert_array_equal(many[0][1], one[0][1])
+    np.testing.assert_array_equal(many[1], one[1])
 
 
 def test_threads_come_from_the_option_then_the_environment_then_the_cpus(monkeypatch):
@@ -116,27 +160,34 @@ def test_bad_thread_counts_are_refused_in_one_line(monkeypatch, capsys, tmp_path
 
 
 @pytest.mark.parametrize(("model", "expected"), [
-    (["--hidden", "200", "--batch", "128"], 2),  # 128 × 784 × 200 ≥ PARALLEL_PRODUCT_MACS
-    (["--hidden", "8"], 1),                     # products too small to share
+    (["--hidden", "200", "--batch", "128"], 2),  # 128 × 784 × 200: two parts
+    (["--hidden", "8"], 1),                     # one block of units: nothing to split
 ])
 def test_the_trainer_trains_on_the_threads_it_is_given(monkeypatch, tmp_path, model, expected):
-    seen = []
-    real = engine.use_threads
-    monkeypatch.setattr(engine, "use_threads", lambda n: seen.append(n) or real(n))
+    threads, parts = [], []
+    real_use, real_chunk = engine.use_threads, engine.train_chunk
+    monkeypatch.setattr(engine, "use_threads", lambda n: threads.append(n) or real_use(n))
+    # (hidden units, parts) of each chunk: warm_up's tiny models (2 units) run whole.
+    monkeypatch.setattr(engine, "train_chunk", lambda *a, **kw: parts.append(
+        (a[5].W.shape[1], kw["parts"])) or real_chunk(*a, **kw))
     monkeypatch.setenv(common.THREADS_ENV, "2")
     try:
         assert main(["train", "--dataset", "digits", "--steps", "3", *model,
                      "--out", str(tmp_path / "run.npz")]) == 0
     finally:
-        real(1)
-    assert seen and set(seen) == {expected}
+        real_use(1)
+    assert threads and set(threads) == {2}
+    hidden = int(model[1])
+    assert {split for units, split in parts if units == hidden} == {expected}
 
 
-def test_only_large_products_share_blas_threads():
-    big = engine.PARALLEL_PRODUCT_MACS
-    assert engine.blas_threads_for(4, 1, big, 1) == 4
-    assert engine.blas_threads_for(4, 1, big - 1, 1) == 1
-    assert engine.blas_threads_for(1, 128, 784, 500) == 1
+def test_a_step_is_split_only_where_each_part_has_work_of_its_own():
+    assert engine.parts_for(4, 20, 784, 500) == 4
+    assert engine.parts_for(1, 128, 784, 500) == 1
+    assert engine.parts_for(2, 20, 784, engine.UNIT_BLOCK) == 1  # one block of units
+    assert engine.parts_for(8, 128, 784, 40) == 3                # three blocks
+    small = engine.PART_MACS // (784 * 64)
+    assert engine.parts_for(8, small, 784, 64) == 1              # too little work to share
 
 
 def _digits_split(n_train=600, n_test=200):
@@ -202,4 +253,4 @@ def test_the_lab_leaves_one_thread_to_the_interface(monkeypatch):
     assert lab.lab_trainer_threads("1") == 1
     app = lab.build_lab_app(Settings(hidden=4), trainer_threads=3)
     images = np.zeros((4, 784), np.uint8)
-    assert app.trainer_factory(Settings(hidden=4), images, images).blas_threads == 3
+    assert app.trainer_factory(Settings(hidden=4), images, images).threads == 3

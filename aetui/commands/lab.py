@@ -116,7 +116,7 @@ def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None,
         return seen["dataset"]
 
     def trainer_factory(*args, **kwargs):
-        trainer = default_trainer_factory(*args, blas_threads=trainer_threads, **kwargs)
+        trainer = default_trainer_factory(*args, threads=trainer_threads, **kwargs)
         if "dataset" in seen:
             trainer.data_name = seen["dataset"].name
         if replay:  # the first trainer only: a loaded checkpoint is not replayed

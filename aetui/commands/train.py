@@ -80,7 +80,7 @@ def _train(args, settings, load_path, out: Path, signals: common.EndingSignals,
     trainer = Trainer(settings, train_x, test_x, checkpoint=checkpoint,
                       on_snapshot=report.snapshot, on_epoch=report.epoch,
                       on_diverged=report.diverged, image_shape=data.image_shape,
-                      blas_threads=args.threads)
+                      threads=args.threads)
     report.trainer = trainer
     trainer.data_name = data.name
     if record is not None:

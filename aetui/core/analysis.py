@@ -388,8 +388,8 @@ def encode(params, x: np.ndarray, batch: int = 10_000) -> np.ndarray:
     return hidden_activations(params, np.asarray(x), batch=batch)
 
 
-def reconstruction_loss(params, x: np.ndarray, loss: str = "ce", decoder: str = "sigmoid",
-                        batch: int = 10_000) -> float:
+def reconstruction_loss(params, x: np.ndarray, loss: str = "ce", decoder: str = "sigmoid"
+                        ) -> float:
     """Reconstruction loss of clean inputs through the model, per example.
 
     x̂ = f(h(x) V + c) with V = Wᵀ when `params.V` is None (tied) and f the
@@ -397,7 +397,7 @@ def reconstruction_loss(params, x: np.ndarray, loss: str = "ce", decoder: str = 
     nats) or "mse" (squared error), summed over pixels and averaged over the
     rows of x -- the same convention as the trainer's reconstruction term.
     """
-    return clean_loss_and_rho_hat(params, np.asarray(x), loss, decoder, batch)[0]
+    return clean_loss_and_rho_hat(params, np.asarray(x), loss, decoder)[0]
 
 
 # ---------------------------------------------------------------- helpers

@@ -94,7 +94,7 @@ class _TrainEpochs:
     def __init__(self, settings, train_x: np.ndarray, test_x: np.ndarray, threads: int) -> None:
         from aetui.core.trainer import Trainer
 
-        self.trainer = Trainer(settings, train_x, test_x, blas_threads=threads)
+        self.trainer = Trainer(settings, train_x, test_x, threads=threads)
         self.trainer.warm_up()
 
     def epoch(self) -> float:

@@ -196,11 +196,14 @@ def _check_params(W, b, c, V, tied: bool):
 def train_chunk(images: np.ndarray, order: np.ndarray, pos: int, n_steps: int,
                 rng: np.random.Generator, params, opt: dict[str, np.ndarray], adam_t: int,
                 hyper: Hyper, ws: Workspace, sums: np.ndarray, *,
-                sparse_density: float = SPARSE_DENSITY) -> tuple[int, int, bool]:
+                sparse_density: float = SPARSE_DENSITY, parts: int = 1
+                ) -> tuple[int, int, bool]:
     """Up to `n_steps` minibatch updates (batch = ws.batch) over images[order[pos:]],
-    in place on params (W, b, c, V) and opt (opt_W, opt_b, opt_c, opt_V: (2, *shape)
-    optimizer state; opt_V (2, 1, 1) when tied). images: N×n uint8 (0..255, scaled by
-    1/255) or float32 rows (used as they are).
+    each split into `parts` parts run in parallel (parts_for; the calling thread's
+    numba threads run them: use_threads), in place on params (W, b, c, V) and opt
+    (opt_W, opt_b, opt_c, opt_V: (2, *shape) optimizer state; opt_V (2, 1, 1) when
+    tied). images: N×n uint8 (0..255, scaled by 1/255) or float32 rows (used as
+    they are).
 
     sums[0..2] accumulate the recon, l2 and sparsity terms per batch (as in
     loss_and_gradients), sums[3] the number of updates. Stops early at the end
@@ -227,12 +230,13 @@ def train_chunk(images: np.ndarray, order: np.ndarray, pos: int, n_steps: int,
     _check("sums", sums, (4,), np.float64)
     if hyper.optimizer < 0:
         raise ValueError("a full-batch optimizer takes no minibatch steps (see lbfgs.py)")
+    parts = _checked_parts(parts)
     done, new_pos, finite = kernels._train_chunk(
         images, order, int(pos), int(n_steps), batch, rng,
         W, b, c, V, opt["opt_W"], opt["opt_b"], opt["opt_c"], opt["opt_V"], int(adam_t),
         hyper.tied, hyper.noise, hyper.q, hyper.sigma, hyper.loss, hyper.decoder, hyper.l2,
         hyper.beta, hyper.rho, RHO_CLIP, hyper.optimizer, hyper.lr, float(sparse_density),
-        ws.x, ws.xt, ws.h, ws.z, ws.dh, ws.gW, ws.gb, ws.gc, ws.gV, ws.rho_hat, sums)
+        parts, ws.x, ws.xt, ws.h, ws.z, ws.dh, ws.gW, ws.gb, ws.gc, ws.gV, ws.rho_hat, sums)
     return int(done), int(new_pos), bool(finite)
 
 
@@ -265,12 +269,36 @@ def encode(W: np.ndarray, b: np.ndarray, images: np.ndarray) -> np.ndarray:
     if b.shape != (W.shape[1],):
         raise ValueError(f"b must have shape ({W.shape[1]},)")
     out = np.empty((images.shape[0], W.shape[1]), np.float32)
-    kernels._encode(images, W, b, out)
+    kernels._encode(images, W, b, out, numba.get_num_threads())
     return out
 
 
+def held_out(params, images: np.ndarray, loss: str = "ce", decoder: str = "sigmoid"
+             ) -> tuple[float, np.ndarray]:
+    """The held-out measurement of clean images (N×n uint8 scaled by 1/255, or float32
+    rows as they are): (reconstruction loss summed over pixels and averaged over
+    the images, ρ̂: each unit's mean activation, float64). Runs on the calling
+    thread's numba threads (use_threads), in blocks of rows whose sums are added
+    in order: the same result on any number of threads."""
+    loss_code = _code(LOSS_CODES, "loss", loss)
+    decoder_code = _code(DECODER_CODES, "decoder", decoder)
+    tied = params.V is None
+    W, b, c = params.W, params.b, params.c
+    _, V = _check_params(W, b, c, params.V, tied)
+    images = np.ascontiguousarray(images)
+    if images.dtype.kind == "f" and images.dtype != np.float32:
+        images = images.astype(np.float32)
+    _check_images(images, W.shape[0])
+    rho_hat = np.zeros(W.shape[1])
+    if len(images) == 0:
+        return 0.0, rho_hat
+    recon = kernels._held_out(images, W, b, c, V, tied, loss_code, decoder_code,
+                              numba.get_num_threads(), rho_hat)
+    return float(recon), rho_hat
+
+
 def loss_and_gradients(xt: np.ndarray, x: np.ndarray, params, hyper: Hyper, *,
-                       sparse_density: float = 0.0
+                       sparse_density: float = 0.0, parts: int = 1
                        ) -> tuple[tuple[float, float, float], Gradients]:
     """The objective on one batch and its gradient, as one training step computes them.
 
@@ -279,6 +307,7 @@ def loss_and_gradients(xt: np.ndarray, x: np.ndarray, params, hyper: Hyper, *,
     averaged over the m rows, the other two as they enter the objective, the
     gradients of their sum. sparse_density: the products with X̃ take its
     non-zero entries only when at most this share is non-zero (0 never, 1 always).
+    parts: the step split as training splits it (train_chunk).
     """
     W, b, c, V, dtype = _checked_params(params, hyper)
     tied = hyper.tied
@@ -293,8 +322,8 @@ def loss_and_gradients(xt: np.ndarray, x: np.ndarray, params, hyper: Hyper, *,
                       np.empty((k, n), dtype), np.empty(k, dtype))
     terms = kernels._forward_backward(
         xt, x, W, b, c, V, tied, hyper.loss, hyper.decoder, hyper.l2, hyper.beta, hyper.rho,
-        RHO_CLIP, float(sparse_density), h, z, dh, grads.W, grads.b, grads.c,
-        grads.V, grads.rho_hat)
+        RHO_CLIP, float(sparse_density), _checked_parts(parts), h, z, dh, grads.W, grads.b,
+        grads.c, grads.V, grads.rho_hat)
     if tied:
         grads.V = None
     return (float(terms[0]), float(terms[1]), float(terms[2])), grads
@@ -369,34 +398,46 @@ def available_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def use_threads(count: int, *, loops: int = 1) -> int:
-    """Run the calling thread's kernels on `count` threads: the engine's BLAS (scipy's
-    OpenBLAS, one pool per process: the last caller's count holds) takes the dense
-    products on `count`; numba's parallel loops (the sparse products; per calling
-    thread) on `loops`. One by default: measured on 2 cores, numba's OpenMP pool
-    and OpenBLAS's pool spin against each other for the same cores, and the
-    sparse loops are too short to pay for waking a thread (README, "Threads").
-    Clamped to 1 … numba's pool size. Returns the BLAS count. Results are
-    deterministic for given counts (and the loops' give the same bits at any count)."""
+def use_threads(count: int) -> int:
+    """Run the calling thread's parallel kernels on `count` threads (numba's count is
+    per calling thread; clamped to 1 … numba's pool size) and hold the engine's
+    BLAS (scipy's OpenBLAS, one pool per process) to one thread: a step's parts
+    each call BLAS on their own thread, and a second pool would fight them for
+    the cores (README, "Threads"). Returns the count."""
+    count = _set_numba_threads(max(1, int(count)))
+    hold_engine_threads(1)
+    return count
+
+
+def use_blas_threads(count: int) -> int:
+    """Hold the engine's BLAS (process-wide) to `count` threads, for the full-batch
+    products of L-BFGS (full_batch_loss_and_gradient). Returns the count."""
     count = max(1, int(count))
-    _set_numba_threads(int(loops))
     hold_engine_threads(count)
     return count
 
 
-# The dense products of a step go to BLAS's threads only from this size on (multiply-
-# adds per product, batch × n_in × hidden): measured on 2 cores (README, "Threads"),
-# 128 × 784 × 500 ran 1.59× faster on 2 threads when the machine was quiet, while
-# 20 × 784 × 500 gained 1.14× when quiet and lost 3-6× whenever another process
-# took a core (the pool's threads wait for each other at every product).
-PARALLEL_PRODUCT_MACS = 20_000_000
+# The least work (multiply-adds of one matrix product, batch × n_in × hidden) worth a
+# part of its own: waking a thread and joining it costs a few µs, and a part this
+# size takes ~0.1 ms on one core (README, "Threads").
+PART_MACS = 1_000_000
+UNIT_BLOCK = 16  # hidden units per block: a part's columns start on a cache line
 
 
-def blas_threads_for(count: int, batch: int, n_in: int, hidden: int) -> int:
-    """How many BLAS threads a step of this size gets out of `count`: all of them for
-    products of at least PARALLEL_PRODUCT_MACS multiply-adds, else one. A function of
-    the settings only, so that a run stays deterministic for a given --threads."""
-    return max(1, int(count)) if batch * n_in * hidden >= PARALLEL_PRODUCT_MACS else 1
+def parts_for(threads: int, batch: int, n_in: int, hidden: int) -> int:
+    """How many parts a step of this size is split into on `threads` threads: one per
+    thread while each keeps at least PART_MACS multiply-adds and a block of units.
+    A function of the settings only, so that a run stays deterministic for a
+    given --threads."""
+    blocks = -(-int(hidden) // UNIT_BLOCK)
+    by_work = int(batch) * int(n_in) * int(hidden) // PART_MACS
+    return max(1, min(int(threads), blocks, by_work))
+
+
+def _checked_parts(parts) -> int:
+    if int(parts) != parts or parts < 1:
+        raise ValueError(f"parts must be a whole number ≥ 1, got {parts!r}")
+    return int(parts)
 
 
 def _set_numba_threads(count: int) -> int:
@@ -421,4 +462,4 @@ def threading_layer() -> str:
 
 def kernel_dispatchers() -> tuple:
     """The jitted entry points the trainer calls (for numba cache statistics)."""
-    return (kernels._train_chunk, kernels._corrupt, kernels._encode)
+    return (kernels._train_chunk, kernels._corrupt, kernels._encode, kernels._held_out)

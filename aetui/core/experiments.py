@@ -283,7 +283,7 @@ class NoiseComparison:
 
         shape = {} if self.image_shape == (28, 28) else {"image_shape": self.image_shape}
         if self.workers > 1:
-            shape["blas_threads"] = 1  # one core per model; the models fill the rest
+            shape["threads"] = 1  # one core per model; the models fill the rest
         trainer = factory(settings, self.train_x, self.test_x, on_epoch=on_epoch,
                           on_snapshot=on_snapshot, snapshot_interval=self.snapshot_interval,
                           **shape)

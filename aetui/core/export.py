@@ -73,7 +73,7 @@ def _write_contents(out: Path, ckpt: Checkpoint, test_x: np.ndarray, svg: str | 
 
     # A trainer built from the checkpoint shows the digits exactly as the lab does.
     view = Trainer(settings, test_x, test_x, checkpoint=ckpt, val_count=val_count,
-                   display_count=display_count, blas_threads=None)
+                   display_count=display_count, threads=None)
     snap = view.snapshot()
     _, rho_hat = clean_loss_and_rho_hat(ckpt.params, view.val_x, settings.loss,
                                         settings.decoder)

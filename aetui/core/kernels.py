@@ -40,11 +40,11 @@ _JIT_FMA = {**_JIT, "fastmath": {"contract"}}
 # Sums that may be regrouped (partial sums in vector lanes), which is what lets
 # a loop with a running total vectorise; NaN and Inf still propagate.
 _JIT_SUMS = {**_JIT, "fastmath": {"contract", "reassoc"}}
-# The sparse products split their output rows over numba's threads (prange):
-# each row is summed by one thread in a fixed order, so the result is the same
-# bits whatever the thread count. engine.py pins a thread-safe threading layer
-# and sets the count per calling thread (README, "Threads").
-_JIT_PAR = {**_JIT_FMA, "parallel": True}
+# The few functions that split a step into parts (_step, _optimizer_step, _encode)
+# run them as numba parallel loops, one part per iteration: each part's work is
+# fixed by (part, parts), so the result does not depend on which thread runs it.
+# engine.py pins a thread-safe threading layer (README, "Threads").
+_JIT_PAR = {**_JIT, "parallel": True}
 
 # Corrupted batches with at most this fraction of non-zero entries take the
 # sparse products (see _compress_rows). MNIST is about 19% ink; masking at
@@ -68,7 +68,9 @@ def _xgemm(typingctx, trans_a, trans_b, alpha, a, b, beta, c):
     process-specific is frozen into the on-disk cache.
     """
     arrays = (a, b, c)
-    if not all(isinstance(x, types.Array) and x.ndim == 2 and x.layout == "C"
+    # C-contiguous arrays or row-major views with unit column stride (a block of
+    # columns, W[:, lo:hi]): the row stride becomes BLAS's leading dimension.
+    if not all(isinstance(x, types.Array) and x.ndim == 2 and x.layout in ("C", "A")
                for x in arrays):
         return None
     dtype = c.dtype
@@ -83,7 +85,11 @@ def _xgemm(typingctx, trans_a, trans_b, alpha, a, b, beta, c):
         ta, tb, al, av, bv, be, cv = args
         arr = [context.make_array(t)(context, builder, v)
                for t, v in ((sig.args[3], av), (sig.args[4], bv), (sig.args[6], cv))]
-        sa, sb, sc = (cgutils.unpack_tuple(builder, x.shape, 2) for x in arr)
+        sa, _, sc = (cgutils.unpack_tuple(builder, x.shape, 2) for x in arr)
+        itemsize = ir.Constant(cgutils.intp_t, context.get_abi_sizeof(
+            context.get_data_type(dtype)))
+        lda, ldb, ldc = (builder.sdiv(cgutils.unpack_tuple(builder, x.strides, 2)[0], itemsize)
+                         for x in arr)
         al_slot = cgutils.alloca_once_value(builder, context.cast(builder, al, sig.args[2], dtype))
         be_slot = cgutils.alloca_once_value(builder, context.cast(builder, be, sig.args[5], dtype))
         ta_b = context.cast(builder, ta, sig.args[0], types.boolean)
@@ -101,9 +107,9 @@ def _xgemm(typingctx, trans_a, trans_b, alpha, a, b, beta, c):
         builder.call(fn, (
             kind, builder.select(tb_b, t_char, n_char), builder.select(ta_b, t_char, n_char),
             cols, rows, inner, builder.bitcast(al_slot, _VOIDP),
-            builder.bitcast(arr[1].data, _VOIDP), sb[1],
-            builder.bitcast(arr[0].data, _VOIDP), sa[1],
-            builder.bitcast(be_slot, _VOIDP), builder.bitcast(arr[2].data, _VOIDP), sc[1]))
+            builder.bitcast(arr[1].data, _VOIDP), ldb,
+            builder.bitcast(arr[0].data, _VOIDP), lda,
+            builder.bitcast(be_slot, _VOIDP), builder.bitcast(arr[2].data, _VOIDP), ldc))
         return context.get_dummy_value()
 
     return sig, codegen
@@ -135,7 +141,10 @@ def _scaled_rows(images, start, rows, scale, out):
 
 @numba.njit(**_JIT)
 def _gemm(trans_a, trans_b, alpha, a, b, beta, c):
-    """C ← alpha·op(A)·op(B) + beta·C (row-major, C-contiguous); beta = 0 ignores C."""
+    """C ← alpha·op(A)·op(B) + beta·C (row-major: C-contiguous, or views whose columns
+    are adjacent, such as W[:, lo:hi]); beta = 0 ignores C."""
+    if a.strides[1] != a.itemsize or b.strides[1] != b.itemsize or c.strides[1] != c.itemsize:
+        raise ValueError("gemm: the columns of each array must be adjacent")
     m = a.shape[1] if trans_a else a.shape[0]
     ka = a.shape[0] if trans_a else a.shape[1]
     kb = b.shape[1] if trans_b else b.shape[0]
@@ -229,13 +238,12 @@ LANES = 32  # partial products of Σ log1p(e) in _cross_entropy_row
 
 
 @numba.njit(**_JIT_SUMS)
-def _cross_entropy_row(z, t, c, one, inv_m, ebuf, bits, lanes, gc):
+def _cross_entropy_row(z, t, c, one, inv_m, ebuf, bits, lanes):
     """One example's cross-entropy with the sigmoid decoder: returns Σ_j of
     −[t log x̂ + (1−t) log(1−x̂)] = softplus(a) − t·a = max(a, 0) − t·a + log1p(e),
-    e = exp(−|a|), for the logits a = z + c; z becomes δ_out = (x̂ − t)/m and
-    gc accumulates it. one, inv_m: 1 and 1/m typed like the weights (see
-    _forward_backward_into); ebuf, bits: scratch (≥ n); lanes: float64 scratch
-    (LANES).
+    e = exp(−|a|), for the logits a = z + c; z becomes δ_out = (x̂ − t)/m. one,
+    inv_m: 1 and 1/m typed like the weights (see _step); ebuf, bits: scratch
+    (≥ n); lanes: float64 scratch (LANES).
 
     Σ log1p(e) is the log of the product of the (1 + e) ∈ (1, 2], in float64:
     exact to rounding, and ≤ 2¹⁰⁰⁰ as long as a log is taken every 1000
@@ -260,9 +268,7 @@ def _cross_entropy_row(z, t, c, one, inv_m, ebuf, bits, lanes, gc):
         xhat = r if a >= zero else e * r
         positive = a if a > zero else zero
         total += positive - tj * a
-        d = (xhat - tj) * inv_m
-        z[j] = d
-        gc[j] += d
+        z[j] = (xhat - tj) * inv_m
         ebuf[j] = one + e
     if n > 999 * LANES:  # a lane could pass 2¹⁰⁰⁰: one log per pixel instead
         for j in range(n):
@@ -417,48 +423,46 @@ def _corrupt_batch(rng, x, xt, noise, q, sigma, sparse_density, rowptr, cols, va
 
 
 @numba.njit(**_JIT_FMA)
-def _add_rows(out, M, rows, coefs, start, end):
-    """out ← out + Σ coefs[p]·M[rows[p]] over p in [start, end): the one loop of
-    both sparse products."""
-    k = out.shape[0]
+def _add_rows(out, M, rows, coefs, start, end, lo, hi):
+    """out[lo:hi] ← out[lo:hi] + Σ coefs[p]·M[rows[p], lo:hi] over p in [start, end):
+    the one loop of both sparse products."""
+    # Loops over slices from 0, here and in the other per-part loops: an index
+    # that may be negative (range(lo, hi)) takes numba's wraparound test at
+    # every access, and the loop no longer vectorises (10× slower).
+    o = out[lo:hi]
+    width = o.shape[0]
     p = start
     # Four rows of M per pass over out: a quarter of the loads and stores of out.
     while p + 4 <= end:
-        m0, m1, m2, m3 = M[rows[p]], M[rows[p + 1]], M[rows[p + 2]], M[rows[p + 3]]
+        m0, m1 = M[rows[p]][lo:hi], M[rows[p + 1]][lo:hi]
+        m2, m3 = M[rows[p + 2]][lo:hi], M[rows[p + 3]][lo:hi]
         v0, v1, v2, v3 = coefs[p], coefs[p + 1], coefs[p + 2], coefs[p + 3]
-        for l in range(k):
-            out[l] += v0 * m0[l] + v1 * m1[l] + v2 * m2[l] + v3 * m3[l]
+        for l in range(width):
+            o[l] += v0 * m0[l] + v1 * m1[l] + v2 * m2[l] + v3 * m3[l]
         p += 4
     while p < end:
-        m0 = M[rows[p]]
+        m0 = M[rows[p]][lo:hi]
         v0 = coefs[p]
-        for l in range(k):
-            out[l] += v0 * m0[l]
+        for l in range(width):
+            o[l] += v0 * m0[l]
         p += 1
 
 
-@numba.njit(**_JIT_PAR)
-def _sparse_times(rowptr, cols, vals, W, out):
-    """out ← X̃ W for X̃ given row-wise by _compress_rows; out is m×k. Rows in parallel."""
-    m = out.shape[0]
-    k = W.shape[1]
-    for i in numba.prange(m):
-        o = out[i]
-        for l in range(k):
+@numba.njit(**_JIT)
+def _sparse_times(rowptr, cols, vals, W, out, lo, hi):
+    """out[:, lo:hi] ← X̃ W[:, lo:hi] for X̃ given row-wise by _compress_rows; out is m×k."""
+    for i in range(out.shape[0]):
+        o = out[i][lo:hi]
+        for l in range(hi - lo):
             o[l] = 0
-        _add_rows(o, W, cols, vals, rowptr[i], rowptr[i + 1])
+        _add_rows(out[i], W, cols, vals, rowptr[i], rowptr[i + 1], lo, hi)
 
 
 @numba.njit(**_JIT)
-def _sparse_transpose_times_add(rowptr, cols, vals, D, alpha, target, colptr, crows, cvals):
-    """target ← target + alpha·X̃ᵀD for X̃ (m×n) given row-wise; D is m×k, target n×k.
-
-    Regroups the entries by column first (a counting sort into colptr, crows,
-    cvals, alpha folded into the values), so that each row of target is read
-    and written once, while the rows of D it adds come from cache.
-    """
-    m = D.shape[0]
-    n = target.shape[0]
+def _index_columns(rowptr, cols, vals, alpha, m, n, colptr, crows, cvals):
+    """The entries of X̃ (m×n, given row-wise) regrouped by column, alpha folded into
+    the values: column j's are crows/cvals[colptr[j − 1]:colptr[j]] (colptr[−1]
+    read as 0). A counting sort, once per batch; _add_columns then reads it."""
     for j in range(n + 1):
         colptr[j] = 0
     for p in range(rowptr[m]):
@@ -473,17 +477,16 @@ def _sparse_transpose_times_add(rowptr, cols, vals, D, alpha, target, colptr, cr
             crows[slot] = i
             cvals[slot] = alpha * vals[p]
             colptr[j] = slot + 1
-    _add_columns(target, D, colptr, crows, cvals)
 
 
-@numba.njit(**_JIT_PAR)
-def _add_columns(target, D, colptr, crows, cvals):
-    """target[j] += Σ cvals[p]·D[crows[p]] over column j's entries (colptr[j] is
-    where column j ends, as _sparse_transpose_times_add leaves it); the rows of
-    target in parallel."""
-    for j in numba.prange(target.shape[0]):
+@numba.njit(**_JIT)
+def _add_columns(target, D, colptr, crows, cvals, lo, hi):
+    """target[:, lo:hi] += X̃ᵀ D[:, lo:hi] (times the alpha folded in) for X̃ indexed by
+    column (_index_columns): each row of target is read and written once, while
+    the rows of D it adds come from cache."""
+    for j in range(target.shape[0]):
         start = colptr[j - 1] if j > 0 else 0
-        _add_rows(target[j], D, crows, cvals, start, colptr[j])
+        _add_rows(target[j], D, crows, cvals, start, colptr[j], lo, hi)
 
 
 @numba.njit(**_JIT)
@@ -501,65 +504,97 @@ def _scale_in_place(a, factor):
             af[i] *= fa
 
 
+@numba.njit(**_JIT)
+def _scale_columns(a, factor, lo, hi):
+    """a[:, lo:hi] ← factor·a[:, lo:hi], as _scale_in_place."""
+    f = np.empty(1, a.dtype)
+    f[0] = factor
+    fa = f[0]
+    for j in range(a.shape[0]):
+        row = a[j][lo:hi]
+        for l in range(hi - lo):
+            row[l] = 0.0 if factor == 0.0 else row[l] * fa
+
+
 # ----- one minibatch, forward and backward, in named steps ------------------------------
-# _forward_backward_into runs them in this order; each says which part of the
-# objective (README, "What is computed") it computes:
-#   _encode_rows           H = sigmoid(X̃W + b)
-#   _reconstruction_rows   X̂ from H, the reconstruction loss and δ_out (∂/∂c too)
-#   _backprop_to_hidden    δ_out Vᵀ
+# _step runs them in this order; each says which part of the objective (README,
+# "What is computed") it computes. The work is split into `parts` (README,
+# "Threads"): the hidden units into column blocks (each part keeps its block of
+# W in its own core's cache), the batch's rows, and the pixels.
+#   _encode_rows           H = sigmoid(X̃W + b)                      (unit blocks)
+#   _decode_part           one block's share of HV                  (unit blocks)
+#   _loss_rows             X̂, the reconstruction loss and δ_out      (row blocks)
+#   _backprop_to_hidden    δ_out Vᵀ                                 (unit blocks)
 #   _mean_activation       ρ̂ of the batch
 #   _kl_backward           the KL penalty and its derivative per unit
 #   _hidden_backward       δ_h = (δ_out Vᵀ + KL derivative)·h(1−h), ∂/∂b
 #   _l2_sum                ‖W‖² (+ ‖V‖²)
 #   _weight_step           ∂/∂W (∂/∂V) into the gradient, or plain SGD's step itself
+#   _column_sums           ∂/∂c                                     (pixel blocks)
 #   _bias_step             plain SGD's step on b and c
 
 
 @numba.njit(**_JIT)
-def _encode_rows(xt, sparse_ws, compressed, W, b, h, one, ebuf, bits):
-    """h ← sigmoid(X̃W + b) (m×k). X̃ is dense in xt, or, when `compressed`, in
-    sparse_ws's row-wise index (xt not read). one: 1 typed like W; ebuf, bits:
-    scratch (≥ k). sigmoid(a) = 1/(1+e) for a ≥ 0, e/(1+e) else, e = exp(−|a|)."""
-    m, k = h.shape
-    zero = one - one
-    if compressed:
-        _sparse_times(sparse_ws[0], sparse_ws[1], sparse_ws[2], W, h)
-    else:
-        np.dot(xt, W, h)
-    for i in range(m):
-        for l in range(k):
-            a = h[i, l] + b[l]
-            h[i, l] = a
-            ebuf[l] = -abs(a)
-        _exp_nonpositive(ebuf, k, bits)
-        for l in range(k):
-            a = h[i, l]
-            e = ebuf[l]
-            r = one / (one + e)
-            h[i, l] = r if a >= zero else e * r
+def _span(part, parts, size, align):
+    """[lo, hi) of part `part` of `parts` over range(size), cut at multiples of `align`
+    (whole cache lines of a row: each part writes its own)."""
+    blocks = (size + align - 1) // align
+    lo = min(size, (blocks * part // parts) * align)
+    hi = min(size, (blocks * (part + 1) // parts) * align)
+    return lo, hi
 
 
 @numba.njit(**_JIT)
-def _reconstruction_rows(h, W, V, tied, c, x, loss, decoder, z, gc, one, inv_m,
-                         ebuf, bits, lanes):
-    """Decoder and reconstruction loss: z ← HV + c (V = Wᵀ when tied), then row by
-    row the loss against the clean x and δ_out = ∂L/∂(HV + c), written over z;
-    gc ← ∂L/∂c = Σ over rows of δ_out. Returns the loss summed over pixels and
-    rows (the caller divides by m). inv_m: 1/m typed like W; ebuf, bits, lanes:
-    scratch as _cross_entropy_row's."""
-    m, n = x.shape
+def _encode_rows(xt, sparse_ws, compressed, W, b, h, one, ebuf, bits, lo, hi):
+    """h[:, lo:hi] ← sigmoid(X̃W + b) for units lo..hi (h is m×k). X̃ is dense in xt,
+    or, when `compressed`, in sparse_ws's row-wise index (xt not read). one: 1
+    typed like W; ebuf, bits: scratch (≥ hi − lo). sigmoid(a) = 1/(1+e) for
+    a ≥ 0, e/(1+e) else, e = exp(−|a|)."""
+    m = h.shape[0]
     zero = one - one
-    if tied:
-        np.dot(h, W.T, z)
+    if compressed:
+        _sparse_times(sparse_ws[0], sparse_ws[1], sparse_ws[2], W, h, lo, hi)
     else:
-        np.dot(h, V, z)
-    recon = 0.0
-    for j in range(n):
-        gc[j] = zero
+        _gemm(False, False, 1.0, xt, W[:, lo:hi], 0.0, h[:, lo:hi])
+    width = hi - lo
+    bias = b[lo:hi]
     for i in range(m):
+        row = h[i][lo:hi]
+        for l in range(width):
+            a = row[l] + bias[l]
+            row[l] = a
+            ebuf[l] = -abs(a)
+        _exp_nonpositive(ebuf, width, bits)
+        for l in range(width):
+            a = row[l]
+            e = ebuf[l]
+            r = one / (one + e)
+            row[l] = r if a >= zero else e * r
+
+
+@numba.njit(**_JIT)
+def _decode_part(h, W, V, tied, z, lo, hi):
+    """z ← H[:, lo:hi]·V[lo:hi, :] (V = Wᵀ when tied): units lo..hi's share of the
+    decoder's HV; the shares of all the blocks sum to HV."""
+    if tied:
+        _gemm(False, True, 1.0, h[:, lo:hi], W[:, lo:hi], 0.0, z)
+    else:
+        _gemm(False, False, 1.0, h[:, lo:hi], V[lo:hi], 0.0, z)
+
+
+@numba.njit(**_JIT)
+def _loss_rows(z, x, c, loss, decoder, one, inv_m, ebuf, bits, lanes, r0, r1):
+    """Rows r0..r1: the reconstruction from z = HV (+ c), its loss against the clean
+    x, and δ_out = ∂L/∂(HV + c) written over z. Returns the loss summed over
+    those rows' pixels (the caller divides by m). inv_m: 1/m typed like z; ebuf,
+    bits, lanes: scratch as _cross_entropy_row's."""
+    n = x.shape[1]
+    zero = one - one
+    recon = 0.0
+    for i in range(r0, r1):
         row = 0.0
         if decoder == DECODER_SIGMOID and loss == LOSS_CE:
-            row = _cross_entropy_row(z[i], x[i], c, one, inv_m, ebuf, bits, lanes, gc)
+            row = _cross_entropy_row(z[i], x[i], c, one, inv_m, ebuf, bits, lanes)
         elif decoder == DECODER_SIGMOID:
             for j in range(n):
                 a = z[i, j] + c[j]
@@ -569,49 +604,75 @@ def _reconstruction_rows(h, W, V, tied, c, x, loss, decoder, z, gc, one, inv_m,
                 xhat = r if a >= zero else e * r
                 res = xhat - t
                 row += res * res
-                d = (res + res) * xhat * (one - xhat) * inv_m
-                z[i, j] = d
-                gc[j] += d
+                z[i, j] = (res + res) * xhat * (one - xhat) * inv_m
         else:
             for j in range(n):
                 res = z[i, j] + c[j] - x[i, j]
                 row += res * res
-                d = (res + res) * inv_m
-                z[i, j] = d
-                gc[j] += d
+                z[i, j] = (res + res) * inv_m
         recon += row
     return recon
 
 
 @numba.njit(**_JIT)
-def _backprop_to_hidden(delta_out, W, V, tied, dh):
-    """dh ← δ_out Vᵀ (= δ_out W when tied): the reconstruction's error at the hidden layer."""
-    if tied:
-        np.dot(delta_out, W, dh)
-    else:
-        np.dot(delta_out, V.T, dh)
+def _column_sums(z, gc, j0, j1):
+    """gc[j0:j1] ← the column sums of z (δ_out: ∂L/∂c), row by row in order."""
+    g = gc[j0:j1]
+    for j in range(j1 - j0):
+        g[j] = 0.0
+    for i in range(z.shape[0]):
+        row = z[i][j0:j1]
+        for j in range(j1 - j0):
+            g[j] += row[j]
 
 
 @numba.njit(**_JIT)
-def _mean_activation(h, rho_hat):
-    """rho_hat ← each unit's mean activation over the rows of h (ρ̂, unclipped)."""
-    m, k = h.shape
-    for l in range(k):
-        rho_hat[l] = 0.0
+def _reconstruction_rows(h, W, V, tied, c, x, loss, decoder, z, gc, one, inv_m,
+                         ebuf, bits, lanes):
+    """The decoder and reconstruction loss on one thread: z ← HV + c (V = Wᵀ when
+    tied), then row by row the loss against the clean x and δ_out, written over z;
+    gc ← ∂L/∂c. Returns the loss summed over pixels and rows (the caller divides
+    by m)."""
+    m, n = x.shape
+    _decode_part(h, W, V, tied, z, 0, h.shape[1])
+    recon = _loss_rows(z, x, c, loss, decoder, one, inv_m, ebuf, bits, lanes, 0, m)
+    _column_sums(z, gc, 0, n)
+    return recon
+
+
+@numba.njit(**_JIT)
+def _backprop_to_hidden(delta_out, W, V, tied, dh, lo, hi):
+    """dh[:, lo:hi] ← δ_out Vᵀ (= δ_out W when tied) for units lo..hi: the
+    reconstruction's error at the hidden layer."""
+    if tied:
+        _gemm(False, False, 1.0, delta_out, W[:, lo:hi], 0.0, dh[:, lo:hi])
+    else:
+        _gemm(False, True, 1.0, delta_out, V[lo:hi], 0.0, dh[:, lo:hi])
+
+
+@numba.njit(**_JIT)
+def _mean_activation(h, rho_hat, lo, hi):
+    """rho_hat[lo:hi] ← those units' mean activation over the rows of h (ρ̂, unclipped)."""
+    m = h.shape[0]
+    width = hi - lo
+    mean = rho_hat[lo:hi]
+    for l in range(width):
+        mean[l] = 0.0
     for i in range(m):
-        for l in range(k):
-            rho_hat[l] += h[i, l]
+        row = h[i][lo:hi]
+        for l in range(width):
+            mean[l] += row[l]
     inv = np.empty(1, rho_hat.dtype)
     inv[0] = 1.0 / m
-    for l in range(k):
-        rho_hat[l] *= inv[0]
+    for l in range(width):
+        mean[l] *= inv[0]
 
 
 @numba.njit(**_JIT)
-def _kl_backward(rho_hat, rho, beta, rho_clip, m, dkl):
-    """The sparsity penalty's value and gradient per unit, for ρ̂ over m examples.
+def _kl_backward(rho_hat, rho, beta, rho_clip, m, dkl, lo, hi):
+    """The sparsity penalty's value and gradient for units lo..hi, for ρ̂ over m examples.
 
-    Returns Σₗ KL(ρ‖ρ̂ₗ) (not yet times β), with ρ̂ clipped to
+    Returns their Σₗ KL(ρ‖ρ̂ₗ) (not yet times β), with ρ̂ clipped to
     [rho_clip, 1 − rho_clip] (objective.RHO_CLIP); when beta ≠ 0, dkl ←
     ∂(β·Σ KL)/∂hᵢₗ = β/m·(−ρ/ρ̂ₗ + (1−ρ)/(1−ρ̂ₗ)) for each of the m examples, 0
     where ρ̂ was clipped (no gradient through a clipped value).
@@ -619,7 +680,7 @@ def _kl_backward(rho_hat, rho, beta, rho_clip, m, dkl):
     kl = 0.0
     if beta == 0.0:
         return kl
-    for l in range(rho_hat.shape[0]):
+    for l in range(lo, hi):
         r_hat = float(rho_hat[l])
         clipped = False
         if r_hat < rho_clip:
@@ -634,54 +695,63 @@ def _kl_backward(rho_hat, rho, beta, rho_clip, m, dkl):
 
 
 @numba.njit(**_JIT)
-def _hidden_backward(h, dh, dkl, with_kl, gb, one):
-    """δ_h ← (dh + dkl)·h(1−h) over dh (dkl only when `with_kl`), and gb ← ∂/∂b, its
-    column sums."""
-    m, k = h.shape
+def _hidden_backward(h, dh, dkl, with_kl, gb, one, lo, hi):
+    """δ_h ← (dh + dkl)·h(1−h) over dh[:, lo:hi] (dkl only when `with_kl`), and
+    gb[lo:hi] ← ∂/∂b, its column sums."""
+    m = h.shape[0]
     zero = one - one
-    for l in range(k):
-        gb[l] = zero
-    if with_kl:
-        for i in range(m):
-            for l in range(k):
-                hv = h[i, l]
-                v = (dh[i, l] + dkl[l]) * hv * (one - hv)
-                dh[i, l] = v
-                gb[l] += v
-    else:
-        for i in range(m):
-            for l in range(k):
-                hv = h[i, l]
-                v = dh[i, l] * hv * (one - hv)
-                dh[i, l] = v
-                gb[l] += v
+    width = hi - lo
+    g = gb[lo:hi]
+    d_kl = dkl[lo:hi]
+    for l in range(width):
+        g[l] = zero
+    for i in range(m):
+        hrow = h[i][lo:hi]
+        drow = dh[i][lo:hi]
+        if with_kl:
+            for l in range(width):
+                hv = hrow[l]
+                v = (drow[l] + d_kl[l]) * hv * (one - hv)
+                drow[l] = v
+                g[l] += v
+        else:
+            for l in range(width):
+                hv = hrow[l]
+                v = drow[l] * hv * (one - hv)
+                drow[l] = v
+                g[l] += v
 
 
 @numba.njit(**_JIT)
-def _l2_sum(W, V, tied):
-    """‖W‖² (+ ‖V‖² when untied), in float64; the L2 term is λ times this."""
+def _l2_sum(W, V, tied, lo, hi):
+    """‖W[:, lo:hi]‖² (+ ‖V[lo:hi]‖² when untied), in float64; the L2 term is λ times
+    the sum over all blocks."""
     total = 0.0
-    Wf = W.reshape(-1)
-    for i in range(Wf.size):
-        total += Wf[i] * Wf[i]
+    for j in range(W.shape[0]):
+        row = W[j][lo:hi]
+        for l in range(hi - lo):
+            total += row[l] * row[l]
     if not tied:
-        Vf = V.reshape(-1)
-        for i in range(Vf.size):
-            total += Vf[i] * Vf[i]
+        for l in range(lo, hi):
+            row = V[l]
+            for j in range(V.shape[1]):
+                total += row[j] * row[j]
     return total
 
 
 @numba.njit(**_JIT)
 def _weight_step(xt, delta_out, h, dh, W, V, tied, l2, gW, gV, sparse_ws, compressed,
-                 stack_x, stack_h, in_place, direct, lr):
-    """∂/∂W = X̃ᵀδ_h (+ δ_outᵀH tied) + 2λW and ∂/∂V = Hᵀδ_out + 2λV, each one gemm
-    C ← alpha·AᵀB + keep·C: into the gradient (alpha 1, keep 2λ, C prefilled with
-    W) or, when `direct` (plain SGD), into the weights (alpha −lr, keep 1 − 2λ·lr):
-    no gradient buffer written and no separate update pass over the n×k arrays.
+                 stack_x, stack_h, direct, lr, lo, hi):
+    """∂/∂W = X̃ᵀδ_h (+ δ_outᵀH tied) + 2λW and ∂/∂V = Hᵀδ_out + 2λV for units lo..hi
+    (columns of W, rows of V), each one gemm C ← alpha·AᵀB + keep·C: into the
+    gradient (alpha 1, keep 2λ, C prefilled with W) or, when `direct` (plain
+    SGD), into the weights (alpha −lr, keep 1 − 2λ·lr): no gradient buffer
+    written and no separate update pass over the n×k arrays.
 
     The tied gradient X̃ᵀδ_h + δ_outᵀH is one product [X̃; δ_out]ᵀ[δ_h; H] with
-    inner dimension 2m (stack_x, stack_h; `in_place`: xt, delta_out, dh and h
-    already are their halves). A compressed X̃ takes the sparse sum instead.
+    inner dimension 2m: stack_x[:2m] must hold [X̃; δ_out] and stack_h[:2m]
+    [δ_h; H] (_step's stacking). A compressed X̃ takes the sparse sum instead,
+    over its column index (_index_columns, with this alpha folded in).
     """
     m = h.shape[0]
     if direct:
@@ -695,45 +765,42 @@ def _weight_step(xt, delta_out, h, dh, W, V, tied, l2, gW, gV, sparse_ws, compre
         target_W = gW
         target_V = gV
         if l2 != 0.0:
-            gW[...] = W
+            gW[:, lo:hi] = W[:, lo:hi]
             if not tied:
-                gV[...] = V
+                gV[lo:hi] = V[lo:hi]
+    block_W = target_W[:, lo:hi]
     if compressed:
         # The X̃ᵀδ_h half is added after the gemm, so that `keep` scales W once.
         if tied:
-            _gemm(True, False, alpha, delta_out, h, keep, target_W)
+            _gemm(True, False, alpha, delta_out, h[:, lo:hi], keep, block_W)
         else:
-            _scale_in_place(target_W, keep)
-            _gemm(True, False, alpha, h, delta_out, keep, target_V)
-        _sparse_transpose_times_add(sparse_ws[0], sparse_ws[1], sparse_ws[2], dh, alpha,
-                                    target_W, sparse_ws[3], sparse_ws[4], sparse_ws[5])
+            _scale_columns(target_W, keep, lo, hi)
+            _gemm(True, False, alpha, h[:, lo:hi], delta_out, keep, target_V[lo:hi])
+        _add_columns(target_W, dh, sparse_ws[3], sparse_ws[4], sparse_ws[5], lo, hi)
     elif tied:
-        sx = stack_x[:2 * m]
-        sh = stack_h[:2 * m]
-        if not in_place:
-            sx[:m] = xt
-            sx[m:] = delta_out
-            sh[:m] = dh
-            sh[m:] = h
-        _gemm(True, False, alpha, sx, sh, keep, target_W)
+        _gemm(True, False, alpha, stack_x[:2 * m], stack_h[:2 * m, lo:hi], keep, block_W)
     else:
-        _gemm(True, False, alpha, xt, dh, keep, target_W)
-        _gemm(True, False, alpha, h, delta_out, keep, target_V)
+        _gemm(True, False, alpha, xt, dh[:, lo:hi], keep, block_W)
+        _gemm(True, False, alpha, h[:, lo:hi], delta_out, keep, target_V[lo:hi])
 
 
 @numba.njit(**_JIT)
-def _bias_step(b, c, gb, gc, lr):
-    """Plain SGD on the biases: b ← b − lr·∂/∂b, c ← c − lr·∂/∂c."""
-    for l in range(b.shape[0]):
-        b[l] -= lr * gb[l]
-    for j in range(c.shape[0]):
-        c[j] -= lr * gc[j]
+def _bias_step(b, c, gb, gc, lr, lo, hi, j0, j1):
+    """Plain SGD on the biases of units lo..hi and pixels j0..j1: b ← b − lr·∂/∂b,
+    c ← c − lr·∂/∂c."""
+    bb, gbb = b[lo:hi], gb[lo:hi]
+    for l in range(hi - lo):
+        bb[l] -= lr * gbb[l]
+    cc, gcc = c[j0:j1], gc[j0:j1]
+    for j in range(j1 - j0):
+        cc[j] -= lr * gcc[j]
 
 
 @numba.njit(**_JIT)
 def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho_clip,
-                      sparse_density, h, z, dh, gW, gb, gc, gV, rho_hat):
-    """Loss terms of one minibatch and their gradients, written into g*.
+                      sparse_density, parts, h, z, dh, gW, gb, gc, gV, rho_hat):
+    """Loss terms of one minibatch and their gradients, written into g*, computed in
+    `parts` parts (_step).
 
     xt: corrupted input (m×n), x: clean target (m×n), both floats in the
     weights' dtype. h (m×k), z (m×n), dh (m×k) and rho_hat (k) are workspace;
@@ -751,25 +818,98 @@ def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho
     sparse_ws = _sparse_workspace(W, m)
     compressed = sparse_density > 0.0 and _compress_rows(
         xt, sparse_density * m * n, sparse_ws[0], sparse_ws[1], sparse_ws[2]) >= 0
-    return _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho,
-                                  rho_clip, h, z, dh, gW, gb, gc, gV, rho_hat, stack_x,
-                                  stack_h, sparse_ws, compressed, False, 0.0, False)
+    scratch = _part_workspace(W, parts, m)
+    return _step(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho_clip,
+                 h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h, sparse_ws,
+                 compressed, False, 0.0, False, scratch)
 
 
 @numba.njit(**_JIT)
-def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho_clip,
-                           h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h,
-                           sparse_ws, compressed, direct, lr, in_place):
-    """_forward_backward with its extra workspace given: when tied, stack_x (≥ 2m×n)
-    and stack_h (≥ 2m×k), and sparse_ws (_sparse_workspace, ≥ m rows), so that a
-    training loop allocates them once. compressed: sparse_ws holds X̃ in
-    compressed form (_compress_rows) and the sparse products take it; xt is
-    not read. Otherwise xt holds X̃ and BLAS takes the products.
+def _part_workspace(W, parts, rows):
+    """Each part's own buffers for _step: the decoder's partial sums (parts − 1 of
+    them, rows×n; the first part writes z itself), exp scratch (ebuf, bits),
+    the cross-entropy's lanes, and its partial results (recon, KL, ‖W‖²);
+    then dkl (k), shared, each part writing its own units."""
+    n, k = W.shape
+    width = max(n, k)
+    return (np.empty((max(parts - 1, 0), rows, n), W.dtype), np.empty((parts, width), W.dtype),
+            np.empty((parts, width), np.int32), np.empty((parts, LANES)),
+            np.zeros((parts, 3)), np.zeros(k, W.dtype))
 
-    direct=False: gW (gV) ← the gradient. direct=True (plain SGD): the weights take
-    the step themselves (_weight_step, _bias_step) and gW/gV are not written.
-    in_place (tied): xt, z, dh and h already are stack_x[:m], stack_x[m:2m],
-    stack_h[:m] and stack_h[m:2m], so the stacking copies are skipped.
+
+@numba.njit(**_JIT)
+def _encode_part(part, parts, xt, sparse_ws, compressed, W, b, V, tied, h, z, zparts,
+                 one, ebuf, bits):
+    """Step phase 1 of one part: its units' activations and their share of HV."""
+    lo, hi = _span(part, parts, W.shape[1], 16)
+    _encode_rows(xt, sparse_ws, compressed, W, b, h, one, ebuf[part], bits[part], lo, hi)
+    _decode_part(h, W, V, tied, z if part == 0 else zparts[part - 1], lo, hi)
+
+
+@numba.njit(**_JIT)
+def _loss_part(part, parts, z, zparts, x, c, loss, decoder, one, inv_m, ebuf, bits, lanes,
+               partial):
+    """Step phase 2 of one part: its rows of HV summed over the parts' shares, then
+    their loss and δ_out."""
+    r0, r1 = _span(part, parts, x.shape[0], 1)
+    for s in range(parts - 1):
+        share = zparts[s]
+        for i in range(r0, r1):
+            for j in range(z.shape[1]):
+                z[i, j] += share[i, j]
+    partial[part, 0] = _loss_rows(z, x, c, loss, decoder, one, inv_m, ebuf[part], bits[part],
+                                  lanes[part], r0, r1)
+
+
+@numba.njit(**_JIT)
+def _backward_part(part, parts, xt, delta_out, h, dh, W, b, c, V, tied, l2, beta, rho,
+                   rho_clip, gW, gb, gc, gV, rho_hat, dkl, sparse_ws, compressed, stack_x,
+                   stack_h, stack_copy, direct, lr, one, partial):
+    """Step phase 3 of one part: back to its units, their ρ̂ and KL, the gradient of
+    (or plain SGD's step on) its block of W, V and b, and ∂/∂c (and c's step) for
+    its pixels."""
+    m, n = delta_out.shape
+    lo, hi = _span(part, parts, W.shape[1], 16)
+    j0, j1 = _span(part, parts, n, 16)
+    _backprop_to_hidden(delta_out, W, V, tied, dh, lo, hi)
+    _mean_activation(h, rho_hat, lo, hi)
+    partial[part, 1] = _kl_backward(rho_hat, rho, beta, rho_clip, m, dkl, lo, hi)
+    _hidden_backward(h, dh, dkl, beta != 0.0, gb, one, lo, hi)
+    partial[part, 2] = _l2_sum(W, V, tied, lo, hi) if l2 != 0.0 else 0.0
+    if stack_copy:  # [δ_h; H] for the stacked tied gemm, this part's columns
+        stack_h[:m, lo:hi] = dh[:, lo:hi]
+        stack_h[m:2 * m, lo:hi] = h[:, lo:hi]
+    _weight_step(xt, delta_out, h, dh, W, V, tied, l2, gW, gV, sparse_ws, compressed,
+                 stack_x, stack_h, direct, lr, lo, hi)
+    _column_sums(delta_out, gc, j0, j1)
+    if direct:
+        _bias_step(b, c, gb, gc, lr, lo, hi, j0, j1)
+
+
+@numba.njit(**_JIT_PAR)
+def _step(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho_clip,
+          h, z, dh, gW, gb, gc, gV, rho_hat, stack_x, stack_h, sparse_ws, compressed,
+          direct, lr, in_place, scratch):
+    """One minibatch forward and backward (as _forward_backward) in scratch's parts
+    (_part_workspace): three phases, each a parallel loop over the parts, each
+    part on one thread with its BLAS calls on that thread.
+
+      1. units: H[:, block] and the block's share of HV       (z, zparts)
+      2. rows:  HV = Σ shares, the loss and δ_out              (z)
+      3. units: δ_h, ρ̂, KL, the block's gradient or SGD step; pixels: ∂/∂c, c's step
+
+    A part's work depends on (part, parts) only, and its partial sums are added
+    in part order, so the result is the same bits for a given number of parts,
+    whatever thread runs which part. One part is the plain serial step.
+
+    stack_x, stack_h (tied, ≥ 2m rows) and sparse_ws (_sparse_workspace, ≥ m rows)
+    are the caller's, so that a training loop allocates them once. compressed:
+    sparse_ws holds X̃ in compressed form (_compress_rows) and the sparse
+    products take it; xt is not read. Otherwise xt holds X̃ and BLAS takes the
+    products. direct=False: gW (gV) ← the gradient; direct=True (plain SGD): the
+    weights take the step themselves and gW/gV are not written. in_place
+    (tied): xt, z, dh and h already are stack_x[:m], stack_x[m:2m], stack_h[:m]
+    and stack_h[m:2m], so the stacking copies are skipped.
 
     Speed notes (the arithmetic is the README's, unchanged):
     - Constants are typed like the weights (`one`, `inv_m`): numba promotes
@@ -782,31 +922,45 @@ def _forward_backward_into(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho
       other half δ_outᵀH stays a gemm.
     """
     m, n = x.shape
-    k = W.shape[1]
+    zparts, ebuf, bits, lanes, partial, dkl = scratch
+    parts = ebuf.shape[0]
     consts = np.empty(2, W.dtype)
     consts[0] = 1.0
     consts[1] = 1.0 / m
     one = consts[0]
     inv_m = consts[1]
-    width = max(n, k)
-    ebuf = np.empty(width, W.dtype)
-    bits = np.empty(width, np.int32)
-    lanes = np.empty(LANES)
-    dkl = np.empty(k, W.dtype)
-    _encode_rows(xt, sparse_ws, compressed, W, b, h, one, ebuf, bits)
-    recon = _reconstruction_rows(h, W, V, tied, c, x, loss, decoder, z, gc, one, inv_m,
-                                 ebuf, bits, lanes) / m
-    delta_out = z
-    _backprop_to_hidden(delta_out, W, V, tied, dh)
-    _mean_activation(h, rho_hat)
-    kl = _kl_backward(rho_hat, rho, beta, rho_clip, m, dkl)
-    _hidden_backward(h, dh, dkl, beta != 0.0, gb, one)
-    l2_term = l2 * _l2_sum(W, V, tied) if l2 != 0.0 else 0.0
-    _weight_step(xt, delta_out, h, dh, W, V, tied, l2, gW, gV, sparse_ws, compressed,
-                 stack_x, stack_h, in_place, direct, lr)
-    if direct:
-        _bias_step(b, c, gb, gc, lr)
-    return recon, l2_term, beta * kl
+    rowptr, cols, vals, colptr, crows, cvals = sparse_ws
+    if compressed:
+        _index_columns(rowptr, cols, vals, -lr if direct else 1.0, m, n, colptr, crows, cvals)
+    for part in numba.prange(parts):
+        _encode_part(part, parts, xt, sparse_ws, compressed, W, b, V, tied, h, z, zparts, one,
+                     ebuf, bits)
+    for part in numba.prange(parts):
+        _loss_part(part, parts, z, zparts, x, c, loss, decoder, one, inv_m, ebuf, bits, lanes,
+                   partial)
+    stack_copy = tied and not compressed and not in_place
+    if stack_copy:
+        _stack_inputs(stack_x, xt, z)
+    for part in numba.prange(parts):
+        _backward_part(part, parts, xt, z, h, dh, W, b, c, V, tied, l2, beta, rho, rho_clip,
+                       gW, gb, gc, gV, rho_hat, dkl, sparse_ws, compressed, stack_x, stack_h,
+                       stack_copy, direct, lr, one, partial)
+    recon = 0.0
+    kl = 0.0
+    l2_sum = 0.0
+    for part in range(parts):
+        recon += partial[part, 0]
+        kl += partial[part, 1]
+        l2_sum += partial[part, 2]
+    return recon / m, l2 * l2_sum, beta * kl
+
+
+@numba.njit(**_JIT)
+def _stack_inputs(stack_x, xt, delta_out):
+    """stack_x[:2m] ← [X̃; δ_out], the tied gradient's stacked left factor."""
+    m = xt.shape[0]
+    stack_x[:m] = xt
+    stack_x[m:2 * m] = delta_out
 
 
 @numba.njit(**_JIT)
@@ -860,13 +1014,13 @@ def _full_batch_loss_and_gradient(images, W, b, c, V, tied, loss, decoder, l2, b
             rows = min(rows_max, N - start)
             xb, hb = x[:rows], h[:rows]
             _scaled_rows(images, start, rows, pixel_scale, xb)
-            _encode_rows(xb, no_sparse, False, W, b, hb, one, ebuf, bits)
+            _encode_rows(xb, no_sparse, False, W, b, hb, one, ebuf, bits, 0, k)
             for i in range(rows):
                 for l in range(k):
                     activation[l] += hb[i, l]
         for l in range(k):
             rho_hat[l] = activation[l] / N
-        kl = _kl_backward(rho_hat, rho, beta, rho_clip, N, dkl)
+        kl = _kl_backward(rho_hat, rho, beta, rho_clip, N, dkl, 0, k)
         activation[:] = 0.0
     # pass 2: the gradient, accumulated chunk by chunk (gemm with beta = 1)
     gW[...] = 0.0
@@ -879,15 +1033,15 @@ def _full_batch_loss_and_gradient(images, W, b, c, V, tied, loss, decoder, l2, b
         rows = min(rows_max, N - start)
         xb, hb, zb, dhb = x[:rows], h[:rows], z[:rows], dh[:rows]
         _scaled_rows(images, start, rows, pixel_scale, xb)
-        _encode_rows(xb, no_sparse, False, W, b, hb, one, ebuf, bits)
+        _encode_rows(xb, no_sparse, False, W, b, hb, one, ebuf, bits, 0, k)
         if beta == 0.0:  # else ρ̂ came from pass 1
             for i in range(rows):
                 for l in range(k):
                     activation[l] += hb[i, l]
         recon += _reconstruction_rows(hb, W, V, tied, c, xb, loss, decoder, zb, gc_part, one,
                                       inv_N, ebuf, bits, lanes)
-        _backprop_to_hidden(zb, W, V, tied, dhb)
-        _hidden_backward(hb, dhb, dkl, beta != 0.0, gb_part, one)
+        _backprop_to_hidden(zb, W, V, tied, dhb, 0, k)
+        _hidden_backward(hb, dhb, dkl, beta != 0.0, gb_part, one, 0, k)
         for j in range(n):
             gc[j] += gc_part[j]
         for l in range(k):
@@ -902,7 +1056,7 @@ def _full_batch_loss_and_gradient(images, W, b, c, V, tied, loss, decoder, l2, b
             rho_hat[l] = activation[l] / N
     l2_term = 0.0
     if l2 != 0.0:
-        l2_term = l2 * _l2_sum(W, V, tied)
+        l2_term = l2 * _l2_sum(W, V, tied, 0, k)
         _add_scaled(gW, 2.0 * l2, W)
         if not tied:
             _add_scaled(gV, 2.0 * l2, V)
@@ -910,35 +1064,57 @@ def _full_batch_loss_and_gradient(images, W, b, c, V, tied, loss, decoder, l2, b
 
 
 @numba.njit(**_JIT)
-def _apply_update(p, g, m1, m2, optimizer, lr, t):
-    """One optimizer step on parameter p (any shape, flattened views) from gradient g.
+def _apply_update(p, g, m1, m2, optimizer, lr, t, lo, hi):
+    """One optimizer step on the entries lo..hi of parameter p (any shape, taken flat)
+    from gradient g.
 
     m1/m2 hold the momentum velocity or Adam's moments; t is Adam's step count
     after this update (for bias correction).
     """
-    pf = p.reshape(-1)
-    gf = g.reshape(-1)
+    pf = p.reshape(-1)[lo:hi]
+    gf = g.reshape(-1)[lo:hi]
+    size = hi - lo
     if optimizer == OPT_SGD:
         step = np.empty(1, pf.dtype)
         step[0] = lr  # typed like p: the loop then vectorises in float32
         lr_p = step[0]
-        for i in range(pf.size):
+        for i in range(size):
             pf[i] -= lr_p * gf[i]
     elif optimizer == OPT_MOMENTUM:
-        vf = m1.reshape(-1)
-        for i in range(pf.size):
+        vf = m1.reshape(-1)[lo:hi]
+        for i in range(size):
             vf[i] = MOMENTUM * vf[i] - lr * gf[i]
             pf[i] += vf[i]
     else:
-        mf = m1.reshape(-1)
-        sf = m2.reshape(-1)
+        mf = m1.reshape(-1)[lo:hi]
+        sf = m2.reshape(-1)[lo:hi]
         c1 = 1.0 - ADAM_BETA1**t
         c2 = 1.0 - ADAM_BETA2**t
-        for i in range(pf.size):
+        for i in range(size):
             gi = gf[i]
             mf[i] = ADAM_BETA1 * mf[i] + (1.0 - ADAM_BETA1) * gi
             sf[i] = ADAM_BETA2 * sf[i] + (1.0 - ADAM_BETA2) * gi * gi
             pf[i] -= lr * (mf[i] / c1) / (np.sqrt(sf[i] / c2) + ADAM_EPS)
+
+
+@numba.njit(**_JIT)
+def _update_part(part, parts, p, g, opt, optimizer, lr, t):
+    """One part's share (a flat range) of the optimizer step on p."""
+    lo, hi = _span(part, parts, p.size, 16)
+    _apply_update(p, g, opt[0], opt[1], optimizer, lr, t, lo, hi)
+
+
+@numba.njit(**_JIT_PAR)
+def _optimizer_step(parts, W, b, c, V, gW, gb, gc, gV, opt_W, opt_b, opt_c, opt_V, tied,
+                    optimizer, lr, t):
+    """Momentum's or Adam's step on every parameter from its gradient, each split
+    into `parts` flat ranges (elementwise: the same bits for any split)."""
+    for part in numba.prange(parts):
+        _update_part(part, parts, W, gW, opt_W, optimizer, lr, t)
+        _update_part(part, parts, b, gb, opt_b, optimizer, lr, t)
+        _update_part(part, parts, c, gc, opt_c, optimizer, lr, t)
+        if not tied:
+            _update_part(part, parts, V, gV, opt_V, optimizer, lr, t)
 
 
 @numba.njit(**_JIT)
@@ -954,8 +1130,9 @@ def _all_finite(a):
 def _train_chunk(images, order, pos, n_steps, batch, rng,
                  W, b, c, V, opt_W, opt_b, opt_c, opt_V, adam_t,
                  tied, noise, q, sigma, loss, decoder, l2, beta, rho, rho_clip, optimizer, lr,
-                 sparse_density, x, xt, h, z, dh, gW, gb, gc, gV, rho_hat, sums):
-    """Run up to `n_steps` minibatch updates over images[order[pos:]], in place.
+                 sparse_density, parts, x, xt, h, z, dh, gW, gb, gc, gV, rho_hat, sums):
+    """Run up to `n_steps` minibatch updates over images[order[pos:]], in place, each
+    step in `parts` parts run in parallel (_step).
 
     images: N×n uint8 (0..255), converted to [0, 1] one batch at a time, or float
     rows used as they are (_pixel_scale).
@@ -972,6 +1149,7 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
     # Workspace of the tied gradient's stacked product, once per chunk.
     stack_x, stack_h = _stack_workspace(W, tied, batch)
     sparse_ws = _sparse_workspace(W, batch)
+    scratch = _part_workspace(W, parts, batch)
     scale = np.empty(1, W.dtype)
     scale[0] = _pixel_scale(images)  # typed like the weights: a float32 multiply
     pixel_scale = scale[0]
@@ -997,22 +1175,18 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
                 xb[i, j] = images[src, j] * pixel_scale
         compressed = _corrupt_batch(rng, xb, xtb, noise, q, sigma, sparse_density,
                                     sparse_ws[0], sparse_ws[1], sparse_ws[2])
-        recon, l2_term, sparsity = _forward_backward_into(
+        recon, l2_term, sparsity = _step(
             xtb, xb, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho_clip,
             hb, zb, dhb, gW, gb, gc, gV, rho_hat, stack_x, stack_h, sparse_ws,
-            compressed, direct, lr, tied)
+            compressed, direct, lr, tied, scratch)
         total = recon + l2_term + sparsity
         if not np.isfinite(total):
             # (plain SGD has taken the step already; the trainer restores the
             # chunk's starting weights either way)
             return done, pos, False
         if not direct:
-            t = adam_t + done + 1
-            _apply_update(W, gW, opt_W[0], opt_W[1], optimizer, lr, t)
-            _apply_update(b, gb, opt_b[0], opt_b[1], optimizer, lr, t)
-            _apply_update(c, gc, opt_c[0], opt_c[1], optimizer, lr, t)
-            if not tied:
-                _apply_update(V, gV, opt_V[0], opt_V[1], optimizer, lr, t)
+            _optimizer_step(parts, W, b, c, V, gW, gb, gc, gV, opt_W, opt_b, opt_c, opt_V,
+                            tied, optimizer, lr, adam_t + done + 1)
         sums[0] += recon
         sums[1] += l2_term
         sums[2] += sparsity
@@ -1025,17 +1199,19 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
     return done, pos, finite
 
 
+ENCODE_BLOCK = 256  # rows per product when encoding or measuring a whole set
+
+
 @numba.njit(**_JIT)
-def _encode(images, W, b, out):
-    """Hidden activations h(x) of clean images (rows: uint8 scaled by 1/255, or float
-    rows as they are; _pixel_scale), written into out (N×k)."""
+def _encode_blocks(images, W, b, out, first, last):
+    """Blocks first..last (ENCODE_BLOCK rows each) of _encode."""
     m, n = images.shape
     k = W.shape[1]
-    block = 256
-    xb = np.empty((block, n), W.dtype)
+    xb = np.empty((ENCODE_BLOCK, n), W.dtype)
     scale = _pixel_scale(images)
-    for start in range(0, m, block):
-        stop = min(start + block, m)
+    for block in range(first, last):
+        start = block * ENCODE_BLOCK
+        stop = min(start + ENCODE_BLOCK, m)
         rows = stop - start
         _scaled_rows(images, start, rows, scale, xb)
         hb = out[start:stop]
@@ -1043,3 +1219,73 @@ def _encode(images, W, b, out):
         for i in range(rows):
             for l in range(k):
                 hb[i, l] = 1.0 / (1.0 + np.exp(-(hb[i, l] + b[l])))
+
+
+@numba.njit(**_JIT_PAR)
+def _encode(images, W, b, out, parts):
+    """Hidden activations h(x) of clean images (rows: uint8 scaled by 1/255, or float
+    rows as they are; _pixel_scale), written into out (N×k); the blocks of rows
+    split into `parts` run in parallel (each row's result is the same for any split)."""
+    blocks = (images.shape[0] + ENCODE_BLOCK - 1) // ENCODE_BLOCK
+    for part in numba.prange(parts):
+        first, last = _span(part, parts, blocks, 1)
+        _encode_blocks(images, W, b, out, first, last)
+
+
+@numba.njit(**_JIT)
+def _held_out_blocks(images, W, b, c, V, tied, loss, decoder, recon, activation, first, last):
+    """Blocks first..last (ENCODE_BLOCK rows each) of _held_out: recon[block] and
+    activation[block] ← the block's loss sum and each unit's activation sum."""
+    m, n = images.shape
+    k = W.shape[1]
+    x = np.empty((ENCODE_BLOCK, n), W.dtype)
+    h = np.empty((ENCODE_BLOCK, k), W.dtype)
+    z = np.empty((ENCODE_BLOCK, n), W.dtype)
+    width = max(n, k)
+    ebuf = np.empty(width, W.dtype)
+    bits = np.empty(width, np.int32)
+    lanes = np.empty(LANES)
+    consts = np.empty(2, W.dtype)
+    consts[0] = 1.0
+    consts[1] = _pixel_scale(images)
+    one = consts[0]
+    no_sparse = _sparse_workspace(W, 0)
+    for block in range(first, last):
+        start = block * ENCODE_BLOCK
+        rows = min(ENCODE_BLOCK, m - start)
+        xb, hb, zb = x[:rows], h[:rows], z[:rows]
+        _scaled_rows(images, start, rows, consts[1], xb)
+        _encode_rows(xb, no_sparse, False, W, b, hb, one, ebuf, bits, 0, k)
+        _decode_part(hb, W, V, tied, zb, 0, k)
+        recon[block] = _loss_rows(zb, xb, c, loss, decoder, one, one, ebuf, bits, lanes, 0, rows)
+        for i in range(rows):
+            for l in range(k):
+                activation[block, l] += hb[i, l]
+
+
+@numba.njit(**_JIT_PAR)
+def _held_out(images, W, b, c, V, tied, loss, decoder, parts, rho_hat):
+    """The held-out measurement of clean images (as _encode takes them): returns the
+    reconstruction loss summed over pixels and averaged over the rows, rho_hat ←
+    each unit's mean activation (float64). Blocks of rows split into `parts` run
+    in parallel; their sums are added in block order, so the result does not
+    depend on the split."""
+    m = images.shape[0]
+    k = W.shape[1]
+    blocks = (m + ENCODE_BLOCK - 1) // ENCODE_BLOCK
+    recon = np.zeros(blocks)
+    activation = np.zeros((blocks, k))
+    for part in numba.prange(parts):
+        first, last = _span(part, parts, blocks, 1)
+        _held_out_blocks(images, W, b, c, V, tied, loss, decoder, recon, activation,
+                         first, last)
+    total = 0.0
+    for l in range(k):
+        rho_hat[l] = 0.0
+    for block in range(blocks):
+        total += recon[block]
+        for l in range(k):
+            rho_hat[l] += activation[block, l]
+    for l in range(k):
+        rho_hat[l] /= m
+    return total / m

@@ -70,26 +70,15 @@ def reconstruction_loss_sum(params, h: np.ndarray, clean: np.ndarray, loss: str 
 
 
 def clean_loss_and_rho_hat(params, images: np.ndarray, loss: str = "ce",
-                           decoder: str = "sigmoid", batch: int = 10_000
-                           ) -> tuple[float, np.ndarray]:
+                           decoder: str = "sigmoid") -> tuple[float, np.ndarray]:
     """The held-out measurement: reconstruction loss of clean (uncorrupted) images,
     summed over pixels and averaged over images, and ρ̂ (each unit's mean
     activation over them, float64, unclipped). images: uint8 (0..255, scaled by
-    1/255) or floats in [0, 1]."""
-    from aetui.core.model import hidden_activations
+    1/255) or floats in [0, 1]. Computed by the engine's kernels (engine.held_out),
+    on the calling thread's threads, with no second thread pool woken."""
+    from aetui.core import engine
 
-    n = len(images)
-    if n == 0:
-        return 0.0, np.zeros(params.W.shape[1])
-    total = 0.0
-    rho_sum = np.zeros(params.W.shape[1])
-    for start in range(0, n, batch):
-        rows = np.asarray(images[start:start + batch])
-        h = hidden_activations(params, rows)
-        clean = rows / np.float32(255.0) if rows.dtype == np.uint8 else rows
-        total += reconstruction_loss_sum(params, h, clean, loss, decoder)
-        rho_sum += h.sum(axis=0, dtype=np.float64)
-    return total / n, rho_sum / n
+    return engine.held_out(params, images, loss, decoder)
 
 
 def cross_entropy_floor(images: np.ndarray, scale: float = 255.0) -> float:

@@ -63,7 +63,7 @@ class Trainer:
                  on_snapshot: Callable[[Snapshot], None] | None = None,
                  on_epoch: Callable[[dict], None] | None = None,
                  on_diverged: Callable[[str], None] | None = None,
-                 blas_threads: int | None = 1, knobs: KnobSession | None = None,
+                 threads: int | None = 1, knobs: KnobSession | None = None,
                  image_shape: tuple[int, int] | None = None) -> None:
         settings = settings.validate()
         # Knob changes arrive through this session (the lab's own, if it passes one).
@@ -91,11 +91,11 @@ class Trainer:
         self.on_snapshot = on_snapshot
         self.on_epoch = on_epoch
         self.on_diverged = on_diverged
-        # The engine's kernels run on this many threads (numba's parallel loops on the
-        # training thread, and the engine's BLAS, process-wide) once warm_up() and
-        # run() start; None leaves both alone. 1 by default: the lab and the tests;
-        # `aetui train --threads` and the lab pass theirs (README, "Threads").
-        self.blas_threads = blas_threads
+        # A step runs in parts on this many threads (engine.parts_for; numba's threads
+        # of the training thread, set when warm_up() and run() start; None: leave
+        # them, one part). 1 by default: the tests; `aetui train --threads` and the
+        # lab pass theirs (README, "Threads").
+        self.threads = threads
 
         self._lock = threading.RLock()  # held while the weights change; snapshots take it
         self._wake = threading.Event()
@@ -335,8 +335,8 @@ class Trainer:
         """Compile (or load from numba's cache) every kernel, on tiny arrays of the real types."""
         if self._compiled:
             return
-        if self.blas_threads is not None:
-            engine.use_threads(self._step_threads())
+        if self.threads is not None:
+            engine.use_threads(self.threads)
         previous = self.state
         self.state = COMPILING
         self._publish()
@@ -345,25 +345,24 @@ class Trainer:
         tiny_images = self.images[:2]
         for tied in (True, False):
             tiny = Trainer(Settings(hidden=2, tied=tied, batch=2), tiny_images, tiny_images,
-                           val_count=2, display_count=1, blas_threads=None)
+                           val_count=2, display_count=1, threads=None)
             tiny._train_chunk(1, tiny._workspace(2))
             tiny._evaluate()
             tiny.snapshot()
         self._compiled = True
         self.state = previous
 
-    def _step_threads(self) -> int:
-        """The threads a step runs on: blas_threads for large enough products (see
-        engine.blas_threads_for), else one."""
+    def _parts(self) -> int:
+        """The parts a step is split into (engine.parts_for; one when threads is None)."""
         s = self._applied
-        return engine.blas_threads_for(self.blas_threads, s.batch, self.n_in, s.hidden)
+        return engine.parts_for(self.threads or 1, s.batch, self.n_in, s.hidden)
 
     def run(self, max_steps: int | None = None, max_epochs: int | None = None) -> None:
         """Train until stop(), or `max_steps` more updates, or `max_epochs` more epochs."""
         self._stop.clear()
         self.warm_up()
-        if self.blas_threads is not None:
-            engine.use_threads(self._step_threads())  # numba's count is per calling thread
+        if self.threads is not None:
+            engine.use_threads(self.threads)  # numba's count is per calling thread
         if self.state != DIVERGED:
             self.state = PAUSED if self._paused else TRAINING
         # Limits count this call's work, so a reset mid-run does not move the goal.
@@ -461,7 +460,7 @@ class Trainer:
             sums = np.zeros(4, np.float64)
             done, pos, finite = engine.train_chunk(
                 self.images, self.order, self.pos, n_steps, self._noise_rng, p, self.opt,
-                self.adam_t, self._hyper(), ws, sums)
+                self.adam_t, self._hyper(), ws, sums, parts=self._parts())
             if not finite:
                 # Non-finite loss or weights: go back to the chunk's start and pause.
                 failed_at = self.step + done + 1
@@ -604,8 +603,16 @@ class Trainer:
                 self._publish()
                 since = time.perf_counter()
 
-        result = run.minimize(run.pack(self.params), on_iteration,
-                              limit if limit is not None else 10**9)
+        # Full-batch products (1,000 rows a chunk) are large enough for BLAS's own
+        # threads; the minibatch steps keep it at one (engine.use_threads).
+        if self.threads is not None:
+            engine.use_blas_threads(self.threads)
+        try:
+            result = run.minimize(run.pack(self.params), on_iteration,
+                                  limit if limit is not None else 10**9)
+        finally:
+            if self.threads is not None:
+                engine.use_blas_threads(1)
         if ended_by:
             self.message = f"L-BFGS memory restarted after {ended_by} (step {self.step})"
         elif result.status != 99:  # 99: on_iteration ended it
