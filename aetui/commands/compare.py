@@ -100,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.probe:
         require_two_classes(data.train_y)
 
+    # The models (and the raw-pixel and PCA probes) train at once, sharing the cores.
+    workers = min(len(levels) + 1, args.threads)
     with StageProgress(enabled=not args.json) as progress:
         per_epoch = -(-len(data.train_x) // settings.batch)
 
@@ -113,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             probe=args.probe and data.labelled, filter_count=args.units,
             on_progress=progress.update, on_snapshot=None if args.json else on_snapshot,
             image_shape=shape, channels=channels, edge_measures=patches,
-            workers=min(len(levels) + 1, args.threads))
+            workers=workers, model_threads=max(1, args.threads // workers))
         from aetui.core.experiments import level_label
 
         comparison_labels = [level_label(comparison.noise, v) for v in levels]

@@ -145,7 +145,8 @@ class NoiseComparison:
                  on_snapshot: Callable | None = None,
                  trainer_factory: Callable | None = None,
                  image_shape: tuple[int, int] = (28, 28), channels: int = 1,
-                 edge_measures: bool = False, workers: int = 1) -> None:
+                 edge_measures: bool = False, workers: int = 1, model_threads: int = 1
+                 ) -> None:
         if epochs < 1:
             raise ConfigError("--epochs", f"must be at least 1, got {epochs}")
         noise = "mask" if settings.noise == "none" else settings.noise
@@ -173,9 +174,10 @@ class NoiseComparison:
         self.image_shape = tuple(image_shape)
         self.channels = channels
         self.edge_measures = edge_measures
-        # Models trained at once, each on its own thread with its kernels on one
-        # (README, "Threads"); 1: in turn, on the caller's thread.
+        # Models trained at once, each on its own thread with its steps split over
+        # model_threads (README, "Threads"); 1: in turn, on the caller's thread.
         self.workers = max(1, int(workers))
+        self.model_threads = max(1, int(model_threads))
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._trainers: set = set()
@@ -283,7 +285,7 @@ class NoiseComparison:
 
         shape = {} if self.image_shape == (28, 28) else {"image_shape": self.image_shape}
         if self.workers > 1:
-            shape["threads"] = 1  # one core per model; the models fill the rest
+            shape["threads"] = self.model_threads  # the models share the cores
         trainer = factory(settings, self.train_x, self.test_x, on_epoch=on_epoch,
                           on_snapshot=on_snapshot, snapshot_interval=self.snapshot_interval,
                           **shape)
