@@ -53,6 +53,7 @@ def test_round_trip_keeps_every_setting_and_change_but_no_path():
     assert back.changes[1].value == 0.1 / 3  # not rounded
     assert (back.step, back.data_name, back.data_hash, back.version, back.cpu) == (
         record.step, record.data_name, record.data_hash, record.version, record.cpu)
+    assert decode(encode(_record(split=6))).split == 6
     assert back.settings_at(7).tied is True and back.settings_at(6).tied is False
 
 
@@ -97,6 +98,8 @@ def _payload(**changes):
     (_payload(k=[[1, "data_dir", "/etc"]]), "unknown setting 'data_dir'"),
     (_payload(k=[["1", "q", 0.1]]), "malformed"),
     (_payload(n=-1), "bad step count"),
+    (_payload(t=0), "bad thread split"),
+    (_payload(t=2.5), "bad thread split"),
     (_payload(d="digits"), "bad header"),
     ([1, 2, 3], "not an object"),
 ])

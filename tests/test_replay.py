@@ -205,3 +205,19 @@ def test_a_run_continued_after_a_divergence_replays_exactly(data):
     replay.run(max_steps=record.step)
     assert replay.state != "diverged" and replay.step == record.step
     assert _same(replay.weights(), chunked.weights())
+
+
+def test_a_replay_splits_steps_as_the_run_did_whatever_threads_it_has(data):
+    """The split, not the threads that run it, fixes the bits (README, "Threads")."""
+    wide = SETTINGS.replace(hidden=64, batch=40)  # 40 × 784 × 64: two parts on 2 threads
+    run = _trainer(data, wide, threads=2)
+    run.run(max_steps=12)
+    record = decode(run.lab_string())
+    assert record.split == 2
+    replay = _trainer(data, record.settings, threads=1)
+    replay.schedule(record.changes, split=record.split)
+    replay.run(max_steps=12)
+    assert _same(replay.weights(), run.weights())
+    unsplit = _trainer(data, record.settings, threads=1)  # the check above can fail
+    unsplit.run(max_steps=12)
+    assert not _same(unsplit.weights(), run.weights())

@@ -40,6 +40,9 @@ _CHECK_BYTES = 6
 _MAX_JSON = 1 << 20  # a string that inflates beyond 1 MiB is not one of ours
 
 
+MAX_SPLIT = 4096  # more threads than any machine a step is split for
+
+
 class LabStringError(AetuiError):
     """A lab string that cannot be decoded; the message names what is wrong."""
 
@@ -67,6 +70,9 @@ class LabRecord:
     data_hash: str  # content_hash() of the training images
     version: str  # the aetui version that made it
     cpu: str  # cpu_tag() where it ran
+    # The threads the run's steps were split for (engine.parts_for): the split, not
+    # the threads that run it, fixes the bits, so a replay splits the same way.
+    split: int = 1
 
     def settings_at(self, step: int) -> Settings:
         """The settings in force after every change logged at or before `step`."""
@@ -121,6 +127,7 @@ def encode(record: LabRecord) -> str:
         "s": settings,
         "k": [[c.step, c.name, c.value] for c in record.changes],
         "n": record.step,
+        "t": record.split,
     }
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     body = _b64(zlib.compress(text.encode(), 9))
@@ -179,7 +186,10 @@ def _record(payload: Any) -> LabRecord:
     if not _count(step):
         raise LabStringError(f"bad step count {step!r}")
     changes = _changes(payload["k"], settings, step)
-    return LabRecord(settings, changes, step, data[0], data[1], version, cpu)
+    split = payload.get("t", 1)  # strings made before steps were split: one part
+    if not (_count(split) and 1 <= split <= MAX_SPLIT):
+        raise LabStringError(f"bad thread split {split!r}")
+    return LabRecord(settings, changes, step, data[0], data[1], version, cpu, split)
 
 
 def _changes(rows: Any, settings: Settings, step: int) -> tuple[KnobEvent, ...]:

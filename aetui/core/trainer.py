@@ -10,6 +10,7 @@ call each); everything another thread asks for takes effect between chunks.
 from __future__ import annotations
 
 import dataclasses
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -96,6 +97,12 @@ class Trainer:
         # them, one part). 1 by default: the tests; `aetui train --threads` and the
         # lab pass theirs (README, "Threads").
         self.threads = threads
+        # The threads a step is split for: the run's own, kept on resume and replay (a
+        # split runs on any number of threads and gives the same bits; README "Threads").
+        self.split = max(1, int(threads or 1))
+        if checkpoint is not None and checkpoint.lab_string:
+            with contextlib.suppress(labstring.LabStringError):
+                self.split = labstring.decode(checkpoint.lab_string).split
 
         self._lock = threading.RLock()  # held while the weights change; snapshots take it
         self._wake = threading.Event()
@@ -273,11 +280,15 @@ class Trainer:
 
     # ----- replay and the lab string --------------------------------------------------
 
-    def schedule(self, changes: Sequence[KnobEvent], pause_at: int | None = None) -> None:
+    def schedule(self, changes: Sequence[KnobEvent], pause_at: int | None = None, *,
+                 split: int | None = None) -> None:
         """Replay: apply each change exactly when the step count reaches its step (chunks
-        are cut there), and pause at step `pause_at` (None: don't). Call before run()."""
+        are cut there), pause at step `pause_at` (None: don't), and split steps for
+        `split` threads as the run did (None: keep this trainer's). Call before run()."""
         self._replay = sorted(changes, key=lambda c: c.step)  # stable: log order kept
         self._pause_at = pause_at
+        if split is not None:
+            self.split = max(1, int(split))
 
     def lab_string(self) -> str:
         """This run as a lab string (any thread; hashes the data once, ~0.1 s for MNIST)."""
@@ -294,7 +305,7 @@ class Trainer:
             settings=start, changes=tuple(labstring.KnobEvent(c.step, c.name, c.new)
                                           for c in log),
             step=step, data_name=name, data_hash=data_hash, version=__version__,
-            cpu=labstring.cpu_tag())
+            cpu=labstring.cpu_tag(), split=self.split)
 
     @property
     def data_hash(self) -> str:
@@ -353,9 +364,9 @@ class Trainer:
         self.state = previous
 
     def _parts(self) -> int:
-        """The parts a step is split into (engine.parts_for; one when threads is None)."""
+        """The parts a step is split into (engine.parts_for, for the run's split)."""
         s = self._applied
-        return engine.parts_for(self.threads or 1, s.batch, self.n_in, s.hidden)
+        return engine.parts_for(self.split, s.batch, self.n_in, s.hidden)
 
     def run(self, max_steps: int | None = None, max_epochs: int | None = None) -> None:
         """Train until stop(), or `max_steps` more updates, or `max_epochs` more epochs."""
