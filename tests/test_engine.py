@@ -60,3 +60,21 @@ def test_loss_and_gradients_refuses_mixed_dtypes_and_non_contiguous_rows():
     p64 = Params(p.W.astype(np.float64), p.b.astype(np.float64), p.c.astype(np.float64))
     with pytest.raises(TypeError, match="b must be float32"):
         engine.loss_and_gradients(x, x, Params(p.W, p64.b, p.c), engine.Hyper.of())
+
+
+@pytest.mark.parametrize(("tied", "decoder"), [(True, "sigmoid"), (False, "sigmoid"),
+                                               (True, "linear")])
+def test_reconstruct_matches_the_formula(tied, decoder):
+    rng = np.random.default_rng(3)
+    params = init_params(30, 7, seed=1, tied=tied)
+    params.c[:] = rng.normal(0, 0.3, 30)
+    x = rng.random((9, 30)).astype(np.float32)
+    W = params.W.astype(np.float64)
+    V = W.T if tied else params.V.astype(np.float64)
+    a = 1 / (1 + np.exp(-(x @ W + params.b))) @ V + params.c
+    want = 1 / (1 + np.exp(-a)) if decoder == "sigmoid" else a
+    got = engine.reconstruct(params, x, decoder)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="decoder"):
+        engine.reconstruct(params, x, "tanh")

@@ -383,9 +383,9 @@ def probe_accuracies(
         return {name: f.result() for name, f in futures.items()}
 
 
-def encode(params, x: np.ndarray, batch: int = 10_000) -> np.ndarray:
+def encode(params, x: np.ndarray) -> np.ndarray:
     """The encoder h(x) = sigmoid(x W + b) on clean inputs: float32, N × k, in (0, 1)."""
-    return hidden_activations(params, np.asarray(x), batch=batch)
+    return hidden_activations(params, np.asarray(x))
 
 
 def reconstruction_loss(params, x: np.ndarray, loss: str = "ce", decoder: str = "sigmoid"

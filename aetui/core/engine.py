@@ -273,6 +273,24 @@ def encode(W: np.ndarray, b: np.ndarray, images: np.ndarray) -> np.ndarray:
     return out
 
 
+def reconstruct(params, x: np.ndarray, decoder: str = "sigmoid") -> np.ndarray:
+    """x̂ for rows x (floats in [0, 1], possibly corrupted): float32. On the engine's
+    BLAS (one thread), so that a trainer's snapshots wake no second thread pool."""
+    decoder_code = _code(DECODER_CODES, "decoder", decoder)
+    tied = params.V is None
+    W, b, c = (np.ascontiguousarray(a, dtype=np.float32)
+               for a in (params.W, params.b, params.c))
+    V = np.zeros((1, 1), np.float32) if tied else np.ascontiguousarray(params.V, np.float32)
+    _check_params(W, b, c, None if tied else V, tied)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] != W.shape[0]:
+        raise ValueError(f"x must be N×{W.shape[0]}, got shape {x.shape}")
+    out = np.empty_like(x)
+    if len(x):
+        kernels._reconstruct(x, W, b, c, V, tied, decoder_code, out)
+    return out
+
+
 def held_out(params, images: np.ndarray, loss: str = "ce", decoder: str = "sigmoid"
              ) -> tuple[float, np.ndarray]:
     """The held-out measurement of clean images (N×n uint8 scaled by 1/255, or float32

@@ -455,7 +455,7 @@ def _sparse_times(rowptr, cols, vals, W, out, lo, hi):
         o = out[i][lo:hi]
         for l in range(hi - lo):
             o[l] = 0
-        _add_rows(out[i], W, cols, vals, rowptr[i], rowptr[i + 1], lo, hi)
+        _add_rows(out[i], W, cols, vals, np.int64(rowptr[i]), np.int64(rowptr[i + 1]), lo, hi)
 
 
 @numba.njit(**_JIT)
@@ -486,7 +486,7 @@ def _add_columns(target, D, colptr, crows, cvals, lo, hi):
     the rows of D it adds come from cache."""
     for j in range(target.shape[0]):
         start = colptr[j - 1] if j > 0 else 0
-        _add_rows(target[j], D, crows, cvals, start, colptr[j], lo, hi)
+        _add_rows(target[j], D, crows, cvals, np.int64(start), np.int64(colptr[j]), lo, hi)
 
 
 @numba.njit(**_JIT)
@@ -932,19 +932,21 @@ def _step(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho_clip,
     rowptr, cols, vals, colptr, crows, cvals = sparse_ws
     if compressed:
         _index_columns(rowptr, cols, vals, -lr if direct else 1.0, m, n, colptr, crows, cvals)
+    # Each part's index as int64: the parallel loop's own index is unsigned, and a
+    # second type would compile every part function (and all they call) twice.
     for part in numba.prange(parts):
-        _encode_part(part, parts, xt, sparse_ws, compressed, W, b, V, tied, h, z, zparts, one,
-                     ebuf, bits)
+        _encode_part(np.int64(part), parts, xt, sparse_ws, compressed, W, b, V, tied, h, z,
+                     zparts, one, ebuf, bits)
     for part in numba.prange(parts):
-        _loss_part(part, parts, z, zparts, x, c, loss, decoder, one, inv_m, ebuf, bits, lanes,
-                   partial)
+        _loss_part(np.int64(part), parts, z, zparts, x, c, loss, decoder, one, inv_m, ebuf,
+                   bits, lanes, partial)
     stack_copy = tied and not compressed and not in_place
     if stack_copy:
         _stack_inputs(stack_x, xt, z)
     for part in numba.prange(parts):
-        _backward_part(part, parts, xt, z, h, dh, W, b, c, V, tied, l2, beta, rho, rho_clip,
-                       gW, gb, gc, gV, rho_hat, dkl, sparse_ws, compressed, stack_x, stack_h,
-                       stack_copy, direct, lr, one, partial)
+        _backward_part(np.int64(part), parts, xt, z, h, dh, W, b, c, V, tied, l2, beta, rho,
+                       rho_clip, gW, gb, gc, gV, rho_hat, dkl, sparse_ws, compressed, stack_x,
+                       stack_h, stack_copy, direct, lr, one, partial)
     recon = 0.0
     kl = 0.0
     l2_sum = 0.0
@@ -1110,11 +1112,12 @@ def _optimizer_step(parts, W, b, c, V, gW, gb, gc, gV, opt_W, opt_b, opt_c, opt_
     """Momentum's or Adam's step on every parameter from its gradient, each split
     into `parts` flat ranges (elementwise: the same bits for any split)."""
     for part in numba.prange(parts):
-        _update_part(part, parts, W, gW, opt_W, optimizer, lr, t)
-        _update_part(part, parts, b, gb, opt_b, optimizer, lr, t)
-        _update_part(part, parts, c, gc, opt_c, optimizer, lr, t)
+        index = np.int64(part)  # one type for the part functions (see _step)
+        _update_part(index, parts, W, gW, opt_W, optimizer, lr, t)
+        _update_part(index, parts, b, gb, opt_b, optimizer, lr, t)
+        _update_part(index, parts, c, gc, opt_c, optimizer, lr, t)
         if not tied:
-            _update_part(part, parts, V, gV, opt_V, optimizer, lr, t)
+            _update_part(index, parts, V, gV, opt_V, optimizer, lr, t)
 
 
 @numba.njit(**_JIT)
@@ -1228,7 +1231,7 @@ def _encode(images, W, b, out, parts):
     split into `parts` run in parallel (each row's result is the same for any split)."""
     blocks = (images.shape[0] + ENCODE_BLOCK - 1) // ENCODE_BLOCK
     for part in numba.prange(parts):
-        first, last = _span(part, parts, blocks, 1)
+        first, last = _span(np.int64(part), parts, blocks, 1)
         _encode_blocks(images, W, b, out, first, last)
 
 
@@ -1276,7 +1279,7 @@ def _held_out(images, W, b, c, V, tied, loss, decoder, parts, rho_hat):
     recon = np.zeros(blocks)
     activation = np.zeros((blocks, k))
     for part in numba.prange(parts):
-        first, last = _span(part, parts, blocks, 1)
+        first, last = _span(np.int64(part), parts, blocks, 1)
         _held_out_blocks(images, W, b, c, V, tied, loss, decoder, recon, activation,
                          first, last)
     total = 0.0
@@ -1289,3 +1292,29 @@ def _held_out(images, W, b, c, V, tied, loss, decoder, parts, rho_hat):
     for l in range(k):
         rho_hat[l] /= m
     return total / m
+
+
+@numba.njit(**_JIT)
+def _reconstruct(x, W, b, c, V, tied, decoder, out):
+    """x̂ = f(h(x)V + c) for rows x (floats in W's dtype, possibly corrupted; V = Wᵀ
+    when tied; f the sigmoid, or the identity for the linear decoder), into out."""
+    m, n = x.shape
+    k = W.shape[1]
+    h = np.empty((m, k), W.dtype)
+    width = max(n, k)
+    ebuf = np.empty(width, W.dtype)
+    bits = np.empty(width, np.int32)
+    consts = np.empty(1, W.dtype)
+    consts[0] = 1.0
+    one = consts[0]
+    zero = one - one
+    _encode_rows(x, _sparse_workspace(W, 0), False, W, b, h, one, ebuf, bits, 0, k)
+    _decode_part(h, W, V, tied, out, 0, k)
+    for i in range(m):
+        for j in range(n):
+            a = out[i, j] + c[j]
+            if decoder == DECODER_SIGMOID:
+                e = np.exp(-abs(a))
+                r = one / (one + e)
+                a = r if a >= zero else e * r
+            out[i, j] = a

@@ -80,39 +80,19 @@ def init_params(n_in: int, k: int, seed: int, tied: bool, dtype=np.float32,
     return Params(W, b, c, V)
 
 
-def hidden_activations(params: Params, images: np.ndarray, batch: int = 1000) -> np.ndarray:
+def hidden_activations(params: Params, images: np.ndarray) -> np.ndarray:
     """h(x) = sigmoid(x W + b) for clean images, one row per image (N×k float32).
 
-    images: N×n_in uint8 (0..255) or floats already in [0, 1]. `batch`: rows per
-    product for float input (bounds the temporaries); uint8 input is converted
-    256 rows at a time inside the kernel.
+    images: N×n_in uint8 (0..255) or floats already in [0, 1], converted 256 rows at
+    a time inside the engine's kernel (engine.encode).
     """
-    if images.dtype == np.uint8:
-        from aetui.core import engine
+    from aetui.core import engine
 
-        return engine.encode(params.W, params.b, images)
-    W = np.ascontiguousarray(params.W, dtype=np.float32)
-    b = np.ascontiguousarray(params.b, dtype=np.float32)
-    out = np.empty((images.shape[0], W.shape[1]), dtype=np.float32)
-    step = max(1, int(batch))
-    for start in range(0, images.shape[0], step):
-        x = np.asarray(images[start:start + step], dtype=np.float32)
-        block = out[start:start + step]
-        np.dot(x, W, out=block)
-        block += b
-        block[...] = _sigmoid(block)
-    return out
+    return engine.encode(params.W, params.b, images)
 
 
 def reconstruct(params: Params, x: np.ndarray, decoder: str = "sigmoid") -> np.ndarray:
     """x̂ for inputs x (rows, floats in [0, 1], possibly corrupted), float32."""
-    x = np.asarray(x, dtype=np.float32)
-    h = _sigmoid(x @ params.W + params.b)
-    a = h @ params.decoder_weights() + params.c
-    return _sigmoid(a) if decoder == "sigmoid" else a.astype(np.float32)
+    from aetui.core import engine
 
-
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    # Written so that large |a| neither overflows nor warns.
-    out = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + out), out / (1.0 + out)).astype(np.float32)
+    return engine.reconstruct(params, x, decoder)

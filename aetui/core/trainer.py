@@ -9,8 +9,8 @@ call each); everything another thread asks for takes effect between chunks.
 
 from __future__ import annotations
 
-import dataclasses
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
