@@ -78,3 +78,12 @@ def test_reconstruct_matches_the_formula(tied, decoder):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="decoder"):
         engine.reconstruct(params, x, "tanh")
+
+
+def test_gemm_takes_a_single_row_view_and_column_blocks():
+    rng = np.random.default_rng(4)
+    a = rng.random(30).astype(np.float32)[None]  # numpy's stride for the new axis is 0
+    b = rng.random((30, 12)).astype(np.float32)
+    c = np.zeros((1, 12), np.float32)
+    engine.gemm(False, False, 1.0, a, b, 0.0, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5)

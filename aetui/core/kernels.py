@@ -85,11 +85,19 @@ def _xgemm(typingctx, trans_a, trans_b, alpha, a, b, beta, c):
         ta, tb, al, av, bv, be, cv = args
         arr = [context.make_array(t)(context, builder, v)
                for t, v in ((sig.args[3], av), (sig.args[4], bv), (sig.args[6], cv))]
-        sa, _, sc = (cgutils.unpack_tuple(builder, x.shape, 2) for x in arr)
+        sa, sb, sc = (cgutils.unpack_tuple(builder, x.shape, 2) for x in arr)
         itemsize = ir.Constant(cgutils.intp_t, context.get_abi_sizeof(
             context.get_data_type(dtype)))
-        lda, ldb, ldc = (builder.sdiv(cgutils.unpack_tuple(builder, x.strides, 2)[0], itemsize)
-                         for x in arr)
+        one_ = ir.Constant(cgutils.intp_t, 1)
+
+        def leading(x, shape):
+            # The row stride in elements; a single row's stride means nothing (numpy
+            # gives x[None] a stride of 0), and BLAS wants at least the row length.
+            ld = builder.sdiv(cgutils.unpack_tuple(builder, x.strides, 2)[0], itemsize)
+            floor = builder.select(builder.icmp_signed(">", shape[1], one_), shape[1], one_)
+            return builder.select(builder.icmp_signed(">", ld, floor), ld, floor)
+
+        lda, ldb, ldc = (leading(x, shape) for x, shape in zip(arr, (sa, sb, sc), strict=True))
         al_slot = cgutils.alloca_once_value(builder, context.cast(builder, al, sig.args[2], dtype))
         be_slot = cgutils.alloca_once_value(builder, context.cast(builder, be, sig.args[5], dtype))
         ta_b = context.cast(builder, ta, sig.args[0], types.boolean)
@@ -143,7 +151,9 @@ def _scaled_rows(images, start, rows, scale, out):
 def _gemm(trans_a, trans_b, alpha, a, b, beta, c):
     """C ← alpha·op(A)·op(B) + beta·C (row-major: C-contiguous, or views whose columns
     are adjacent, such as W[:, lo:hi]); beta = 0 ignores C."""
-    if a.strides[1] != a.itemsize or b.strides[1] != b.itemsize or c.strides[1] != c.itemsize:
+    if ((a.shape[1] > 1 and a.strides[1] != a.itemsize)
+            or (b.shape[1] > 1 and b.strides[1] != b.itemsize)
+            or (c.shape[1] > 1 and c.strides[1] != c.itemsize)):
         raise ValueError("gemm: the columns of each array must be adjacent")
     m = a.shape[1] if trans_a else a.shape[0]
     ka = a.shape[0] if trans_a else a.shape[1]
