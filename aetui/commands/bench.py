@@ -4,11 +4,12 @@ The measuring lives in `aetui.core.bench` (scripts/bench_train.py runs the same
 code); this module parses options, loads MNIST and holds the BLAS libraries
 to a thread count while it measures.
 
-Why the thread count is set: numpy and scipy (whose BLAS numba's np.dot
-calls) each bundle an OpenBLAS with its own thread pool. On a machine that is
-busy with other work, a pool's threads wait for each other at every product;
-at batch 20 a 784×500 product then takes tens of times longer than on one
-thread. Both implementations get the same count, printed in the report.
+The first section measures what a user gets: `aetui train` on its threads (its steps
+split over numba's threads) against numpy and PyTorch at their library defaults.
+The single-thread section holds the BLAS libraries to a count: numpy and scipy
+(whose BLAS numba's np.dot calls) each bundle an OpenBLAS with its own thread
+pool, and on a machine busy with other work a pool's threads wait for each other
+at every product. Both implementations get the same count, printed in the report.
 """
 
 from __future__ import annotations

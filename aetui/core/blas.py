@@ -6,7 +6,10 @@ np.dot (and the engine's gemm) call scipy's. At the engine's sizes (a batch of
 threads wait for each other at every product costs a great deal when the
 cores are busy: on a loaded 2-core machine a 20×784 by 784×500 product took
 36 ms with scipy's default 2 threads and 0.6 ms with one. It also takes the
-core the lab's UI needs. So the trainer holds the engine's BLAS to one thread.
+core the lab's UI needs. So the trainer holds the engine's BLAS to one thread and
+splits its steps over numba's threads instead (engine.use_threads), each part
+calling BLAS on its own thread; only full-batch L-BFGS, whose products are
+large, gives BLAS several threads (engine.use_blas_threads).
 
 The linear probe's L-BFGS-B does the same: its bookkeeping runs in scipy's
 pool, whose idle threads spin and take the cores from numpy's threads doing
