@@ -132,6 +132,25 @@ def test_held_out_measurement_and_encoder_give_the_same_bits_on_any_thread_count
     np.testing.assert_array_equal(many[1], one[1])
 
 
+@pytest.mark.parametrize(("layer", "waits"), [("workqueue", True), ("omp", False)])
+def test_on_the_workqueue_layer_parallel_kernels_take_turns(monkeypatch, layer, waits):
+    """workqueue aborts the process when two threads launch parallel kernels at once."""
+    from aetui.core.model import init_params
+
+    params = init_params(784, 8, seed=1, tied=True)
+    images = np.zeros((10, 784), np.uint8)
+    engine.encode(params.W, params.b, images)  # compiled before the clock starts
+    monkeypatch.setattr(engine, "_layer", layer)
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (engine.encode(params.W, params.b, images),
+                                              done.set()))
+    with engine._TURNS:  # another thread's kernel is running
+        worker.start()
+        assert done.wait(1.0) is not waits
+    worker.join(10)
+    assert done.is_set()
+
+
 def test_threads_come_from_the_option_then_the_environment_then_the_cpus(monkeypatch):
     monkeypatch.delenv(common.THREADS_ENV, raising=False)
     assert common.resolve_threads(None) == engine.available_threads()

@@ -18,7 +18,9 @@ underscore kernel.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from dataclasses import dataclass
 
 import numba
@@ -231,12 +233,13 @@ def train_chunk(images: np.ndarray, order: np.ndarray, pos: int, n_steps: int,
     if hyper.optimizer < 0:
         raise ValueError("a full-batch optimizer takes no minibatch steps (see lbfgs.py)")
     parts = _checked_parts(parts)
-    done, new_pos, finite = kernels._train_chunk(
-        images, order, int(pos), int(n_steps), batch, rng,
-        W, b, c, V, opt["opt_W"], opt["opt_b"], opt["opt_c"], opt["opt_V"], int(adam_t),
-        hyper.tied, hyper.noise, hyper.q, hyper.sigma, hyper.loss, hyper.decoder, hyper.l2,
-        hyper.beta, hyper.rho, RHO_CLIP, hyper.optimizer, hyper.lr, float(sparse_density),
-        parts, ws.x, ws.xt, ws.h, ws.z, ws.dh, ws.gW, ws.gb, ws.gc, ws.gV, ws.rho_hat, sums)
+    with _one_at_a_time():
+        done, new_pos, finite = kernels._train_chunk(
+            images, order, int(pos), int(n_steps), batch, rng,
+            W, b, c, V, opt["opt_W"], opt["opt_b"], opt["opt_c"], opt["opt_V"], int(adam_t),
+            hyper.tied, hyper.noise, hyper.q, hyper.sigma, hyper.loss, hyper.decoder, hyper.l2,
+            hyper.beta, hyper.rho, RHO_CLIP, hyper.optimizer, hyper.lr, float(sparse_density),
+            parts, ws.x, ws.xt, ws.h, ws.z, ws.dh, ws.gW, ws.gb, ws.gc, ws.gV, ws.rho_hat, sums)
     return int(done), int(new_pos), bool(finite)
 
 
@@ -269,7 +272,8 @@ def encode(W: np.ndarray, b: np.ndarray, images: np.ndarray) -> np.ndarray:
     if b.shape != (W.shape[1],):
         raise ValueError(f"b must have shape ({W.shape[1]},)")
     out = np.empty((images.shape[0], W.shape[1]), np.float32)
-    kernels._encode(images, W, b, out, numba.get_num_threads())
+    with _one_at_a_time():
+        kernels._encode(images, W, b, out, numba.get_num_threads())
     return out
 
 
@@ -310,8 +314,9 @@ def held_out(params, images: np.ndarray, loss: str = "ce", decoder: str = "sigmo
     rho_hat = np.zeros(W.shape[1])
     if len(images) == 0:
         return 0.0, rho_hat
-    recon = kernels._held_out(images, W, b, c, V, tied, loss_code, decoder_code,
-                              numba.get_num_threads(), rho_hat)
+    with _one_at_a_time():
+        recon = kernels._held_out(images, W, b, c, V, tied, loss_code, decoder_code,
+                                  numba.get_num_threads(), rho_hat)
     return float(recon), rho_hat
 
 
@@ -338,10 +343,11 @@ def loss_and_gradients(xt: np.ndarray, x: np.ndarray, params, hyper: Hyper, *,
     h, z, dh = np.empty((m, k), dtype), np.empty((m, n), dtype), np.empty((m, k), dtype)
     grads = Gradients(np.empty((n, k), dtype), np.empty(k, dtype), np.empty(n, dtype),
                       np.empty((k, n), dtype), np.empty(k, dtype))
-    terms = kernels._forward_backward(
-        xt, x, W, b, c, V, tied, hyper.loss, hyper.decoder, hyper.l2, hyper.beta, hyper.rho,
-        RHO_CLIP, float(sparse_density), _checked_parts(parts), h, z, dh, grads.W, grads.b,
-        grads.c, grads.V, grads.rho_hat)
+    with _one_at_a_time():
+        terms = kernels._forward_backward(
+            xt, x, W, b, c, V, tied, hyper.loss, hyper.decoder, hyper.l2, hyper.beta, hyper.rho,
+            RHO_CLIP, float(sparse_density), _checked_parts(parts), h, z, dh, grads.W, grads.b,
+            grads.c, grads.V, grads.rho_hat)
     if tied:
         grads.V = None
     return (float(terms[0]), float(terms[1]), float(terms[2])), grads
@@ -469,6 +475,21 @@ def _set_numba_threads(count: int) -> int:
         numba.config.THREADING_LAYER = "workqueue"
         numba.set_num_threads(count)
     return count
+
+
+# numba's workqueue layer (what loads without TBB or libgomp, e.g. a plain macOS)
+# aborts the process when two threads launch parallel kernels at once: there, they
+# take turns (README, "Threads"). Set once the layer is known.
+_TURNS = threading.Lock()
+_layer: str | None = None
+
+
+def _one_at_a_time():
+    """The lock parallel kernel launches take on the workqueue layer; else nothing."""
+    global _layer
+    if _layer is None:
+        _layer = threading_layer()
+    return _TURNS if _layer == "workqueue" else contextlib.nullcontext()
 
 
 def threading_layer() -> str:
