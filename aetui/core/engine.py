@@ -160,6 +160,16 @@ def _check_images(images, n: int) -> None:
         raise ValueError("images must be C-contiguous")
 
 
+def _as_images(images, n: int) -> np.ndarray:
+    """Clean images as the kernels read them: uint8 kept, other floats as float32
+    (C-contiguous), then checked (_check_images)."""
+    images = np.ascontiguousarray(images)
+    if images.dtype.kind == "f" and images.dtype != np.float32:
+        images = images.astype(np.float32)
+    _check_images(images, n)
+    return images
+
+
 def _checked_params(params, hyper: Hyper):
     """(W, b, c, V, dtype) of `params` once checked against each other and `hyper`
     (V stands in for W's transpose when tied: the kernels take one array)."""
@@ -265,10 +275,7 @@ def encode(W: np.ndarray, b: np.ndarray, images: np.ndarray) -> np.ndarray:
     rows as they are): N×k float32."""
     W = np.ascontiguousarray(W, dtype=np.float32)
     b = np.ascontiguousarray(b, dtype=np.float32)
-    images = np.ascontiguousarray(images)
-    if images.dtype.kind == "f" and images.dtype != np.float32:
-        images = images.astype(np.float32)
-    _check_images(images, W.shape[0])
+    images = _as_images(images, W.shape[0])
     if b.shape != (W.shape[1],):
         raise ValueError(f"b must have shape ({W.shape[1]},)")
     out = np.empty((images.shape[0], W.shape[1]), np.float32)
@@ -307,10 +314,7 @@ def held_out(params, images: np.ndarray, loss: str = "ce", decoder: str = "sigmo
     tied = params.V is None
     W, b, c = params.W, params.b, params.c
     _, V = _check_params(W, b, c, params.V, tied)
-    images = np.ascontiguousarray(images)
-    if images.dtype.kind == "f" and images.dtype != np.float32:
-        images = images.astype(np.float32)
-    _check_images(images, W.shape[0])
+    images = _as_images(images, W.shape[0])
     rho_hat = np.zeros(W.shape[1])
     if len(images) == 0:
         return 0.0, rho_hat
@@ -445,7 +449,7 @@ def use_blas_threads(count: int) -> int:
 # part of its own: waking a thread and joining it costs a few µs, and a part this
 # size takes ~0.1 ms on one core (README, "Threads").
 PART_MACS = 1_000_000
-UNIT_BLOCK = 16  # hidden units per block: a part's columns start on a cache line
+UNIT_BLOCK = kernels.UNIT_BLOCK  # hidden units per block of a split step
 
 
 def parts_for(threads: int, batch: int, n_in: int, hidden: int) -> int:

@@ -40,8 +40,8 @@ _JIT_FMA = {**_JIT, "fastmath": {"contract"}}
 # Sums that may be regrouped (partial sums in vector lanes), which is what lets
 # a loop with a running total vectorise; NaN and Inf still propagate.
 _JIT_SUMS = {**_JIT, "fastmath": {"contract", "reassoc"}}
-# The few functions that split a step into parts (_step, _optimizer_step, _encode)
-# run them as numba parallel loops, one part per iteration: each part's work is
+# The few functions that split work into parts (_step, _optimizer_step, _encode,
+# _held_out) run them as numba parallel loops, one part per iteration: each part's work is
 # fixed by (part, parts), so the result does not depend on which thread runs it.
 # engine.py pins a thread-safe threading layer (README, "Threads").
 _JIT_PAR = {**_JIT, "parallel": True}
@@ -52,6 +52,10 @@ _JIT_PAR = {**_JIT, "parallel": True}
 # 128 (at batch 20 the sparse step stays ahead up to about 0.4): measured by
 # scripts/bench_sparse.py.
 SPARSE_DENSITY = 0.22
+
+# Hidden units per block of a split step (engine.parts_for): a part's columns start on
+# a cache line, so no two parts write the same one.
+UNIT_BLOCK = 16
 
 _I8 = ir.IntType(8)
 _VOIDP = _I8.as_pointer()
@@ -500,30 +504,22 @@ def _add_columns(target, D, colptr, crows, cvals, lo, hi):
 
 
 @numba.njit(**_JIT)
-def _scale_in_place(a, factor):
-    """a ← factor·a (factor 0 writes zeros, so stale NaN cannot survive)."""
-    af = a.reshape(-1)
-    if factor == 0.0:
-        for i in range(af.size):
-            af[i] = 0.0
-    elif factor != 1.0:
-        f = np.empty(1, a.dtype)
-        f[0] = factor  # typed like a: the loop then stays in float32
-        fa = f[0]
-        for i in range(af.size):
-            af[i] *= fa
-
-
-@numba.njit(**_JIT)
 def _scale_columns(a, factor, lo, hi):
-    """a[:, lo:hi] ← factor·a[:, lo:hi], as _scale_in_place."""
+    """a[:, lo:hi] ← factor·a[:, lo:hi] (factor 0 writes zeros, so stale NaN cannot
+    survive; factor 1 leaves them untouched)."""
+    if factor == 1.0:
+        return
     f = np.empty(1, a.dtype)
-    f[0] = factor
+    f[0] = factor  # typed like a: the loop then stays in float32
     fa = f[0]
     for j in range(a.shape[0]):
         row = a[j][lo:hi]
-        for l in range(hi - lo):
-            row[l] = 0.0 if factor == 0.0 else row[l] * fa
+        if factor == 0.0:
+            for l in range(hi - lo):
+                row[l] = 0.0
+        else:
+            for l in range(hi - lo):
+                row[l] *= fa
 
 
 # ----- one minibatch, forward and backward, in named steps ------------------------------
@@ -835,6 +831,14 @@ def _forward_backward(xt, x, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho
 
 
 @numba.njit(**_JIT)
+def _exp_scratch(W):
+    """Scratch of the vectorised exps and the cross-entropy's sums for rows of W's
+    widths: ebuf (W's dtype), bits (int32), lanes (float64, LANES)."""
+    width = max(W.shape[0], W.shape[1])
+    return np.empty(width, W.dtype), np.empty(width, np.int32), np.empty(LANES)
+
+
+@numba.njit(**_JIT)
 def _part_workspace(W, parts, rows):
     """Each part's own buffers for _step: the decoder's partial sums (parts − 1 of
     them, rows×n; the first part writes z itself), exp scratch (ebuf, bits),
@@ -851,7 +855,7 @@ def _part_workspace(W, parts, rows):
 def _encode_part(part, parts, xt, sparse_ws, compressed, W, b, V, tied, h, z, zparts,
                  one, ebuf, bits):
     """Step phase 1 of one part: its units' activations and their share of HV."""
-    lo, hi = _span(part, parts, W.shape[1], 16)
+    lo, hi = _span(part, parts, W.shape[1], UNIT_BLOCK)
     _encode_rows(xt, sparse_ws, compressed, W, b, h, one, ebuf[part], bits[part], lo, hi)
     _decode_part(h, W, V, tied, z if part == 0 else zparts[part - 1], lo, hi)
 
@@ -879,8 +883,8 @@ def _backward_part(part, parts, xt, delta_out, h, dh, W, b, c, V, tied, l2, beta
     (or plain SGD's step on) its block of W, V and b, and ∂/∂c (and c's step) for
     its pixels."""
     m, n = delta_out.shape
-    lo, hi = _span(part, parts, W.shape[1], 16)
-    j0, j1 = _span(part, parts, n, 16)
+    lo, hi = _span(part, parts, W.shape[1], UNIT_BLOCK)
+    j0, j1 = _span(part, parts, n, UNIT_BLOCK)
     _backprop_to_hidden(delta_out, W, V, tied, dh, lo, hi)
     _mean_activation(h, rho_hat, lo, hi)
     partial[part, 1] = _kl_backward(rho_hat, rho, beta, rho_clip, m, dkl, lo, hi)
@@ -1011,10 +1015,7 @@ def _full_batch_loss_and_gradient(images, W, b, c, V, tied, loss, decoder, l2, b
     h = np.empty((rows_max, k), W.dtype)
     z = np.empty((rows_max, n), W.dtype)
     dh = np.empty((rows_max, k), W.dtype)
-    width = max(n, k)
-    ebuf = np.empty(width, W.dtype)
-    bits = np.empty(width, np.int32)
-    lanes = np.empty(LANES)
+    ebuf, bits, lanes = _exp_scratch(W)
     dkl = np.zeros(k, W.dtype)
     gb_part = np.empty(k, W.dtype)
     gc_part = np.empty(n, W.dtype)
@@ -1112,7 +1113,7 @@ def _apply_update(p, g, m1, m2, optimizer, lr, t, lo, hi):
 @numba.njit(**_JIT)
 def _update_part(part, parts, p, g, opt, optimizer, lr, t):
     """One part's share (a flat range) of the optimizer step on p."""
-    lo, hi = _span(part, parts, p.size, 16)
+    lo, hi = _span(part, parts, p.size, UNIT_BLOCK)
     _apply_update(p, g, opt[0], opt[1], optimizer, lr, t, lo, hi)
 
 
@@ -1254,10 +1255,7 @@ def _held_out_blocks(images, W, b, c, V, tied, loss, decoder, recon, activation,
     x = np.empty((ENCODE_BLOCK, n), W.dtype)
     h = np.empty((ENCODE_BLOCK, k), W.dtype)
     z = np.empty((ENCODE_BLOCK, n), W.dtype)
-    width = max(n, k)
-    ebuf = np.empty(width, W.dtype)
-    bits = np.empty(width, np.int32)
-    lanes = np.empty(LANES)
+    ebuf, bits, lanes = _exp_scratch(W)
     consts = np.empty(2, W.dtype)
     consts[0] = 1.0
     consts[1] = _pixel_scale(images)
@@ -1311,9 +1309,7 @@ def _reconstruct(x, W, b, c, V, tied, decoder, out):
     m, n = x.shape
     k = W.shape[1]
     h = np.empty((m, k), W.dtype)
-    width = max(n, k)
-    ebuf = np.empty(width, W.dtype)
-    bits = np.empty(width, np.int32)
+    ebuf, bits, _ = _exp_scratch(W)
     consts = np.empty(1, W.dtype)
     consts[0] = 1.0
     one = consts[0]
