@@ -22,9 +22,9 @@ os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "ae
 
 import numpy as np  # noqa: E402
 
-from aetui.core import engine  # noqa: E402
-from aetui.core.blas import hold_engine_threads  # noqa: E402
-from aetui.core.model import init_params  # noqa: E402
+from aetui.engine import engine  # noqa: E402
+from aetui.engine.blas import hold_engine_threads  # noqa: E402
+from aetui.engine.model import init_params  # noqa: E402
 
 
 def step_seconds(batch: int, density: float, sparse: bool, seconds: float) -> float:

@@ -5,7 +5,7 @@
 computed every batch, all 60,000 MNIST training images, at batch 20 and 128:
 samples/s of both, their ratio, and this machine's sgemm GFLOP/s with the
 samples/s it would give at 100 % (≈ 3.9 MFLOP per sample). The same code as
-`aetui bench` (aetui/core/bench.py); the options are the same too:
+`aetui bench` (aetui/experiments/bench.py); the options are the same too:
 
     python scripts/bench_train.py                      # MNIST from ../shared/mnist if there
     python scripts/bench_train.py --batch 20,128 --seconds 3 --repeats 3 --threads 1

@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from aetui.config import Settings  # noqa: E402
-from aetui.core.experiments import NoiseComparison  # noqa: E402
 from aetui.data import load_dataset  # noqa: E402
+from aetui.experiments.experiments import NoiseComparison  # noqa: E402
 
 LEVELS = (0.0, 0.25, 0.5)
 # Issue 6: a reference implementation on this kind of machine, 15 epochs.
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                       order_probe=order_probe, order_smoothness=order_smooth, within=within)
         Path(args.json).write_text(json.dumps(record, indent=2))
     if args.png:
-        from aetui.render.png import save_panels
+        from aetui.figures.png import save_panels
 
         save_panels(args.png, [(r.label, r.filters) for r in result.runs], cols=10)
     return 0 if (order_probe and order_smooth) else 1

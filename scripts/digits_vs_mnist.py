@@ -1,6 +1,6 @@
 """How much like handwriting are the built-in digits? Train on them, test on MNIST.
 
-A linear classifier (softmax regression, `aetui.core.analysis.fit_linear_probe`)
+A linear classifier (softmax regression, `aetui.experiments.analysis.fit_linear_probe`)
 is fitted to the built-in digits' training set and scored on the real MNIST
 test set; chance is 10 %. For comparison it also prints the accuracy on the
 built-in test set and the time the digits took to generate.
@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from aetui.core.analysis import fit_linear_probe
 from aetui.data import as_float, digits, load_dataset
 from aetui.errors import AetuiError
+from aetui.experiments.analysis import fit_linear_probe
 
 DEFAULT_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "mnist"
 

@@ -84,7 +84,7 @@ def measure(extra: list[str], *, width: int, height: int, warmup: float, seconds
 
 def checkpoint_step(path: Path) -> int:
     sys.path.insert(0, str(REPO))
-    from aetui.core.checkpoint import load_checkpoint
+    from aetui.training.checkpoint import load_checkpoint
 
     return int(load_checkpoint(path).step)
 

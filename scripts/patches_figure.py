@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aetui.config import PATCH_DEFAULTS, Settings
-from aetui.core.experiments import NoiseComparison
 from aetui.data import image_layout, load_dataset_for
-from aetui.render.png import save_panels
+from aetui.experiments.experiments import NoiseComparison
+from aetui.figures.png import save_panels
 
 
 def main() -> int:

@@ -37,8 +37,9 @@ def _data(args):
 def run_dA(args) -> dict:
     """784 → 500 tied, sigmoid, cross-entropy, SGD lr 0.1, batch 20, masking q (code/dA.py)."""
     from aetui.config import Settings
-    from aetui.core import analysis, objective
-    from aetui.core.trainer import Trainer
+    from aetui.engine import objective
+    from aetui.experiments import analysis
+    from aetui.training.trainer import Trainer
 
     data = _data(args)
     settings = Settings(hidden=500, tied=True, loss="ce", noise="mask" if args.q else "none",
@@ -60,8 +61,8 @@ def run_ufldl(args) -> dict:
     """784 → 196 untied, sigmoid, squared error, ρ = 0.1, UFLDL's β = 3 → 6, λ = 3e-3,
     full-batch L-BFGS, UFLDL's initialisation (UFLDL Tutorial, Exercise:Vectorization)."""
     from aetui.config import Settings
-    from aetui.core import objective
-    from aetui.core.trainer import Trainer
+    from aetui.engine import objective
+    from aetui.training.trainer import Trainer
 
     data = _data(args)
     settings = Settings(hidden=196, tied=False, init="ufldl", loss="mse", decoder="sigmoid",
@@ -71,7 +72,7 @@ def run_ufldl(args) -> dict:
     params = trainer.weights()
     _, rho_hat = objective.clean_loss_and_rho_hat(params, data.train_x, "mse")
     if args.png:
-        from aetui.render.png import save_grid
+        from aetui.figures.png import save_grid
 
         save_grid(args.png, objective.normalized_filters(params.W),
                   label=f"UFLDL sparse AE: {params.W.shape[1]} filters, "
@@ -85,8 +86,8 @@ def run_ufldl(args) -> dict:
 def run_logreg(args) -> dict:
     """Softmax regression on raw pixels (the tutorial's logistic_sgd.py figure), by the
     same probe aetui uses for its features."""
-    from aetui.core import analysis
-    from aetui.core.model import init_params
+    from aetui.engine.model import init_params
+    from aetui.experiments import analysis
 
     data = _data(args)
     params = init_params(data.train_x.shape[1], 1, seed=0, tied=True)  # unused by "raw"

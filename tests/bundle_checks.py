@@ -6,8 +6,8 @@ import struct
 import numpy as np
 from PIL import Image
 
-from aetui.core.export import METRIC_COLUMNS
-from aetui.core.labstring import decode
+from aetui.experiments.export import METRIC_COLUMNS
+from aetui.training.labstring import decode
 
 PNG_SIZES = {"filters.png": (800, 840), "rho_hat.png": (700, 400), "loss.png": (900, 450)}
 

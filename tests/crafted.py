@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from aetui.config import Settings
-from aetui.core.trainer import Trainer
 from aetui.data import Dataset
+from aetui.training.trainer import Trainer
 
 N_TRAIN = 60
 

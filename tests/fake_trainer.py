@@ -1,6 +1,6 @@
-"""A deterministic stand-in for aetui.core.trainer.Trainer.
+"""A deterministic stand-in for aetui.training.trainer.Trainer.
 
-Both implement aetui.core.contracts.LabTrainer (tests/test_contracts.py checks
+Both implement aetui.training.contracts.LabTrainer (tests/test_contracts.py checks
 that the signatures agree). Same constructor, methods, attributes and
 callbacks; knob changes arrive through the same KnobSession; no numba, no real
 learning. Weights and losses are simple functions of the step and the knobs,
@@ -20,9 +20,10 @@ from types import SimpleNamespace
 import numpy as np
 
 from aetui.config import Settings
-from aetui.core.model import Params
-from aetui.core.session import KnobSession
-from aetui.core.snapshots import (
+from aetui.engine.model import Params
+from aetui.knob_table import BY_NAME, NEW_WEIGHTS
+from aetui.training.session import KnobSession
+from aetui.training.snapshots import (
     COMPILING,
     DIVERGED,
     PAUSED,
@@ -33,7 +34,6 @@ from aetui.core.snapshots import (
     LossTerms,
     Snapshot,
 )
-from aetui.knob_table import BY_NAME, NEW_WEIGHTS
 
 DIVERGING_LR = 50.0  # the fake "diverges" at or above this learning rate
 _XX = np.mgrid[0:28, 0:28][1]

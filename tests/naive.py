@@ -2,7 +2,7 @@
 formulas ("What is computed"), and the one finite-difference gradient checker.
 
 Slow and obvious on purpose: every test of a kernel compares it with something
-here. The sparsity term's KL comes from aetui.core.objective (its own tests
+here. The sparsity term's KL comes from aetui.engine.objective (its own tests
 check it against hand values), so that the kernels are held to the same clip.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from aetui.core import objective
+from aetui.engine import objective
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:

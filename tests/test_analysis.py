@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from aetui.core import analysis, objective
+from aetui.engine import objective
+from aetui.experiments import analysis
 
 # ---------------------------------------------------------------- helpers
 
@@ -213,7 +214,7 @@ def test_encode_is_the_sigmoid_encoder():
 
 
 def test_probe_runs_scipy_blas_on_one_thread():
-    from aetui.core.blas import engine_blas_controls
+    from aetui.engine.blas import engine_blas_controls
 
     controls = engine_blas_controls()
     if not controls:

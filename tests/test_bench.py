@@ -1,4 +1,4 @@
-"""The benchmark's measuring code (aetui/core/bench.py): its report holds what the
+"""The benchmark's measuring code (aetui/experiments/bench.py): its report holds what the
 issue asks for, and its numpy reference trains the same model as the engine.
 Fast: a few hundred built-in digits, a fraction of a second per run; no timing is
 asserted (the machine may be busy)."""
@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from aetui.core import bench
-from aetui.core.model import init_params
 from aetui.data import load_dataset
+from aetui.engine.model import init_params
+from aetui.experiments import bench
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_report_has_both_batch_sizes_and_every_column(digits):
 def test_numpy_reference_matches_the_engine_without_corruption(digits, batch):
     """Same weights, same batches, q = 0: the same loss each step and the same weights
     after three SGD steps (float32 rounding apart)."""
-    from aetui.core.trainer import Trainer
+    from aetui.training.trainer import Trainer
 
     train_x, test_x = digits
     settings = bench._settings(batch, 24, 0).replace(noise="none", q=0.0)
@@ -87,7 +87,7 @@ def test_numpy_reference_masks_a_fraction_q():
 def test_the_defaults_section_measures_train_epochs_and_the_references():
     """`aetui bench`'s first table: aetui train's whole epochs at each thread count against
     numpy (and PyTorch when installed), on a small set so that an epoch is short."""
-    from aetui.core import bench_defaults
+    from aetui.experiments import bench_defaults
 
     rng = np.random.default_rng(0)
     images = (rng.random((400, 784)) < 0.2).astype(np.uint8) * 255

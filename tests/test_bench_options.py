@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from aetui.commands.bench import parse_batches
-from aetui.core.blas import all_blas_threads as blas_threads
-from aetui.core.blas import openblas_controls
+from aetui.engine.blas import all_blas_threads as blas_threads
+from aetui.engine.blas import openblas_controls
 from aetui.errors import ConfigError
 
 
@@ -36,8 +36,8 @@ def test_blas_threads_are_held_inside_the_block_and_restored_after():
 
 def test_trainer_holds_the_engines_blas_to_one_thread():
     from aetui.config import Settings
-    from aetui.core.blas import engine_blas_controls
-    from aetui.core.trainer import Trainer
+    from aetui.engine.blas import engine_blas_controls
+    from aetui.training.trainer import Trainer
 
     controls = engine_blas_controls()
     if not controls:

@@ -1,8 +1,8 @@
-"""The drawing canvas (aetui/core/canvas.py): a soft round pen, keyboard ink and erase."""
+"""The drawing canvas (aetui/experiments/canvas.py): a soft round pen, keyboard ink and erase."""
 
 import numpy as np
 
-from aetui.core.canvas import PEN_RADII, Canvas
+from aetui.experiments.canvas import PEN_RADII, Canvas
 
 
 def test_pen_dot_is_round_soft_and_bounded():

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from aetui.config import Settings
-from aetui.core.checkpoint import load_checkpoint, read_settings
-from aetui.core.trainer import Trainer
 from aetui.errors import CheckpointError
+from aetui.training.checkpoint import load_checkpoint, read_settings
+from aetui.training.trainer import Trainer
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,9 @@
 import numpy as np
 
 from aetui.config import Settings
-from aetui.core.checkpoint import load_checkpoint
-from aetui.core.model import hidden_activations, init_params
-from aetui.core.trainer import Trainer
+from aetui.engine.model import hidden_activations, init_params
+from aetui.training.checkpoint import load_checkpoint
+from aetui.training.trainer import Trainer
 
 
 def test_step_and_epoch_are_plain_scalars_in_the_file(tmp_path):

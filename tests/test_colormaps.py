@@ -9,6 +9,7 @@ import pytest
 from rich.color import ColorType
 
 from aetui.data.digits import generate
+from aetui.figures.png import grid_array
 from aetui.render import render_grid
 from aetui.render.colormap import (
     _COLOUR_256,
@@ -18,7 +19,6 @@ from aetui.render.colormap import (
     map_kind,
     palette,
 )
-from aetui.render.png import grid_array
 
 COLOUR_MODES = ("truecolor", "256", "grey")
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from aetui.cli import main
-from aetui.render import png
+from aetui.figures import png
 
 # ---------------------------------------------------------------- PNG
 
@@ -72,7 +72,7 @@ def test_filters_needs_a_checkpoint_or_pca(capsys):
 @pytest.fixture(scope="module")
 def small_checkpoint(mnist_dir, tmp_path_factory):
     """A 784 → 32 model trained for one epoch on 1,000 real digits."""
-    pytest.importorskip("aetui.core.trainer")
+    pytest.importorskip("aetui.training.trainer")
     path = tmp_path_factory.mktemp("ckpt") / "small.npz"
     code = main(["train", "--data-dir", str(mnist_dir), "--limit", "1000", "--hidden", "32",
                  "--epochs", "1", "--json", "--out", str(path)])
@@ -104,7 +104,7 @@ def test_probe_table(small_checkpoint, mnist_dir, capsys):
 
 
 def test_probe_bad_checkpoint_is_one_line(tmp_path, capsys):
-    pytest.importorskip("aetui.core.checkpoint")
+    pytest.importorskip("aetui.training.checkpoint")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a checkpoint")
     assert main(["probe", str(bad)]) == 2
@@ -129,7 +129,7 @@ def test_filters_of_a_checkpoint(small_checkpoint, mnist_dir, tmp_path, capsys):
 def test_compare_json_and_png(mnist_dir, tmp_path, capsys):
     import json
 
-    pytest.importorskip("aetui.core.trainer")
+    pytest.importorskip("aetui.training.trainer")
     out = tmp_path / "cmp.png"
     capsys.readouterr()
     code = main(["compare", "--q", "0,0.5", "--data-dir", str(mnist_dir), "--limit", "500",

@@ -7,8 +7,8 @@ import numpy as np
 from fake_trainer import FakeTrainer
 
 from aetui.config import Settings
-from aetui.core.contracts import LabTrainer
-from aetui.core.trainer import Trainer
+from aetui.training.contracts import LabTrainer
+from aetui.training.trainer import Trainer
 
 
 def _params(fn) -> list[tuple[str, object, object]]:

@@ -102,7 +102,7 @@ def test_as_float_scales_to_unit_interval():
 def test_a_linear_classifier_trained_on_them_reads_real_mnist(mnist_dir):
     """The point of the built-in digits: they look like handwriting. A small version
     of scripts/digits_vs_mnist.py (the full one scores ~75 %); chance is 10 %."""
-    from aetui.core.analysis import fit_linear_probe
+    from aetui.experiments.analysis import fit_linear_probe
 
     mnist = load_dataset("mnist", data_dir=mnist_dir)
     x, y = digits.generate(3000, 0)

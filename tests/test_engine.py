@@ -6,22 +6,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aetui.core import engine
-from aetui.core.model import Params, init_params
+from aetui.engine import engine
+from aetui.engine.model import Params, init_params
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_nothing_outside_the_engine_calls_a_private_kernel():
     """Only kernels.py and engine.py name an underscore kernel (stumpy's pattern)."""
-    kernel_source = (REPO / "aetui" / "core" / "kernels.py").read_text()
+    kernel_source = (REPO / "aetui" / "engine" / "kernels.py").read_text()
     private = set(re.findall(r"^def (_\w+)\(", kernel_source, re.M))
     assert {"_train_chunk", "_corrupt", "_encode", "_forward_backward"} <= private
     pattern = re.compile(r"\b(?:kernels|K)\.(" + "|".join(sorted(private)) + r")\b")
     offenders = []
     for folder in ("aetui", "scripts", "tests"):
         for path in (REPO / folder).rglob("*.py"):
-            if path.name in ("kernels.py", "engine.py") and path.parent.name == "core":
+            if path.name in ("kernels.py", "engine.py") and path.parent.name == "engine":
                 continue
             offenders += [f"{path.relative_to(REPO)}: {m}"
                           for m in pattern.findall(path.read_text())]

@@ -9,8 +9,8 @@ import pytest
 from fake_trainer import FakeTrainer
 
 from aetui.config import Settings
-from aetui.core import experiments
 from aetui.errors import ConfigError
+from aetui.experiments import experiments
 
 
 @pytest.fixture(scope="module")

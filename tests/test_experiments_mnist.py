@@ -20,7 +20,7 @@ import pytest
 
 from aetui.config import Settings
 
-pytest.importorskip("aetui.core.trainer")
+pytest.importorskip("aetui.training.trainer")
 
 pytestmark = pytest.mark.mnist
 
@@ -29,8 +29,8 @@ LEVELS = (0, 0.25, 0.5)
 
 
 def run_comparison(mnist_dir, n_train: int, hidden: int, baselines: bool):
-    from aetui.core.experiments import NoiseComparison
     from aetui.data import load_dataset
+    from aetui.experiments.experiments import NoiseComparison
 
     data = load_dataset("mnist", data_dir=mnist_dir, limit=n_train, progress=False)
     settings = Settings(dataset="mnist", data_dir=str(mnist_dir), limit=n_train,

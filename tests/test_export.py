@@ -5,9 +5,9 @@ import pytest
 from bundle_checks import check_bundle
 
 from aetui import cli
-from aetui.core.checkpoint import load_checkpoint
-from aetui.core.objective import clean_loss_and_rho_hat
 from aetui.data import load_dataset
+from aetui.engine.objective import clean_loss_and_rho_hat
+from aetui.training.checkpoint import load_checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -1,18 +1,18 @@
-"""The bounded history store (aetui/core/history.py) and its place in checkpoints."""
+"""The bounded history store (aetui/training/history.py) and its place in checkpoints."""
 
 import numpy as np
 import pytest
 
 from aetui.config import Settings
-from aetui.core.checkpoint import load_checkpoint, save_checkpoint
-from aetui.core.history import (
+from aetui.training.checkpoint import load_checkpoint, save_checkpoint
+from aetui.training.history import (
     SnapshotStore,
     for_storage,
     from_arrays,
     snapshot_nbytes,
     to_arrays,
 )
-from aetui.core.snapshots import LossTerms, Snapshot
+from aetui.training.snapshots import LossTerms, Snapshot
 
 
 def snap(step: int, units: int = 16, k: int = 32) -> Snapshot:
@@ -75,8 +75,8 @@ def test_arrays_round_trip_and_thin_to_a_budget():
 
 
 def test_checkpoint_carries_the_history(tmp_path):
-    from aetui.core.checkpoint import Checkpoint
-    from aetui.core.model import init_params
+    from aetui.engine.model import init_params
+    from aetui.training.checkpoint import Checkpoint
 
     ckpt = Checkpoint(params=init_params(784, 32, 0, True), settings=Settings(hidden=32),
                       extra_arrays=to_arrays([for_storage(snap(s)) for s in range(5)]))
@@ -102,8 +102,8 @@ def test_the_same_moment_again_replaces_the_last_entry():
 
 
 def test_the_trainer_saves_the_history_and_a_loaded_run_keeps_it(tmp_path):
-    from aetui.core.checkpoint import load_checkpoint
-    from aetui.core.trainer import Trainer
+    from aetui.training.checkpoint import load_checkpoint
+    from aetui.training.trainer import Trainer
 
     images = (np.random.default_rng(0).random((40, 784)) * 255).astype(np.uint8)
     settings = Settings(hidden=8, batch=4)

@@ -7,8 +7,8 @@ import naive
 import numpy as np
 import pytest
 
-from aetui.core import engine
-from aetui.core.model import Params
+from aetui.engine import engine
+from aetui.engine.model import Params
 
 M, N, HID = 5, 12, 7  # a batch small enough for exhaustive finite differences
 
@@ -151,7 +151,7 @@ def test_corruption_is_fresh_every_draw_and_none_copies():
 
 
 def test_encoder_matches_numpy():
-    from aetui.core.model import hidden_activations, init_params
+    from aetui.engine.model import hidden_activations, init_params
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(300, 784), dtype=np.uint8)

@@ -6,8 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
-from aetui.core import engine
-from aetui.core.model import Params
+from aetui.engine import engine
+from aetui.engine.model import Params
 
 
 def test_fast_expf_matches_numpy_within_a_few_ulp():

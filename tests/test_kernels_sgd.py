@@ -6,8 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
-from aetui.core import engine
-from aetui.core.model import Params
+from aetui.engine import engine
+from aetui.engine.model import Params
 
 M, N, HID = 5, 30, 7
 

@@ -10,8 +10,8 @@ from fake_trainer import wait_for
 from aetui import cli
 from aetui.commands.lab import build_lab_app
 from aetui.config import Settings
-from aetui.core.checkpoint import load_checkpoint
-from aetui.core.labstring import decode
+from aetui.training.checkpoint import load_checkpoint
+from aetui.training.labstring import decode
 from aetui.tui.options import LabOptions
 from aetui.tui.screens.lab import LabScreen
 
@@ -95,8 +95,8 @@ async def test_a_steered_lab_run_replays_headless_bit_for_bit(tmp_path, monkeypa
 async def test_lab_replays_a_string_and_pauses_where_it_ended(tmp_path, monkeypatch):
     import time
 
-    from aetui.core.trainer import Trainer
     from aetui.data import load_dataset
+    from aetui.training.trainer import Trainer
     from aetui.tui.app import LabApp
 
     # A slow UI: the trainer has made the string's first changes before the lab hears

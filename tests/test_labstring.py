@@ -9,8 +9,8 @@ import pytest
 
 from aetui import __version__, cli
 from aetui.config import Settings, field_names
-from aetui.core import labstring
-from aetui.core.labstring import KnobEvent, LabRecord, LabStringError, decode, encode
+from aetui.training import labstring
+from aetui.training.labstring import KnobEvent, LabRecord, LabStringError, decode, encode
 
 URL_SAFE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 

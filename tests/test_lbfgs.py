@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from aetui.config import Settings
-from aetui.core import engine, objective
-from aetui.core.checkpoint import load_checkpoint
-from aetui.core.model import Params, init_params, init_range
-from aetui.core.trainer import Trainer
+from aetui.engine import engine, objective
+from aetui.engine.model import Params, init_params, init_range
 from aetui.errors import ConfigError
+from aetui.training.checkpoint import load_checkpoint
+from aetui.training.trainer import Trainer
 
 RANGES = {"glorot-sigmoid": 4 * np.sqrt(6 / (784 + 100)), "glorot": np.sqrt(6 / (784 + 100)),
           "ufldl": np.sqrt(6 / (784 + 100 + 1))}

@@ -1,12 +1,12 @@
-"""The objective's one home (aetui/core/objective.py): hand values, the clip the
+"""The objective's one home (aetui/engine/objective.py): hand values, the clip the
 kernels share, and the held-out measurement against the naive reference."""
 
 import naive
 import numpy as np
 import pytest
 
-from aetui.core import engine, objective
-from aetui.core.model import Params, init_params
+from aetui.engine import engine, objective
+from aetui.engine.model import Params, init_params
 
 
 def test_kl_divergence_matches_hand_values_and_its_shape():

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from aetui.cli import main
-from aetui.core.analysis import edge_measures, filter_locality, filter_orientation
 from aetui.data import load_dataset
 from aetui.data.patches import LINEAR_STD, PatchOptions, photos_from_path
 from aetui.errors import DataError
+from aetui.experiments.analysis import edge_measures, filter_locality, filter_orientation
 
 # Whitening fitted on the training patches with a tiny ε: their covariance is the
 # identity up to this (max |entry − δᵢⱼ|); ε = 1e-6 of the mean eigenvalue alone
@@ -141,7 +141,7 @@ def test_measures_read_colour_planes():
 
 
 def test_a_short_run_trains_renders_and_reloads(tmp_path, capsys):
-    from aetui.core.checkpoint import load_checkpoint
+    from aetui.training.checkpoint import load_checkpoint
 
     out = tmp_path / "patches.npz"
     base = ["--dataset", "patches", "--patch-size", "6", "--patch-count", "2000",
@@ -251,7 +251,7 @@ async def test_compare_screen_on_patches_shows_pca_and_the_measures():
 
 
 def test_colour_patches_train_and_render_from_the_command_line(tmp_path, capsys):
-    from aetui.core.checkpoint import load_checkpoint
+    from aetui.training.checkpoint import load_checkpoint
 
     out = tmp_path / "colour.npz"
     assert main(["train", "--dataset", "patches", "--no-patch-gray", "--patch-size", "4",

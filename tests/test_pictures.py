@@ -6,11 +6,11 @@ import re
 import numpy as np
 from textual.app import App
 
-from aetui.core.snapshots import LossPoint, LossTerms
 from aetui.render.colormap import inverse_palette, palette
 from aetui.render.graphics import resolve
 from aetui.render.grid import resample
 from aetui.render.pixels import grid_rgb
+from aetui.training.snapshots import LossPoint, LossTerms
 from aetui.tui.widgets.digits import DigitsPanel
 from aetui.tui.widgets.loss import LossPanel, y_range
 

@@ -6,10 +6,10 @@ import pytest
 
 from aetui import cli
 from aetui.config import Settings
-from aetui.core.checkpoint import load_checkpoint
-from aetui.core.labstring import decode
-from aetui.core.trainer import Trainer
 from aetui.data import load_dataset
+from aetui.training.checkpoint import load_checkpoint
+from aetui.training.labstring import decode
+from aetui.training.trainer import Trainer
 
 SETTINGS = Settings(dataset="digits", limit=240, hidden=12, batch=10, seed=5, q=0.25)
 
@@ -167,7 +167,7 @@ def test_the_string_command_prints_a_checkpoints_string(data, tmp_path, capsys):
 
 
 def test_a_knob_log_that_cannot_be_undone_never_stops_a_save(data, tmp_path):
-    from aetui.core.checkpoint import save_checkpoint
+    from aetui.training.checkpoint import save_checkpoint
 
     t = _trainer(data)
     t.run(max_steps=2)

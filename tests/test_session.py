@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from aetui.config import Settings
-from aetui.core.session import KnobSession
-from aetui.core.trainer import Trainer
 from aetui.errors import ConfigError
 from aetui.knob_table import BY_NAME, KNOBS, LAB_KNOBS, LIVE_KNOBS, next_value
+from aetui.training.session import KnobSession
+from aetui.training.trainer import Trainer
 
 
 def test_set_validates_once_and_reports_whether_it_changed():
@@ -135,7 +135,7 @@ def test_lab_keys_and_prompt_aliases_are_built_from_the_table():
 
 
 def test_new_k_asked_for_while_a_checkpoint_loads_gives_new_weights(tmp_path):
-    from aetui.core.checkpoint import load_checkpoint
+    from aetui.training.checkpoint import load_checkpoint
 
     images = _images()
     first = Trainer(Settings(hidden=8, batch=10), images[:50], images[50:])

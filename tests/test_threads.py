@@ -13,8 +13,8 @@ from test_kernels import VARIANTS
 
 from aetui.cli import main
 from aetui.commands import common
-from aetui.core import engine
-from aetui.core.model import Params
+from aetui.engine import engine
+from aetui.engine.model import Params
 
 THREADS = 2  # numba's pool holds at least this many (NUMBA_NUM_THREADS ≥ cores ≥ …)
 
@@ -120,7 +120,7 @@ def test_a_split_step_matches_the_whole_one(threaded):
 
 
 def test_held_out_measurement_and_encoder_give_the_same_bits_on_any_thread_count(threaded):
-    from aetui.core.model import init_params
+    from aetui.engine.model import init_params
 
     images = np.random.default_rng(2).integers(0, 256, (700, 784), dtype=np.uint8)
     params = init_params(784, 40, seed=1, tied=True)
@@ -135,7 +135,7 @@ def test_held_out_measurement_and_encoder_give_the_same_bits_on_any_thread_count
 @pytest.mark.parametrize(("layer", "waits"), [("workqueue", True), ("omp", False)])
 def test_on_the_workqueue_layer_parallel_kernels_take_turns(monkeypatch, layer, waits):
     """workqueue aborts the process when two threads launch parallel kernels at once."""
-    from aetui.core.model import init_params
+    from aetui.engine.model import init_params
 
     params = init_params(784, 8, seed=1, tied=True)
     images = np.zeros((10, 784), np.uint8)
@@ -219,7 +219,7 @@ def _digits_split(n_train=600, n_test=200):
 
 def test_compare_trains_its_models_at_once_with_the_same_results_as_in_turn():
     from aetui.config import Settings
-    from aetui.core.experiments import NoiseComparison
+    from aetui.experiments.experiments import NoiseComparison
 
     dataset = _digits_split()
     base = Settings(hidden=12, batch=20, seed=3, noise="mask")
@@ -246,8 +246,8 @@ def test_compare_trains_its_models_at_once_with_the_same_results_as_in_turn():
 
 
 def test_the_three_probes_run_at_once_with_the_same_accuracies():
-    from aetui.core.analysis import probe_accuracies
-    from aetui.core.model import init_params
+    from aetui.engine.model import init_params
+    from aetui.experiments.analysis import probe_accuracies
 
     train_x, train_y, test_x, test_y = _digits_split()
     params = init_params(784, 10, 0, True)

@@ -17,7 +17,7 @@ def test_steps_zero_saves_the_initial_weights(tmp_path, capsys):
     code = main(["train", "--dataset", "digits", "--hidden", "12", "--seed", "3", "--steps",
                  "0", "--out", str(out)])
     assert code == 0
-    from aetui.core.model import init_params
+    from aetui.engine.model import init_params
 
     with np.load(out) as raw:
         np.testing.assert_array_equal(raw["W"], init_params(784, 12, 3, True).W)
@@ -64,8 +64,8 @@ def test_second_process_compiles_nothing(tmp_path):
         import json
         import numpy as np
         from aetui.config import Settings
-        from aetui.core import engine
-        from aetui.core.trainer import Trainer
+        from aetui.engine import engine
+        from aetui.training.trainer import Trainer
         images = (np.random.default_rng(0).random((50, 784)) < 0.2).astype(np.uint8) * 255
         Trainer(Settings(hidden=8), images, images).run(max_steps=3)
         kernels_used = engine.kernel_dispatchers()

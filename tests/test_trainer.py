@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from aetui.config import Settings
-from aetui.core.snapshots import DIVERGED, PAUSED, STOPPED
-from aetui.core.trainer import Trainer
 from aetui.errors import ConfigError
+from aetui.training.snapshots import DIVERGED, PAUSED, STOPPED
+from aetui.training.trainer import Trainer
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 from fake_trainer import make_lab_app, wait_for
 
 from aetui.config import Settings
-from aetui.core.history import for_storage, snapshot_nbytes
-from aetui.core.model import reconstruct
+from aetui.engine.model import reconstruct
+from aetui.training.history import for_storage, snapshot_nbytes
 from aetui.tui.screens.draw import CanvasView, DrawScreen
 from aetui.tui.screens.inspector import InspectorScreen, UnitView
 from aetui.tui.screens.lab import LabScreen
@@ -245,7 +245,7 @@ async def test_the_store_stays_under_its_cap_with_the_first_snapshot_reachable()
 async def test_a_loaded_run_starts_with_its_stored_history():
     """What `--load` hands over: the trainer's loaded_extras (a checkpoint's history_*
     arrays) come first in the store, and scrubbing reaches their first moment."""
-    from aetui.core.history import from_arrays
+    from aetui.training.history import from_arrays
 
     app = make_lab_app(Settings(dataset="digits", hidden=32))
     async with app.run_test(size=SIZE) as pilot:

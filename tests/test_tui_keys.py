@@ -201,7 +201,7 @@ async def test_pca_key_shows_components_in_the_filter_grid():
 
 async def test_probe_key_runs_in_background_and_shows_accuracies(monkeypatch):
     _mark_tested("probe")
-    import aetui.core.analysis as analysis
+    import aetui.experiments.analysis as analysis
 
     def fake_probe(params, train_x, train_y, test_x, test_y, progress=None):
         if progress:

@@ -10,8 +10,8 @@ from fake_trainer import make_lab_app, send_key, wait_for
 from textual.errors import NoWidget
 from textual.pilot import OutOfBounds
 
-from aetui.core.snapshots import STATES
 from aetui.knob_table import format_value
+from aetui.training.snapshots import STATES
 from aetui.tui.screens.draw import DrawScreen
 from aetui.tui.screens.inspector import InspectorScreen
 from aetui.tui.screens.lab import LabScreen
@@ -36,7 +36,7 @@ def key_pool() -> list[str]:
 
 async def test_monkey_keys_and_resizes(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    import aetui.core.analysis as analysis
+    import aetui.experiments.analysis as analysis
 
     monkeypatch.setattr(analysis, "probe_accuracies",
                         lambda *a, **k: {"raw": 0.9, "features": 0.95, "pca": 0.91})

@@ -1,10 +1,10 @@
-"""The unit inspector's numbers (aetui/core/inspect.py) against direct computations."""
+"""The unit inspector's numbers (aetui/experiments/inspect.py) against direct computations."""
 
 import numpy as np
 import pytest
 
-from aetui.core.inspect import N_EXTREMES, UnitInspector, corrupt, respond
-from aetui.core.model import Params
+from aetui.engine.model import Params
+from aetui.experiments.inspect import N_EXTREMES, UnitInspector, corrupt, respond
 
 
 def _model(tied: bool, k: int = 12, n_in: int = 784, seed: int = 0) -> Params:

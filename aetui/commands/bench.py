@@ -1,6 +1,6 @@
 """`aetui bench`: samples/s of the training engine against plain numpy, same workload.
 
-The measuring lives in `aetui.core.bench` (scripts/bench_train.py runs the same
+The measuring lives in `aetui.experiments.bench` (scripts/bench_train.py runs the same
 code); this module parses options, loads MNIST and holds the BLAS libraries
 to a thread count while it measures.
 
@@ -96,9 +96,10 @@ def run(args: argparse.Namespace) -> int:
         thread_counts = [resolve_threads(part) for part in str(args.train_threads).split(",")
                          if part.strip()] or [resolve_threads(None)]
 
-    from aetui.core import bench, bench_defaults, engine
-    from aetui.core.blas import all_blas_threads
     from aetui.data import load_dataset
+    from aetui.engine import engine
+    from aetui.engine.blas import all_blas_threads
+    from aetui.experiments import bench, bench_defaults
 
     data = load_dataset(args.dataset, data_dir=args.data_dir, progress=not args.json)
     if data.note:

@@ -77,7 +77,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path | None]
         load_path = Path(args.load)
         if not load_path.is_file():
             raise ConfigError("--load", f"no such file: {load_path}")
-        from aetui.core.checkpoint import read_settings
+        from aetui.training.checkpoint import read_settings
 
         merged.update(read_settings(load_path).to_dict())
     for name in field_names():
@@ -187,7 +187,7 @@ def resolve_threads(value: str | int | None) -> int:
     (more than the CPUs available is allowed, and clamped by the engine)."""
     import os
 
-    from aetui.core.engine import available_threads
+    from aetui.engine.engine import available_threads
 
     option = "--threads"
     if value is None:

@@ -55,7 +55,7 @@ def split_levels(args: argparse.Namespace) -> tuple[str, tuple[float, ...]]:
     field it compares may hold a list, which Settings cannot, so it is removed
     from the namespace before the settings are built. Returns (field, levels).
     """
-    from aetui.core.experiments import level_field, parse_levels
+    from aetui.experiments.experiments import level_field, parse_levels
 
     noise = getattr(args, "noise", None)
     if noise is None:
@@ -86,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
         settings.replace(**{field: level})
 
     from aetui.config import is_patches
-    from aetui.core.experiments import NoiseComparison
     from aetui.data import image_layout, load_dataset_for
+    from aetui.experiments.experiments import NoiseComparison
 
     data = load_dataset_for(settings, progress=not args.json)
     if data.note:
@@ -116,14 +116,14 @@ def run(args: argparse.Namespace) -> int:
             on_progress=progress.update, on_snapshot=None if args.json else on_snapshot,
             image_shape=shape, channels=channels, edge_measures=patches,
             workers=workers, model_threads=max(1, args.threads // workers))
-        from aetui.core.experiments import level_label
+        from aetui.experiments.experiments import level_label
 
         comparison_labels = [level_label(comparison.noise, v) for v in levels]
         result, interrupted = common.run_interruptibly(comparison.run, comparison.stop,
                                                        "aetui-compare")
 
     if args.png and result.runs:
-        from aetui.render.png import save_panels
+        from aetui.figures.png import save_panels
 
         panels = [(r.label, r.filters) for r in result.runs]
         if result.pca_filters is not None:

@@ -21,9 +21,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aetui.core.checkpoint import load_checkpoint
-    from aetui.core.export import write_bundle
     from aetui.data import load_dataset_for
+    from aetui.experiments.export import write_bundle
+    from aetui.training.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(Path(args.checkpoint))
     data = load_dataset_for(ckpt.settings, progress=True)

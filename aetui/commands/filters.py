@@ -45,8 +45,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aetui.core.analysis import pca_components
-    from aetui.core.objective import normalized_filters
+    from aetui.engine.objective import normalized_filters
+    from aetui.experiments.analysis import pca_components
 
     if args.checkpoint is None and args.pca is None:
         raise ConfigError("CKPT", "give a checkpoint, or --pca K for the data's components")
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     panels: list[tuple[str, np.ndarray]] = []
     settings = None
     if args.checkpoint is not None:
-        from aetui.core.checkpoint import fit_inputs, load_checkpoint
+        from aetui.training.checkpoint import fit_inputs, load_checkpoint
 
         checkpoint = load_checkpoint(Path(args.checkpoint))
         # The filters are drawn as the run's images (28×28 digits, or its patches).
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if is_patches(layout_of.dataset):
         _print_measures(panels, shape, channels)
     if args.png:
-        from aetui.render.png import save_panels
+        from aetui.figures.png import save_panels
 
         cols = 10 if max(len(images) for _, images in panels) >= 40 else None
         # Patches are drawn about as large as a digit, so an orientation can be seen.
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_measures(panels, shape, channels) -> None:
     """Edges versus gratings as numbers, one line per drawn set (README)."""
-    from aetui.core.analysis import edge_measures
+    from aetui.experiments.analysis import edge_measures
 
     for title, images in panels:
         m = edge_measures(images, shape, channels)

@@ -52,8 +52,8 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aetui.commands.common import resolve_threads
-    from aetui.core.analysis import probe_accuracies
-    from aetui.core.checkpoint import fit_inputs, load_checkpoint
+    from aetui.experiments.analysis import probe_accuracies
+    from aetui.training.checkpoint import fit_inputs, load_checkpoint
 
     threads = resolve_threads(args.threads)
     checkpoint = load_checkpoint(Path(args.checkpoint))

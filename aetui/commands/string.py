@@ -26,7 +26,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aetui.core.checkpoint import load_checkpoint
+    from aetui.training.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(Path(args.checkpoint))
     if not ckpt.lab_string:
@@ -45,7 +45,7 @@ def add_lab_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) ->
 
 def replay_settings(args: argparse.Namespace):
     """(Settings, LabRecord) for `--lab STRING`; ConfigError / LabStringError otherwise."""
-    from aetui.core.labstring import decode
+    from aetui.training.labstring import decode
 
     record = decode(args.lab)
     for option in ("load", "config"):
@@ -65,7 +65,7 @@ def replay_settings(args: argparse.Namespace):
 
 def exactness_line(record, data_hash: str) -> str | None:
     """One line saying why this replay may differ from the run, or None."""
-    from aetui.core.labstring import exactness_notes
+    from aetui.training.labstring import exactness_notes
 
     notes = exactness_notes(record, data_hash)
     if not notes:

@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _train(args, settings, load_path, out: Path, signals: common.EndingSignals,
            record=None) -> int:
-    from aetui.core.checkpoint import load_checkpoint
-    from aetui.core.trainer import Trainer
     from aetui.data import load_dataset_for
+    from aetui.training.checkpoint import load_checkpoint
+    from aetui.training.trainer import Trainer
 
     checkpoint = load_checkpoint(load_path) if load_path else None
     data = load_dataset_for(settings, progress=not args.json)

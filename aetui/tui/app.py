@@ -23,11 +23,11 @@ from textual.binding import Binding
 from textual.worker import Worker
 
 from aetui.config import Settings
-from aetui.core.contracts import LabTrainer
-from aetui.core.session import KnobSession
 from aetui.errors import AetuiError
 from aetui.files import default_checkpoint_path
 from aetui.terminal import no_color
+from aetui.training.contracts import LabTrainer
+from aetui.training.session import KnobSession
 from aetui.tui.hangup import exit_after
 from aetui.tui.messages import (
     DatasetLoaded,
@@ -72,8 +72,8 @@ def _data_key(s: Settings) -> tuple:
 
 def default_trainer_factory(settings: Settings, train_x, test_x, *, checkpoint_path=None,
                             **kwargs) -> LabTrainer:
-    from aetui.core.checkpoint import load_checkpoint
-    from aetui.core.trainer import Trainer
+    from aetui.training.checkpoint import load_checkpoint
+    from aetui.training.trainer import Trainer
 
     checkpoint = load_checkpoint(checkpoint_path) if checkpoint_path else None
     return Trainer(settings, train_x, test_x, checkpoint=checkpoint, **kwargs)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from aetui.core.history import MB, SnapshotStore, from_arrays, to_arrays
-from aetui.core.snapshots import Snapshot
+from aetui.training.history import MB, SnapshotStore, from_arrays, to_arrays
+from aetui.training.snapshots import Snapshot
 
 
 class HistoryController:

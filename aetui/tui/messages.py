@@ -13,7 +13,7 @@ from typing import Any
 
 from textual.message import Message
 
-from aetui.core.snapshots import Snapshot
+from aetui.training.snapshots import Snapshot
 
 
 @dataclass

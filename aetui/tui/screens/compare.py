@@ -4,7 +4,7 @@ One column per noise level: the model's filter grid on top (live while it
 trains, frozen when done, with its probe accuracy and smoothness), and below
 them the same held-out digits with each model's reconstruction -- the
 lecture's figure, drawn as it forms. Training runs in a thread worker
-(`aetui.core.experiments.NoiseComparison`); the worker only posts messages.
+(`aetui.experiments.experiments.NoiseComparison`); the worker only posts messages.
 
 The lab binds a key that pushes `CompareScreen(settings, dataset)`; escape
 stops the worker and returns to the lab.
@@ -173,7 +173,7 @@ class CompareScreen(Screen):
                  image_shape: tuple[int, int] = (28, 28), channels: int = 1,
                  edge_measures: bool = False) -> None:
         super().__init__()
-        from aetui.core.experiments import level_field, level_label
+        from aetui.experiments.experiments import level_field, level_label
 
         noise = "mask" if settings.noise == "none" else settings.noise
         self.field = level_field(noise)
@@ -245,7 +245,7 @@ class CompareScreen(Screen):
         return view
 
     def on_mount(self) -> None:
-        from aetui.core.experiments import NoiseComparison
+        from aetui.experiments.experiments import NoiseComparison
 
         if self.dataset is None:
             self.finished = True

@@ -22,9 +22,9 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widgets import Footer
 
-from aetui.core.canvas import PEN_RADII, Canvas
-from aetui.core.inspect import DigitResponse, respond
-from aetui.core.objective import normalized_filters
+from aetui.engine.objective import normalized_filters
+from aetui.experiments.canvas import PEN_RADII, Canvas
+from aetui.experiments.inspect import DigitResponse, respond
 from aetui.knob_table import noise_label
 from aetui.render import render_grid
 from aetui.tui.widgets.line_cache import LineCacheWidget

@@ -5,7 +5,7 @@ against ρ, the histogram of its activation over the held-out digits, the 9
 held-out digits that excite it most and the 9 that excite it least, and how
 much the held-out loss rises when it is silenced. Follows the latest
 snapshot's weights (`p` pins them); arrows step to the neighbouring units.
-The numbers come from aetui/core/inspect.py, computed on a worker thread:
+The numbers come from aetui/experiments/inspect.py, computed on a worker thread:
 encoding the held-out set costs tens of milliseconds, the UI never waits.
 """
 
@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widgets import Footer
 
-from aetui.core.inspect import UnitInspector, UnitReport
+from aetui.experiments.inspect import UnitInspector, UnitReport
 from aetui.render import render_grid
 from aetui.tui.widgets.sections import FlowView, HeadLine, Section, section, text_section
 

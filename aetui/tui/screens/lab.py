@@ -2,7 +2,7 @@
 background jobs (PCA, probe, compare).
 
 The App (aetui/tui/app.py) builds and stops the trainer; this screen shows what
-it sends and turns what keys ask for into knob changes (aetui/core/session.py)
+it sends and turns what keys ask for into knob changes (aetui/training/session.py)
 or trainer calls. The keys themselves are listed in lab_keys.py.
 """
 
@@ -20,11 +20,11 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from aetui.config import is_patches
-from aetui.core.history import MB
-from aetui.core.session import KnobSession
-from aetui.core.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.errors import AetuiError, ConfigError
 from aetui.knob_table import format_value, noise_label, symbol
+from aetui.training.history import MB
+from aetui.training.session import KnobSession
+from aetui.training.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.tui.history import HistoryController
 from aetui.tui.messages import PcaComputed, ProbeFinished, SnapshotReady, TrainingDiverged
 from aetui.tui.options import LabOptions
@@ -40,7 +40,7 @@ from aetui.tui.widgets.sparsity import SparsityPanel
 from aetui.tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
-    from aetui.core.contracts import LabTrainer
+    from aetui.training.contracts import LabTrainer
     from aetui.tui.app import LabApp
 
 
@@ -585,7 +585,7 @@ class LabScreen(Screen[None]):
         trainer = self._string_source()
         if trainer is None or not self.app.arrays:
             return
-        from aetui.core.export import write_bundle
+        from aetui.experiments.export import write_bundle
 
         svg = self.app.export_screenshot()
         folder = Path.cwd() / f"aetui-export-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -614,7 +614,7 @@ def _validate_checkpoint(text: str) -> tuple[Any, str | None]:
     if not path.is_file():
         return None, f"no such file: {path}"
     try:
-        from aetui.core.checkpoint import load_checkpoint
+        from aetui.training.checkpoint import load_checkpoint
 
         # The whole file is checked now: a run is never replaced by one that fails.
         settings = load_checkpoint(path).settings

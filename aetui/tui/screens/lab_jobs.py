@@ -19,7 +19,7 @@ class _Cancelled(Exception):
 def compute_pca(images: np.ndarray, k: int, seed: int) -> PcaComputed:
     """The data's first `k` principal components (k × n_in), or why they failed."""
     try:
-        from aetui.core.analysis import pca_components
+        from aetui.experiments.analysis import pca_components
 
         return PcaComputed(pca_components(images, k, seed=seed))
     except Exception as exc:
@@ -35,7 +35,7 @@ def run_probe(step: int, params, arrays: tuple, cancelled: threading.Event) -> P
             raise _Cancelled
 
     try:
-        from aetui.core.analysis import probe_accuracies
+        from aetui.experiments.analysis import probe_accuracies
 
         return ProbeFinished(step, probe_accuracies(params, *arrays, progress=progress))
     except _Cancelled:

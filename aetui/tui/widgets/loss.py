@@ -3,8 +3,8 @@ term as its own series, with a vertical marker wherever a knob changed."""
 
 from __future__ import annotations
 
-from aetui.core.snapshots import KnobChange, LossPoint
 from aetui.knob_table import format_value, symbol
+from aetui.training.snapshots import KnobChange, LossPoint
 from aetui.tui.widgets.plot_view import PlotView
 from aetui.tui.widgets.redraw import RedrawTimer
 

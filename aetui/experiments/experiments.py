@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from aetui.config import Settings
-from aetui.core import analysis, objective
+from aetui.engine import objective
 from aetui.errors import ConfigError
+from aetui.experiments import analysis
 
 # Which Settings field a noise type's level lives in.
 LEVEL_FIELDS = {"mask": "q", "saltpepper": "q", "gaussian": "sigma"}
@@ -132,7 +133,7 @@ class NoiseComparison:
     on_run_finished(index, RunResult), on_progress(stage, fraction),
     on_snapshot(index, Snapshot) every `snapshot_interval` seconds.
     trainer_factory(settings, train_x, test_x, **kw) builds each model's
-    trainer (default: aetui.core.trainer.Trainer; tests pass a fake).
+    trainer (default: aetui.training.trainer.Trainer; tests pass a fake).
     """
 
     def __init__(self, settings: Settings, dataset: Sequence[np.ndarray],
@@ -202,7 +203,7 @@ class NoiseComparison:
             return self._finish(self._in_turn(), self._baselines())
         from concurrent.futures import ThreadPoolExecutor
 
-        from aetui.core.blas import all_blas_threads
+        from aetui.engine.blas import all_blas_threads
 
         # Every BLAS pool on one thread: the models and probes are the parallelism,
         # and pools of several threads called from several threads fight for cores.
@@ -268,7 +269,7 @@ class NoiseComparison:
     def _train_one(self, index: int, settings: Settings) -> RunResult | None:
         factory = self.trainer_factory
         if factory is None:
-            from aetui.core.trainer import Trainer as factory
+            from aetui.training.trainer import Trainer as factory
 
         label = level_label(self.noise, getattr(settings, self.field))
         history: list[dict] = []

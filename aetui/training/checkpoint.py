@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 
 from aetui.config import Settings
-from aetui.core.archive import read_archive
-from aetui.core.model import Params
+from aetui.engine.model import Params
 from aetui.errors import AetuiError, CheckpointError
 from aetui.files import write_atomically
+from aetui.training.archive import read_archive
 
 FORMAT = "aetui-checkpoint-1"
 _OPT_NAMES = ("opt_W", "opt_b", "opt_c", "opt_V")
@@ -54,7 +54,7 @@ class Checkpoint:
     knob_log: list[dict[str, Any]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     order: np.ndarray | None = None
-    lab_string: str | None = None  # the run as a lab string (aetui.core.labstring)
+    lab_string: str | None = None  # the run as a lab string (aetui.training.labstring)
     # Named arrays other parts keep in the run's file (EXTRA_PREFIXES, e.g. the lab's
     # history store): saved and read back as they are; their owner checks them.
     extra_arrays: dict[str, np.ndarray] = field(default_factory=dict)
@@ -173,7 +173,7 @@ def _read_extra_arrays(data) -> dict[str, np.ndarray]:
 
 def _lab_string(data) -> str | None:
     """The lab string (None in checkpoints older than it, or when it is not one string;
-    decoding it checks the rest: aetui.core.labstring)."""
+    decoding it checks the rest: aetui.training.labstring)."""
     value = data.get("lab_string")
     if value is None or value.dtype.kind != "U" or value.ndim != 0 or value.size > 1:
         return None

@@ -1,4 +1,4 @@
-"""What the lab may call on a trainer: the real one (aetui/core/trainer.py) and the
+"""What the lab may call on a trainer: the real one (aetui/training/trainer.py) and the
 tests' fake (tests/fake_trainer.py) both implement it, and tests/test_contracts.py
 compares their signatures with this Protocol so the fake cannot drift.
 
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # the lab imports this module: keep it free of the model's imports
     from aetui.config import Settings
-    from aetui.core.model import Params
-    from aetui.core.session import KnobSession
-    from aetui.core.snapshots import Snapshot
+    from aetui.engine.model import Params
+    from aetui.training.session import KnobSession
+    from aetui.training.snapshots import Snapshot
 
 
 @runtime_checkable
@@ -24,7 +24,7 @@ class LabTrainer(Protocol):
     display_count=…, snapshot_interval=…, on_snapshot=…, on_diverged=…)`."""
 
     knobs: KnobSession  # the knob changes it takes between chunks
-    state: str  # one of aetui.core.snapshots.STATES
+    state: str  # one of aetui.training.snapshots.STATES
     step: int
     val_count: int  # held-out images ρ̂ and the held-out loss are measured on
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 import aetui.data
 from aetui.cli import main
 from aetui.config import Settings
-from aetui.core.checkpoint import load_checkpoint
-from aetui.core.trainer import Trainer
 from aetui.errors import CheckpointError
+from aetui.training.checkpoint import load_checkpoint
+from aetui.training.trainer import Trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

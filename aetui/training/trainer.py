@@ -21,12 +21,16 @@ import numpy as np
 
 from aetui import __version__
 from aetui.config import Settings
-from aetui.core import engine, labstring, objective
-from aetui.core.checkpoint import Checkpoint, fit_to_data, save_checkpoint
-from aetui.core.labstring import KnobEvent
-from aetui.core.model import Params, init_params, reconstruct
-from aetui.core.session import KnobSession
-from aetui.core.snapshots import (
+from aetui.data import as_float
+from aetui.engine import engine, objective
+from aetui.engine.model import Params, init_params, reconstruct
+from aetui.errors import AetuiError, ConfigError
+from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, LIVE_KNOBS, NEW_WEIGHTS, RETIE
+from aetui.training import labstring
+from aetui.training.checkpoint import Checkpoint, fit_to_data, save_checkpoint
+from aetui.training.labstring import KnobEvent
+from aetui.training.session import KnobSession
+from aetui.training.snapshots import (
     COMPILING,
     DIVERGED,
     PAUSED,
@@ -38,9 +42,6 @@ from aetui.core.snapshots import (
     Snapshot,
     frozen_copy,
 )
-from aetui.data import as_float
-from aetui.errors import AetuiError, ConfigError
-from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, LIVE_KNOBS, NEW_WEIGHTS, RETIE
 
 CHUNK_SECONDS = 0.02  # one kernel call; knobs and stop land within this
 MAX_CURVE_POINTS = 4000  # the loss curve is halved (every other point) beyond this
@@ -122,7 +123,7 @@ class Trainer:
         self._data_hash: str | None = None
         self._replay: list[KnobEvent] = []  # scheduled changes, oldest first
         self._pause_at: int | None = None
-        # Extra named arrays for checkpoints (the lab's history store, core/history.py):
+        # Extra named arrays for checkpoints (the lab's history store, training/history.py):
         # called on the saving thread; a loaded checkpoint's extras are kept otherwise.
         self.checkpoint_extras: Callable[[], dict[str, np.ndarray]] | None = None
         self.loaded_extras: dict[str, np.ndarray] = {}
@@ -562,12 +563,12 @@ class Trainer:
         return changed
 
     def _lbfgs_session(self, limit: int | None) -> int:
-        """Full-batch L-BFGS-B iterations (aetui/core/lbfgs.py) from the current weights,
+        """Full-batch L-BFGS-B iterations (aetui/engine/lbfgs.py) from the current weights,
         with a fresh memory, until `limit` iterations, stop, reset, a knob change (which
         restarts the memory: said in the message, the change is in the knob log) or
         convergence (then it pauses). Pausing and single steps are served inside, so
         the memory survives them. Returns the iterations done."""
-        from aetui.core.lbfgs import FullBatchLBFGS
+        from aetui.engine.lbfgs import FullBatchLBFGS
 
         run = FullBatchLBFGS(self.images, self.params.hidden, self._hyper())
         done = 0

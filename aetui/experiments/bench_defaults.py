@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from aetui.core.bench import LR, NumpyReference, Q, Timing, _settings
-from aetui.core.model import init_params
+from aetui.engine.model import init_params
+from aetui.experiments.bench import LR, NumpyReference, Q, Timing, _settings
 
 SETTLE_SECONDS = 0.3
 
@@ -92,7 +92,7 @@ class _TrainEpochs:
     """`aetui train`'s trainer on `threads` threads, one whole epoch per measurement."""
 
     def __init__(self, settings, train_x: np.ndarray, test_x: np.ndarray, threads: int) -> None:
-        from aetui.core.trainer import Trainer
+        from aetui.training.trainer import Trainer
 
         self.trainer = Trainer(settings, train_x, test_x, threads=threads)
         self.trainer.warm_up()

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from aetui.core.blas import hold_engine_threads
-from aetui.core.model import hidden_activations
-from aetui.core.objective import clean_loss_and_rho_hat
 from aetui.data import as_float
+from aetui.engine.blas import hold_engine_threads
+from aetui.engine.model import hidden_activations
+from aetui.engine.objective import clean_loss_and_rho_hat
 
 # progress(stage, fraction) with fraction in [0, 1]; stage names what is running.
 Progress = Callable[[str, float], None]
@@ -303,7 +303,7 @@ def fit_linear_probe(
         if progress is not None:
             progress(min(done[0] / max_iter, 1.0))
 
-    # L-BFGS-B's bookkeeping runs in scipy's OpenBLAS (see aetui/core/blas.py).
+    # L-BFGS-B's bookkeeping runs in scipy's OpenBLAS (see aetui/engine/blas.py).
     hold_engine_threads(1)
     result = optimize.minimize(
         objective, np.zeros(d * c + c), jac=True, method="L-BFGS-B", callback=callback,
@@ -375,7 +375,7 @@ def probe_accuracies(
         return {name: one(name) for name in which}
     from concurrent.futures import ThreadPoolExecutor
 
-    from aetui.core.blas import all_blas_threads
+    from aetui.engine.blas import all_blas_threads
 
     with all_blas_threads(1), ThreadPoolExecutor(min(workers, len(which)),
                                                  thread_name_prefix="aetui-probe") as pool:

@@ -17,8 +17,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from aetui.core.checkpoint import json_default
-from aetui.core.snapshots import LossTerms, Snapshot, frozen_copy
+from aetui.training.checkpoint import json_default
+from aetui.training.snapshots import LossTerms, Snapshot, frozen_copy
 
 DEFAULT_CAP_MB = 200.0
 MB = 2**20

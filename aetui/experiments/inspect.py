@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aetui.core.model import hidden_activations, reconstruct
-from aetui.core.objective import reconstruction_loss_sum
+from aetui.engine.model import hidden_activations, reconstruct
+from aetui.engine.objective import reconstruction_loss_sum
 
 N_EXTREMES = 9  # top and bottom digits shown
 HIST_BINS = 20
@@ -150,7 +150,7 @@ def corrupt(x: np.ndarray, noise: str, q: float, sigma: float,
             rng: np.random.Generator) -> np.ndarray:
     """A fresh draw of the training corruption of rows `x` (README "What is computed"),
     through the engine: exactly what training draws from the same generator state."""
-    from aetui.core import engine
+    from aetui.engine import engine
 
     x = np.ascontiguousarray(np.atleast_2d(np.asarray(x, dtype=np.float32)))
     return engine.corrupt(rng, x, noise, q, sigma)

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from aetui.core import kernels
-from aetui.core.blas import hold_engine_threads
-from aetui.core.objective import RHO_CLIP
+from aetui.engine import kernels
+from aetui.engine.blas import hold_engine_threads
+from aetui.engine.objective import RHO_CLIP
 
 # numba's default threading layer (workqueue) aborts the process when two threads
 # enter parallel kernels at once (the lab's trainer and a probe, compare's models).

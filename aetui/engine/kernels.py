@@ -1,7 +1,7 @@
 """The jitted kernels: one forward/backward pass in named steps, a chunk of training
 steps, corruption and the encoder.
 
-Private by design: aetui/core/engine.py is their one caller; it owns the
+Private by design: aetui/engine/engine.py is their one caller; it owns the
 name → code maps, checks shapes, dtypes and contiguity, and passes the
 constants of the objective (objective.RHO_CLIP) as arguments. Everything
 here is self-contained (no jitted code imported from elsewhere, no module

@@ -18,8 +18,8 @@ from crafted import tiny_dataset
 import aetui.data
 from aetui.cli import main
 from aetui.config import Settings
-from aetui.core.checkpoint import load_checkpoint
-from aetui.core.trainer import Trainer
+from aetui.training.checkpoint import load_checkpoint
+from aetui.training.trainer import Trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.path.join(REPO, "tests")]))
@@ -205,7 +205,7 @@ def test_probe_with_one_class_is_one_line(tmp_path, tiny_data, capsys):
 
 
 def test_compare_with_one_class_is_refused_before_training(tiny_data, capsys, monkeypatch):
-    import aetui.core.experiments as experiments
+    import aetui.experiments.experiments as experiments
 
     monkeypatch.setattr(experiments.NoiseComparison, "run",
                         lambda self: pytest.fail("trained before refusing"))

@@ -86,13 +86,13 @@ def hidden_activations(params: Params, images: np.ndarray) -> np.ndarray:
     images: N×n_in uint8 (0..255) or floats already in [0, 1], converted 256 rows at
     a time inside the engine's kernel (engine.encode).
     """
-    from aetui.core import engine
+    from aetui.engine import engine
 
     return engine.encode(params.W, params.b, images)
 
 
 def reconstruct(params: Params, x: np.ndarray, decoder: str = "sigmoid") -> np.ndarray:
     """x̂ for inputs x (rows, floats in [0, 1], possibly corrupted), float32."""
-    from aetui.core import engine
+    from aetui.engine import engine
 
     return engine.reconstruct(params, x, decoder)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import optimize
 
-from aetui.core import engine
-from aetui.core.model import Params
+from aetui.engine import engine
+from aetui.engine.model import Params
 
 MEMORY = 10  # L-BFGS-B's number of correction pairs (scipy's maxcor)
 CHUNK = 1000  # images per block of a full-batch pass: bounds the workspace

@@ -188,7 +188,7 @@ class _Engine:
     divergence recovery, exactly as during a real run."""
 
     def __init__(self, settings, train_x: np.ndarray, test_x: np.ndarray) -> None:
-        from aetui.core import trainer as trainer_module
+        from aetui.training import trainer as trainer_module
 
         self.chunk_seconds = trainer_module.CHUNK_SECONDS
         self.trainer = trainer_module.Trainer(settings, train_x, test_x)

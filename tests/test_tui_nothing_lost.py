@@ -242,7 +242,7 @@ def test_hangup_with_a_dialog_open_saves_and_exits(tmp_path):
     finally:
         lab.close()
     assert code in (0, 128 + signal.SIGHUP)
-    from aetui.core.checkpoint import load_checkpoint
+    from aetui.training.checkpoint import load_checkpoint
 
     assert load_checkpoint(save).step > 0
 

@@ -76,7 +76,7 @@ def clean_loss_and_rho_hat(params, images: np.ndarray, loss: str = "ce",
     activation over them, float64, unclipped). images: uint8 (0..255, scaled by
     1/255) or floats in [0, 1]. Computed by the engine's kernels (engine.held_out),
     on the calling thread's threads, with no second thread pool woken."""
-    from aetui.core import engine
+    from aetui.engine import engine
 
     return engine.held_out(params, images, loss, decoder)
 

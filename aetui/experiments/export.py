@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from aetui.config import option_name
-from aetui.core.checkpoint import Checkpoint, save_checkpoint
 from aetui.errors import AetuiError
 from aetui.files import fsync_folder, temp_path
 from aetui.knob_table import noise_label
+from aetui.training.checkpoint import Checkpoint, save_checkpoint
 
 METRIC_COLUMNS = ("step", "epoch", "train_recon", "train_l2", "train_sparsity", "train_total",
                   "val_recon", "val_l2", "val_sparsity", "val_total", "rho_hat_mean",
@@ -60,9 +60,9 @@ def write_bundle(folder: str | Path, ckpt: Checkpoint, test_x: np.ndarray, *,
 
 def _write_contents(out: Path, ckpt: Checkpoint, test_x: np.ndarray, svg: str | None,
                     val_count: int, display_count: int) -> None:
-    from aetui.core.objective import clean_loss_and_rho_hat
-    from aetui.core.trainer import Trainer
-    from aetui.render import plots
+    from aetui.engine.objective import clean_loss_and_rho_hat
+    from aetui.figures import plots
+    from aetui.training.trainer import Trainer
 
     settings = ckpt.settings
     save_checkpoint(out / "checkpoint.npz", ckpt)
