@@ -277,29 +277,6 @@ def coerce(name: str, value: Any) -> Any:
         raise ConfigError(option, f"expected {expected}, got {value!r}") from None
 
 
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """Parse `q=0.37` (as typed in the lab) into a validated (field, value) pair.
-
-    Accepts the option spellings too (`--q 0.37`, `data-dir=...`) and the
-    Greek names shown in the lab (ρ, β, λ, σ: the knob table's aliases).
-    """
-    from aetui.knob_table import ALIASES as aliases  # the table imports this module
-    cleaned = text.strip().lstrip("-")
-    if "=" in cleaned:
-        name, _, raw = cleaned.partition("=")
-    else:
-        name, _, raw = cleaned.partition(" ")
-    name = name.strip().replace("-", "_")
-    name = aliases.get(name, name)
-    if not name or not raw.strip():
-        raise ConfigError("value", f"expected name=value (e.g. q=0.37), got {text!r}")
-    if name not in field_names():
-        raise ConfigError(name, f"unknown setting (known: {', '.join(field_names())})")
-    value = coerce(name, raw.strip())
-    Settings().replace(**{name: value})  # validates the single value in context
-    return name, value
-
-
 def load_toml(path: str | Path) -> dict[str, Any]:
     """The settings mapping in a TOML file (flat, or under an [aetui] table)."""
     p = Path(path)

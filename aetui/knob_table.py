@@ -17,7 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aetui.config import INITS, LOSSES, NOISE_TYPES, OPTIMIZERS
+from aetui.config import (
+    INITS,
+    LOSSES,
+    NOISE_TYPES,
+    OPTIMIZERS,
+    Settings,
+    coerce,
+    field_names,
+)
+from aetui.errors import ConfigError
 
 # What a change does besides setting the value (the trainer carries it out
 # between chunks, where it owns the weights).
@@ -131,3 +140,25 @@ def noise_label(noise: str, q: float, sigma: float) -> str:
     if noise == "gaussian":
         return f"gaussian σ={format_value(sigma)}"
     return "no noise"
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Parse `q=0.37` (as typed in the lab) into a validated (field, value) pair.
+
+    Accepts the option spellings too (`--q 0.37`, `data-dir=...`) and the
+    Greek names shown in the lab (ρ, β, λ, σ: the knob table's aliases).
+    """
+    cleaned = text.strip().lstrip("-")
+    if "=" in cleaned:
+        name, _, raw = cleaned.partition("=")
+    else:
+        name, _, raw = cleaned.partition(" ")
+    name = name.strip().replace("-", "_")
+    name = ALIASES.get(name, name)
+    if not name or not raw.strip():
+        raise ConfigError("value", f"expected name=value (e.g. q=0.37), got {text!r}")
+    if name not in field_names():
+        raise ConfigError(name, f"unknown setting (known: {', '.join(field_names())})")
+    value = coerce(name, raw.strip())
+    Settings().replace(**{name: value})  # validates the single value in context
+    return name, value

@@ -61,7 +61,7 @@ def run_ufldl(args) -> dict:
     """784 → 196 untied, sigmoid, squared error, ρ = 0.1, UFLDL's β = 3 → 6, λ = 3e-3,
     full-batch L-BFGS, UFLDL's initialisation (UFLDL Tutorial, Exercise:Vectorization)."""
     from aetui.config import Settings
-    from aetui.engine import objective
+    from aetui.engine import engine, objective
     from aetui.training.trainer import Trainer
 
     data = _data(args)
@@ -70,7 +70,7 @@ def run_ufldl(args) -> dict:
     trainer = Trainer(settings, data.train_x, data.test_x)
     trainer.run(max_steps=args.iterations)
     params = trainer.weights()
-    _, rho_hat = objective.clean_loss_and_rho_hat(params, data.train_x, "mse")
+    _, rho_hat = engine.held_out(params, data.train_x, "mse")
     if args.png:
         from aetui.figures.png import save_grid
 

@@ -6,7 +6,7 @@ from bundle_checks import check_bundle
 
 from aetui import cli
 from aetui.data import load_dataset
-from aetui.engine.objective import clean_loss_and_rho_hat
+from aetui.engine.engine import held_out
 from aetui.training.checkpoint import load_checkpoint
 
 
@@ -35,7 +35,7 @@ def test_headless_export_writes_a_whole_bundle(trained, tmp_path, capsys):
     last = rows[-1]
     assert int(last["step"]) == ckpt.step
     _, _, test_x, _ = load_dataset("digits", seed=ckpt.settings.seed, limit=200)
-    recon, rho_hat = clean_loss_and_rho_hat(ckpt.params, test_x[:1000], ckpt.settings.loss,
+    recon, rho_hat = held_out(ckpt.params, test_x[:1000], ckpt.settings.loss,
                                             ckpt.settings.decoder)
     assert float(last["val_recon"]) == pytest.approx(recon, rel=1e-9)
     assert float(last["rho_hat_mean"]) == pytest.approx(float(rho_hat.mean()), rel=1e-6)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from aetui.config import Settings
-from aetui.engine import engine, objective
+from aetui.engine import engine
 from aetui.engine.model import Params, init_params, init_range
 from aetui.errors import ConfigError
 from aetui.training.checkpoint import load_checkpoint
@@ -119,11 +119,11 @@ def test_short_lbfgs_sparse_run_on_mnist_reaches_the_target_rho(mnist_dir):
 
     data = load_dataset("mnist", data_dir=mnist_dir, limit=2000, progress=False)
     trainer = Trainer(_ufldl_settings(), data.train_x, data.test_x[:200])
-    _, rho_hat = objective.clean_loss_and_rho_hat(trainer.weights(), data.train_x, "mse")
+    _, rho_hat = engine.held_out(trainer.weights(), data.train_x, "mse")
     assert abs(rho_hat.mean() - 0.1) > 0.1  # far from the target at the start
     trainer.run(max_steps=25)
     assert trainer.step == 25
-    _, rho_hat = objective.clean_loss_and_rho_hat(trainer.weights(), data.train_x, "mse")
+    _, rho_hat = engine.held_out(trainer.weights(), data.train_x, "mse")
     assert abs(rho_hat.mean() - 0.1) <= 0.02
     assert trainer.history[-1]["train_loss"] < 0.5 * trainer.history[0]["train_loss"]
 

@@ -57,7 +57,7 @@ def test_clean_loss_and_rho_hat_match_the_naive_objective(loss, decoder):
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, (600, 30), dtype=np.uint8)  # three blocks of rows
     params = init_params(30, 6, seed=2, tied=False)
-    recon, rho_hat = objective.clean_loss_and_rho_hat(params, images, loss, decoder)
+    recon, rho_hat = engine.held_out(params, images, loss, decoder)
     x = images / 255.0
     p = {name: a.astype(np.float64) for name, a in params.arrays().items()}
     want, _, _ = naive.objective_terms(x, x, p, False, loss, decoder, 0.0, 0.0)

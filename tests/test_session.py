@@ -119,7 +119,7 @@ def test_a_trainer_takes_the_sessions_changes_and_carries_out_their_effects():
 
 
 def test_lab_keys_and_prompt_aliases_are_built_from_the_table():
-    from aetui.config import parse_assignment
+    from aetui.knob_table import parse_assignment
     from aetui.tui.screens.lab_keys import LAB_BINDINGS
 
     actions = {b.action: b for b in LAB_BINDINGS}

@@ -69,18 +69,6 @@ def reconstruction_loss_sum(params, h: np.ndarray, clean: np.ndarray, loss: str 
     return float(np.sum(np.logaddexp(0.0, a) - clean * a))
 
 
-def clean_loss_and_rho_hat(params, images: np.ndarray, loss: str = "ce",
-                           decoder: str = "sigmoid") -> tuple[float, np.ndarray]:
-    """The held-out measurement: reconstruction loss of clean (uncorrupted) images,
-    summed over pixels and averaged over images, and ρ̂ (each unit's mean
-    activation over them, float64, unclipped). images: uint8 (0..255, scaled by
-    1/255) or floats in [0, 1]. Computed by the engine's kernels (engine.held_out),
-    on the calling thread's threads, with no second thread pool woken."""
-    from aetui.engine import engine
-
-    return engine.held_out(params, images, loss, decoder)
-
-
 def cross_entropy_floor(images: np.ndarray, scale: float = 255.0) -> float:
     """The least cross-entropy any model can reach on these images, in nats per image:
     the entropy of the targets, −Σⱼ[xⱼ log xⱼ + (1−xⱼ) log(1−xⱼ)] with x = pixels/scale,

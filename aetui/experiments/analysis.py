@@ -18,8 +18,8 @@ from scipy import optimize
 
 from aetui.data import as_float
 from aetui.engine.blas import hold_engine_threads
+from aetui.engine.engine import held_out
 from aetui.engine.model import hidden_activations
-from aetui.engine.objective import clean_loss_and_rho_hat
 
 # progress(stage, fraction) with fraction in [0, 1]; stage names what is running.
 Progress = Callable[[str, float], None]
@@ -397,7 +397,7 @@ def reconstruction_loss(params, x: np.ndarray, loss: str = "ce", decoder: str = 
     nats) or "mse" (squared error), summed over pixels and averaged over the
     rows of x -- the same convention as the trainer's reconstruction term.
     """
-    return clean_loss_and_rho_hat(params, np.asarray(x), loss, decoder)[0]
+    return held_out(params, np.asarray(x), loss, decoder)[0]
 
 
 # ---------------------------------------------------------------- helpers

@@ -60,7 +60,7 @@ def write_bundle(folder: str | Path, ckpt: Checkpoint, test_x: np.ndarray, *,
 
 def _write_contents(out: Path, ckpt: Checkpoint, test_x: np.ndarray, svg: str | None,
                     val_count: int, display_count: int) -> None:
-    from aetui.engine.objective import clean_loss_and_rho_hat
+    from aetui.engine.engine import held_out
     from aetui.figures import plots
     from aetui.training.trainer import Trainer
 
@@ -75,7 +75,7 @@ def _write_contents(out: Path, ckpt: Checkpoint, test_x: np.ndarray, svg: str | 
     view = Trainer(settings, test_x, test_x, checkpoint=ckpt, val_count=val_count,
                    display_count=display_count, threads=None)
     snap = view.snapshot()
-    _, rho_hat = clean_loss_and_rho_hat(ckpt.params, view.val_x, settings.loss,
+    _, rho_hat = held_out(ckpt.params, view.val_x, settings.loss,
                                         settings.decoder)
     shape = snap.image_shape
     plots.filters_png(out / "filters.png", ckpt.params.W, shape)

@@ -666,7 +666,7 @@ class Trainer:
         started = time.perf_counter()
         s = self._applied
         p = self.params  # only this (the trainer) thread writes the weights
-        recon, rho_hat = objective.clean_loss_and_rho_hat(p, self.val_x, s.loss, s.decoder)
+        recon, rho_hat = engine.held_out(p, self.val_x, s.loss, s.decoder)
         terms = LossTerms(recon, objective.l2_term(p, s.l2),
                           objective.sparsity_term(rho_hat, s.rho, s.beta))
         self.rho_hat = rho_hat.astype(np.float32)

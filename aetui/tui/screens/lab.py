@@ -352,7 +352,7 @@ class LabScreen(Screen[None]):
 
     def validate_assignment(self, text: str) -> tuple[Any, str | None]:
         """(name, value) for a valid `name=value` the lab can change now, else an error."""
-        from aetui.config import parse_assignment
+        from aetui.knob_table import parse_assignment
 
         try:
             name, value = parse_assignment(text)
