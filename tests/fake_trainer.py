@@ -19,9 +19,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from aetui import __version__
 from aetui.config import Settings
 from aetui.engine.model import Params
 from aetui.knob_table import BY_NAME, NEW_WEIGHTS
+from aetui.training import labstring
+from aetui.training.checkpoint import Checkpoint
 from aetui.training.session import KnobSession
 from aetui.training.snapshots import (
     COMPILING,
@@ -55,7 +58,12 @@ class FakeTrainer:
         self._applied = settings  # what the knob log compares with
         self.knobs.adopt(settings)
         self.train_x, self.test_x = train_x, test_x
-        self.val_count = min(val_count, len(test_x))
+        # The trainer's held-out rule: the first val_count test images (training ones
+        # when there is no test set).
+        self.val_x = (test_x if len(test_x) else train_x)[:val_count]
+        self.val_count = len(self.val_x)
+        self.loaded_extras: dict = {}
+        self.checkpoint_extras = None
         self.display_count = display_count
         self.snapshot_interval = snapshot_interval
         self.on_snapshot, self.on_epoch, self.on_diverged = on_snapshot, on_epoch, on_diverged
@@ -141,6 +149,26 @@ class FakeTrainer:
         with self._lock:
             return SimpleNamespace(W=self.W.copy(), b=np.zeros(self.W.shape[1], np.float32),
                                    c=np.zeros(self.W.shape[0], np.float32), V=None)
+
+    def checkpoint(self) -> Checkpoint:
+        extras = (self.checkpoint_extras() if self.checkpoint_extras is not None
+                  else self.loaded_extras)
+        with self._lock:
+            k = self.W.shape[1]
+            params = Params(self.W.copy(), np.zeros(k, np.float32),
+                            np.zeros(self.W.shape[0], np.float32))
+            return Checkpoint(params=params, settings=self._applied,
+                              state={"step": self.step}, extra_arrays=dict(extras))
+
+    def lab_string(self) -> str:
+        with self._lock:
+            applied, step, log = self._applied, self.step, list(self._knob_log)
+        start = labstring.initial_settings(applied, [(c.name, c.old) for c in log])
+        return labstring.encode(labstring.LabRecord(
+            settings=start, changes=tuple(labstring.KnobEvent(c.step, c.name, c.new)
+                                          for c in log),
+            step=step, data_name="fake", data_hash=labstring.content_hash(self.train_x),
+            version=__version__, cpu=labstring.cpu_tag()))
 
     def run(self, max_steps: int | None = None, max_epochs: int | None = None) -> None:
         self.run_calls += 1
@@ -273,9 +301,10 @@ def fake_dataset(n_train: int = 600, n_test: int = 100, name: str = "digits", no
     return ds
 
 
-def make_lab_app(settings=None, *, options=None, note=None, **trainer_kwargs):
-    """A LabApp wired to FakeTrainer and fake_dataset (the trainer is kept on
-    `app.fake_trainers` for assertions)."""
+def make_lab_app(settings=None, *, options=None, note=None, load_data=None,
+                 **trainer_kwargs):
+    """A LabApp wired to FakeTrainer and fake_dataset, or `load_data(settings)` (the
+    trainer is kept on `app.fake_trainers` for assertions)."""
     from aetui.tui.app import LabApp
     from aetui.tui.options import LabOptions
 
@@ -289,7 +318,8 @@ def make_lab_app(settings=None, *, options=None, note=None, **trainer_kwargs):
 
     app = LabApp(settings or Settings(dataset="digits", hidden=64),
                  options=options or LabOptions(save_on_quit=False),
-                 trainer_factory=factory, load_data=lambda s: fake_dataset(note=note))
+                 trainer_factory=factory,
+                 load_data=load_data or (lambda s: fake_dataset(note=note)))
     app.fake_trainers = made
     return app
 

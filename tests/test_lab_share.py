@@ -33,9 +33,9 @@ async def test_a_steered_lab_run_replays_headless_bit_for_bit(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     app = build_lab_app(SETTINGS, options=LabOptions(save_on_quit=False))
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.trainer is not None
-                              and app.trainer.state == "training", timeout=LONG)
-        trainer = app.trainer
+        assert await wait_for(pilot, lambda: app.lab.run.trainer is not None
+                              and app.lab.run.trainer.state == "training", timeout=LONG)
+        trainer = app.lab.run.trainer
         await pilot.press("space")
         assert await _paused_at(pilot, trainer)
         start = trainer.step
@@ -71,7 +71,7 @@ async def test_a_steered_lab_run_replays_headless_bit_for_bit(tmp_path, monkeypa
         await pilot.press("x")
         assert await wait_for(pilot, lambda: screen.last_export is not None, timeout=LONG)
         bundle = screen.last_export
-        await app.stop_training()
+        await app.lab.stop_training()
 
     assert bundle.parent == tmp_path
     rows, knobs, bundled, W = check_bundle(bundle, with_svg=True)
@@ -97,17 +97,17 @@ async def test_lab_replays_a_string_and_pauses_where_it_ended(tmp_path, monkeypa
 
     from aetui.data import load_dataset
     from aetui.training.trainer import Trainer
-    from aetui.tui.app import LabApp
+    from aetui.tui.screens.lab import LabScreen
 
     # A slow UI: the trainer has made the string's first changes before the lab hears
     # it was built (the lab must not take them for its own stale settings and undo them).
-    built = LabApp.on_trainer_built
+    built = LabScreen.on_trainer_built
 
     def late(self, message):
         time.sleep(0.5)
         built(self, message)
 
-    monkeypatch.setattr(LabApp, "on_trainer_built", late)
+    monkeypatch.setattr(LabScreen, "on_trainer_built", late)
 
     train_x, _, test_x, _ = load_dataset("digits", seed=SETTINGS.seed, limit=SETTINGS.limit)
     run = Trainer(SETTINGS, train_x, test_x)
@@ -121,8 +121,8 @@ async def test_lab_replays_a_string_and_pauses_where_it_ended(tmp_path, monkeypa
     app = build_lab_app(record.settings, options=LabOptions(save_on_quit=False),
                         record=record)
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.trainer is not None, timeout=LONG)
-        trainer = app.trainer
+        assert await wait_for(pilot, lambda: app.lab.run.trainer is not None, timeout=LONG)
+        trainer = app.lab.run.trainer
         assert await _paused_at(pilot, trainer, record.step)
         await pilot.pause(0.3)
         assert trainer.step == record.step == 21
@@ -132,4 +132,4 @@ async def test_lab_replays_a_string_and_pauses_where_it_ended(tmp_path, monkeypa
             [(c.step, c.name, c.value) for c in record.changes]
         w = trainer.weights()
         assert np.array_equal(w.W, run.weights().W)
-        await app.stop_training()
+        await app.lab.stop_training()

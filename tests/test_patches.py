@@ -219,24 +219,19 @@ async def test_compare_screen_on_patches_shows_pca_and_the_measures():
     data = load_dataset_for(settings, progress=False)
 
     class AppStandIn(App):
-        """Just what CompareScreen.from_lab reads from the lab's App."""
-
-        dataset = data
-        trainer_factory = None
-
         def on_mount(self) -> None:
             self.push_screen(self.compare)
 
     class LabStandIn:
-        """Just what CompareScreen.from_lab reads from the lab screen."""
+        """Just what CompareScreen.from_lab reads from the lab screen and its run."""
 
-        def __init__(self, app) -> None:
-            self.app = app
+        def __init__(self) -> None:
+            self.run = SimpleNamespace(dataset=data, trainer_factory=None)
             self.session = SimpleNamespace(settings=settings)
             self.options = SimpleNamespace(image_mode=lambda: "ascii")
 
     app = AppStandIn()
-    app.compare = screen = CompareScreen.from_lab(LabStandIn(app))
+    app.compare = screen = CompareScreen.from_lab(LabStandIn())
     assert screen.levels == (0.0, 0.1, 0.2) and screen.image_shape == (8, 8)
     async with app.run_test(size=(160, 50)) as pilot:
         assert await wait_for(pilot, lambda: screen.finished, timeout=120)

@@ -272,4 +272,4 @@ def test_the_lab_leaves_one_thread_to_the_interface(monkeypatch):
     assert lab.lab_trainer_threads("1") == 1
     app = lab.build_lab_app(Settings(hidden=4), trainer_threads=3)
     images = np.zeros((4, 784), np.uint8)
-    assert app.trainer_factory(Settings(hidden=4), images, images).threads == 3
+    assert app.lab.run.trainer_factory(Settings(hidden=4), images, images).threads == 3

@@ -21,7 +21,8 @@ SIZE = (120, 40)
 
 async def started(pilot):
     app = pilot.app
-    assert await wait_for(pilot, lambda: app.trainer is not None and app.lab.snapshot is not None
+    assert await wait_for(pilot, lambda: app.lab.run.trainer is not None
+                          and app.lab.snapshot is not None
                           and app.lab.query_one(FiltersPanel).capacity > 1)
     return app
 
@@ -29,7 +30,7 @@ async def started(pilot):
 def independent_top(app, unit: int, n: int = 9):
     """The held-out digits that activate `unit` most and least, from the weights of the
     model the inspector used, computed here in float64 from the formula."""
-    x = app.arrays[2][:app.trainer.val_count].astype(np.float64) / 255.0
+    x = app.lab.run.arrays[2][:app.lab.run.trainer.val_count].astype(np.float64) / 255.0
     p = app.lab.snapshot.params if app.screen.pinned else app.screen.inspector.params
     a = 1.0 / (1.0 + np.exp(-(x @ p.W[:, unit].astype(np.float64) + p.b[unit])))
     return set(np.argsort(-a)[:n]), set(np.argsort(a)[:n]), a
@@ -106,7 +107,7 @@ async def test_double_click_on_a_filter_opens_it():
 
 
 def silence_directly(app, unit):
-    x = app.arrays[2][:app.trainer.val_count].astype(np.float64) / 255.0
+    x = app.lab.run.arrays[2][:app.lab.run.trainer.val_count].astype(np.float64) / 255.0
     p = app.screen.inspector.params
     h = 1.0 / (1.0 + np.exp(-(x @ p.W + p.b)))
 
@@ -170,7 +171,7 @@ async def test_drawing_changes_the_canvas_and_the_reconstruction_is_the_models(s
         assert (resp.corrupted[ink] == 0).any() and (resp.corrupted <= screen.canvas.flat).all()
         # The keys: next held-out digit, apply corruption, freeze, clear.
         await pilot.press("n")
-        assert np.allclose(screen.canvas.flat, app.arrays[2][0] / 255.0, atol=1e-6)
+        assert np.allclose(screen.canvas.flat, app.lab.run.arrays[2][0] / 255.0, atol=1e-6)
         before = screen.canvas.pixels.copy()
         await pilot.press("a")
         assert screen.canvas.pixels.sum() < before.sum()
@@ -251,19 +252,19 @@ async def test_a_loaded_run_starts_with_its_stored_history():
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         assert await wait_for(pilot, lambda: len(app.screen.history.store) >= 4)
-        arrays = app.trainer.checkpoint_extras()  # what a save writes
+        arrays = app.lab.run.trainer.checkpoint_extras()  # what a save writes
     earlier = from_arrays(arrays)
     assert len(earlier) >= 4
 
     app2 = make_lab_app(Settings(dataset="digits", hidden=32))
-    make_trainer = app2.trainer_factory
+    make_trainer = app2.lab.run.trainer_factory
 
     def factory(*args, **kwargs):
         trainer = make_trainer(*args, **kwargs)
         trainer.loaded_extras = arrays
         return trainer
 
-    app2.trainer_factory = factory
+    app2.lab.run.trainer_factory = factory
     async with app2.run_test(size=SIZE) as pilot:
         await started(pilot)
         history = app2.screen.history

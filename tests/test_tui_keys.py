@@ -1,11 +1,12 @@
 """Every key does what the footer says: the knob's new value, and what the panel shows."""
 
 import sys
+import threading
 import types
 from pathlib import Path
 
 import pytest
-from fake_trainer import make_lab_app, wait_for
+from fake_trainer import fake_dataset, make_lab_app, wait_for
 from textual.screen import Screen
 
 from aetui.config import Settings
@@ -28,8 +29,9 @@ def _mark_tested(*actions):
 
 async def started(pilot):
     app = pilot.app
-    assert await wait_for(pilot, lambda: app.trainer is not None and app.lab.snapshot is not None)
-    return app, app.trainer
+    assert await wait_for(pilot, lambda: app.lab.run.trainer is not None
+                          and app.lab.snapshot is not None)
+    return app, app.lab.run.trainer
 
 
 def status(app) -> str:
@@ -303,15 +305,16 @@ async def test_a_keymap_moves_a_lab_key_by_its_binding_id():
 
 
 async def test_share_keys_wait_for_a_trainer_that_can_describe_its_run():
-    # The real trainer is driven through u and x in test_lab_share.py; a trainer without
-    # lab strings (this fake) gets a notice instead of a crash.
+    # The real trainer is driven through u and x in test_lab_share.py; before there is
+    # a trainer (the data still loading) the keys give a notice instead of a crash.
     _mark_tested("lab_string", "export_bundle")
-    app = make_lab_app()
+    loading = threading.Event()
+    app = make_lab_app(load_data=lambda settings: loading.wait(10) and fake_dataset())
     async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
         await pilot.press("u", "x")
         await pilot.pause(0.1)
         notes = [n.message for n in app._notifications]
+        loading.set()
         assert sum("no run to describe yet" in n for n in notes) == 2
 
 

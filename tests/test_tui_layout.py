@@ -64,8 +64,8 @@ async def test_too_small_shows_message_and_resizing_back_restores():
         assert await wait_for(pilot, lambda: isinstance(app.screen, TooSmallScreen))
         message = str(app.screen.query_one("#too-small-message").render())
         assert "too small" in message and "60×18" in message
-        step = app.trainer.step
-        assert await wait_for(pilot, lambda: app.trainer.step > step)  # still training
+        step = app.lab.run.trainer.step
+        assert await wait_for(pilot, lambda: app.lab.run.trainer.step > step)  # still training
         await pilot.resize_terminal(80, 24)
         assert await wait_for(pilot, lambda: isinstance(app.screen, LabScreen))
         await pilot.pause(1.2)

@@ -45,9 +45,9 @@ async def test_quit_mid_training_leaves_no_thread():
     before = set(threading.enumerate())
     app = make_lab_app()
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.trainer is not None
-                              and app.trainer.step > 20)
-        assert app.trainer.state == "training"
+        assert await wait_for(pilot, lambda: app.lab.run.trainer is not None
+                              and app.lab.run.trainer.step > 20)
+        assert app.lab.run.trainer.state == "training"
         await pilot.press("ctrl+q")
     trainer = app.fake_trainers[0]
     assert trainer.finished and trainer.state == "stopped"
@@ -61,21 +61,21 @@ async def test_quit_mid_training_leaves_no_thread():
 async def test_compiling_is_shown_and_ui_stays_responsive():
     app = make_lab_app(warm_up_seconds=1.5)
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.trainer is not None)
+        assert await wait_for(pilot, lambda: app.lab.run.trainer is not None)
         await pilot.pause(0.1)
         app.lab.refresh_status()
         assert "compiling…" in status(app)
         await pilot.press("y")  # keys work while numba compiles
         assert app.lab.query_one(LossPanel).log_scale
         await pilot.press("Q")
-        assert app.trainer.settings.q == 0.35
+        assert app.lab.run.trainer.settings.q == 0.35
         assert await wait_for(pilot, lambda: "training" in status(app), timeout=5)
 
 
 async def test_quit_while_compiling_is_clean():
     app = make_lab_app(warm_up_seconds=1.0)
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.trainer is not None)
+        assert await wait_for(pilot, lambda: app.lab.run.trainer is not None)
         await pilot.press("ctrl+q")
     assert app.fake_trainers[0].state in ("stopped", "compiling", "training")
     await asyncio.wait_for(asyncio.get_running_loop().shutdown_default_executor(), 5)
@@ -85,9 +85,9 @@ async def test_keys_before_the_trainer_exists_are_kept():
     app = make_lab_app()
     async with app.run_test(size=SIZE) as pilot:
         # Nothing is built before the first message round-trip: change q at once.
-        app.session.set("q", 0.5)
-        assert await wait_for(pilot, lambda: app.trainer is not None)
-        assert app.trainer.settings.q == 0.5
+        app.lab.run.session.set("q", 0.5)
+        assert await wait_for(pilot, lambda: app.lab.run.trainer is not None)
+        assert app.lab.run.trainer.settings.q == 0.5
 
 
 async def test_divergence_pauses_with_message_and_reset_recovers():
@@ -95,17 +95,17 @@ async def test_divergence_pauses_with_message_and_reset_recovers():
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: app.lab.snapshot is not None)
         await pilot.press("colon", *"lr=60", "enter")
-        assert await wait_for(pilot, lambda: app.trainer.state == "diverged")
+        assert await wait_for(pilot, lambda: app.lab.run.trainer.state == "diverged")
         assert await wait_for(pilot, lambda: "diverged" in status(app))
         assert "press r to reset" in status(app)
         assert any(n.severity == "error" for n in app._notifications)
-        step = app.trainer.step
+        step = app.lab.run.trainer.step
         await pilot.press("space")  # resuming a diverged run is refused, politely
         await pilot.pause(0.2)
-        assert app.trainer.state == "diverged" and app.trainer.step == step
+        assert app.lab.run.trainer.state == "diverged" and app.lab.run.trainer.step == step
         await pilot.press("colon", *"lr=0.1", "enter", "r")
-        assert await wait_for(pilot, lambda: app.trainer.state == "training")
-        assert await wait_for(pilot, lambda: app.trainer.step > 0 and "diverged"
+        assert await wait_for(pilot, lambda: app.lab.run.trainer.state == "training")
+        assert await wait_for(pilot, lambda: app.lab.run.trainer.step > 0 and "diverged"
                               not in status(app))
 
 
@@ -113,10 +113,10 @@ async def test_data_failure_is_shown_and_app_survives():
     def broken(settings):
         raise DataError("train-images-idx3-ubyte.gz: truncated file")
 
-    app = LabApp(make_lab_app().session.settings, load_data=broken,
+    app = LabApp(make_lab_app().lab.run.session.settings, load_data=broken,
                  options=LabOptions(save_on_quit=False))
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.failure is not None)
+        assert await wait_for(pilot, lambda: app.lab.run.failure is not None)
         assert await wait_for(pilot, lambda: "truncated file" in status(app))
         assert "failed" in status(app)
         await pilot.press("space", "Q", "p", "ctrl+s")  # nothing to act on: no crash
@@ -173,8 +173,8 @@ async def test_hangup_stops_saves_and_exits(tmp_path):
     target = tmp_path / "hangup.npz"
     app = make_lab_app(options=LabOptions(save_path=target))
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.trainer is not None
-                              and app.trainer.step > 5)
+        assert await wait_for(pilot, lambda: app.lab.run.trainer is not None
+                              and app.lab.run.trainer.step > 5)
         os.kill(os.getpid(), signal.SIGHUP)
         assert await wait_for(pilot, lambda: app.saved_path is not None)
     assert app.fake_trainers[0].state == "stopped"

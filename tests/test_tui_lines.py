@@ -21,9 +21,11 @@ async def test_redraw_of_unchanged_images_sends_nothing():
     app = make_lab_app()
     async with app.run_test(size=(120, 40)) as pilot:
         filters = app.lab.query_one(FiltersPanel)
-        # The first snapshot may predate the layout (one unit asked for): wait for a
-        # page of several filters, or shared and per-filter scales draw the same picture.
-        assert await wait_for(pilot, lambda: len(filters.units) > 1)
+        # The first snapshots may predate the layout (one unit asked for): wait for a
+        # page of several filters, the one the trainer was asked for, or shared and
+        # per-filter scales draw the same picture.
+        assert await wait_for(pilot, lambda: len(filters.units) > 1 and filters.units
+                              == tuple(app.lab.run.trainer.filter_units))
         await pilot.press("space")  # paused: the filters stop changing
         await pilot.pause(0.3)
         filters.mark_dirty(now=True)

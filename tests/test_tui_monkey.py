@@ -45,7 +45,7 @@ async def test_monkey_keys_and_resizes(tmp_path, monkeypatch):
     pool = key_pool()
     app = make_lab_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await wait_for(pilot, lambda: app.trainer is not None)
+        assert await wait_for(pilot, lambda: app.lab.run.trainer is not None)
         seen_screens: set[type] = set()
         for i in range(N_EVENTS):
             r = rng.random()
@@ -88,7 +88,7 @@ async def test_monkey_keys_and_resizes(tmp_path, monkeypatch):
         await pilot.press("end")
         assert not history.scrubbing
 
-        trainer = app.trainer
+        trainer = app.lab.run.trainer
         assert app.fake_trainers[-1] is trainer
         assert all(t.finished for t in app.fake_trainers[:-1])  # loads replaced cleanly
         s = trainer.settings.validate()
@@ -96,7 +96,7 @@ async def test_monkey_keys_and_resizes(tmp_path, monkeypatch):
         assert all(0 <= u < s.hidden for u in trainer.filter_units)
         # The trainer trains again, and its snapshots match its settings.
         if trainer.state == "diverged":
-            app.session.set("lr", 0.1)
+            app.lab.run.session.set("lr", 0.1)
             await pilot.press("r")
         if trainer.state == "paused":
             await pilot.press("space")

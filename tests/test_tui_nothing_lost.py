@@ -30,8 +30,9 @@ SIZE = (120, 40)
 
 async def started(pilot):
     app = pilot.app
-    assert await wait_for(pilot, lambda: app.trainer is not None and app.trainer.step > 3)
-    return app.trainer
+    assert await wait_for(pilot, lambda: app.lab.run.trainer is not None
+                          and app.lab.run.trainer.step > 3)
+    return app.lab.run.trainer
 
 
 # ----- 5: quit saves somewhere, or refuses -------------------------------------------------
@@ -99,7 +100,8 @@ async def test_a_checkpoint_that_fails_to_load_never_replaces_the_run(tmp_path, 
         assert "not a checkpoint" in str(app.screen.query_one("#prompt-error").render())
         await pilot.press("escape")
         await pilot.pause(0.1)
-        assert app.trainer is first and len(app.fake_trainers) == 1 and app.failure is None
+        assert (app.lab.run.trainer is first and len(app.fake_trainers) == 1
+                and app.lab.run.failure is None)
     assert json_field(good, "state")  # the good file is untouched
 
 

@@ -84,13 +84,13 @@ def run(args: argparse.Namespace) -> int:
         app.exit_watchdog.cancel()  # Textual's shutdown finished: no need to force it
     # After a hang-up the terminal is gone: the checkpoint is saved, the words may not land.
     with contextlib.suppress(OSError):
-        if app.failure is not None:
-            print(f"aetui: error: {app.failure}", file=sys.stderr)
+        if app.lab.run.failure is not None:
+            print(f"aetui: error: {app.lab.run.failure}", file=sys.stderr)
         if saved:
             print(f"aetui: saved {saved}")
-        elif options.save_on_quit and app.failure is None and app.return_code == 0:
+        elif options.save_on_quit and app.lab.run.failure is None and app.return_code == 0:
             print("aetui: nothing was saved (training had not started)", file=sys.stderr)
-    return 1 if app.failure is not None else (app.return_code or 0)
+    return 1 if app.lab.run.failure is not None else (app.return_code or 0)
 
 
 def lab_trainer_threads(value) -> int:
@@ -106,7 +106,8 @@ def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None,
     """The LabApp, with trainers that know their data's name (for lab strings) and, for
     `--lab STRING`, replay `record`: each logged change at its step, pausing at the
     string's last step, after one line if the replay may not be exact."""
-    from aetui.tui.app import LabApp, default_load_data, default_trainer_factory
+    from aetui.training.run import default_load_data, default_trainer_factory
+    from aetui.tui.app import LabApp
 
     seen: dict = {}
     replay = [record] if record is not None else []

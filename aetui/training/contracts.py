@@ -8,12 +8,14 @@ any thread and takes effect at the trainer's next chunk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # the lab imports this module: keep it free of the model's imports
     from aetui.config import Settings
     from aetui.engine.model import Params
+    from aetui.training.checkpoint import Checkpoint
     from aetui.training.session import KnobSession
     from aetui.training.snapshots import Snapshot
 
@@ -27,6 +29,13 @@ class LabTrainer(Protocol):
     state: str  # one of aetui.training.snapshots.STATES
     step: int
     val_count: int  # held-out images ρ̂ and the held-out loss are measured on
+    # Those images: the first val_count of the test set (of the training set when there
+    # is none), as the trainer holds them. The inspector and drawing use the same.
+    val_x: Any
+    # A loaded checkpoint's extra arrays (the lab's history store), {} otherwise; and
+    # what saving calls for the arrays to write instead (set by the lab; any thread).
+    loaded_extras: dict[str, Any]
+    checkpoint_extras: Callable[[], dict[str, Any]] | None
 
     @property
     def settings(self) -> Settings:
@@ -74,3 +83,9 @@ class LabTrainer(Protocol):
 
     def weights(self) -> Params:
         """A copy of the parameters (W, b, c, V or None)."""
+
+    def checkpoint(self) -> Checkpoint:
+        """A consistent copy of the whole run state (what save writes)."""
+
+    def lab_string(self) -> str:
+        """This run as a lab string (any thread; hashes the data once)."""

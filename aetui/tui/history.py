@@ -56,12 +56,10 @@ class HistoryController:
         self.store.clear()
         self.shown = None
         self.mark(None)
-        loaded = getattr(source, "loaded_extras", None) or {}
         # A damaged history must not stop the run: it just starts empty.
         with contextlib.suppress(ValueError, KeyError, TypeError):
-            self.store.prepend(from_arrays(loaded))
-        with contextlib.suppress(AttributeError):
-            source.checkpoint_extras = self.checkpoint_arrays
+            self.store.prepend(from_arrays(source.loaded_extras))
+        source.checkpoint_extras = self.checkpoint_arrays
 
     def checkpoint_arrays(self) -> dict:
         """The store as checkpoint arrays (any thread: works on a copy of the list)."""

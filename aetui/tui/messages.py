@@ -1,13 +1,14 @@
 """Messages from worker threads to the UI thread (past tense: they report).
 
 Workers never touch widgets; they post one of these and a handler on the UI
-thread updates what is shown. Life-cycle messages go to the App
-(aetui/tui/app.py); training and background-job results go to the lab screen
-(aetui/tui/screens/lab.py).
+thread updates what is shown. The run's worker (aetui/training/run.py) reports
+through PostedEvents, which posts each event to the lab screen
+(aetui/tui/screens/lab.py), as its background jobs do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,3 +69,29 @@ class ProbeFinished(Message):
 class PcaComputed(Message):
     components: Any
     error: str | None = None
+
+
+class PostedEvents:
+    """The run's RunEvents (aetui/training/run.py) as messages: each event is posted
+    with `post` (the lab screen's post_message, safe from the worker thread)."""
+
+    def __init__(self, post: Callable[[Message], Any]) -> None:
+        self.post = post
+
+    def dataset_loaded(self, dataset: Any, key: tuple) -> None:
+        self.post(DatasetLoaded(dataset, key))
+
+    def trainer_built(self, trainer: Any) -> None:
+        self.post(TrainerBuilt(trainer))
+
+    def snapshot(self, snapshot: Snapshot) -> None:
+        self.post(SnapshotReady(snapshot))
+
+    def diverged(self, message: str) -> None:
+        self.post(TrainingDiverged(message))
+
+    def failed(self, error: BaseException) -> None:
+        self.post(TrainingFailed(error))
+
+    def stopped(self) -> None:
+        self.post(TrainingStopped())

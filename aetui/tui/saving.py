@@ -1,51 +1,12 @@
-"""Saving the lab's run so that nothing is lost (no Textual here; the App calls these).
-
-Every way the lab ends or replaces its run goes through `save_run`: the chosen file,
-else a fresh name in the checkpoint folder; when neither can be written the caller
-refuses the action (or, after a hang-up, reports the failure).
-"""
+"""The lab's other files (no Textual here): the newest checkpoint to offer for
+loading, and the screen's SVG. Saving the run itself is aetui/training/run.py's."""
 
 from __future__ import annotations
 
 import stat
 from pathlib import Path
 
-from aetui.errors import AetuiError, CheckpointError
-from aetui.files import default_checkpoint_path
-
-
-def save_run(trainer, target: Path) -> tuple[Path, str | None]:
-    """Save `trainer`'s run to `target`, else to a fresh default name.
-
-    Returns (the path written, None or a one-line note saying why not `target`).
-    Raises CheckpointError naming both failures when nothing could be written.
-    """
-    try:
-        return trainer.save(target), None
-    except (OSError, AetuiError) as first:
-        fallback = default_checkpoint_path("lab")
-        if fallback.parent == target.parent:
-            raise CheckpointError(f"nothing saved: {first}") from None
-        try:
-            path = trainer.save(fallback)
-        except (OSError, AetuiError) as second:
-            raise CheckpointError(f"nothing saved: {first}; and {second}") from None
-        return path, f"could not save to {target} ({first}); saved to {path} instead"
-
-
-def save_problem(target: Path) -> str | None:
-    """Why `save_run` would write nothing (neither `target` nor a default name can be
-    written), or None. Checked before a run is stopped or replaced."""
-    from aetui.files import writable_problem
-
-    problem = writable_problem(target)
-    if problem is None:
-        return None
-    fallback = default_checkpoint_path("lab")
-    other = writable_problem(fallback)
-    if other is None:
-        return None
-    return f"cannot save to {target} ({problem}) nor to {fallback.parent} ({other})"
+from aetui.errors import CheckpointError
 
 
 def latest_checkpoint(folder: Path) -> Path | None:

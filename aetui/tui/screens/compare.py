@@ -211,13 +211,13 @@ class CompareScreen(Screen):
         from aetui.data import image_layout
 
         settings = lab.session.settings
-        factory = lab.app.trainer_factory
+        factory = lab.run.trainer_factory
         if is_patches(settings.dataset):
             shape, channels = image_layout(settings)
-            return cls(settings, lab.app.dataset, levels=(0, 0.1, 0.2), probe=False,
+            return cls(settings, lab.run.dataset, levels=(0, 0.1, 0.2), probe=False,
                        mode=lab.options.image_mode(), image_shape=shape, channels=channels,
                        edge_measures=True, trainer_factory=factory)
-        return cls(settings, lab.app.dataset, mode=lab.options.image_mode(),
+        return cls(settings, lab.run.dataset, mode=lab.options.image_mode(),
                    trainer_factory=factory)
 
     # ------------------------------------------------------------ layout

@@ -12,7 +12,8 @@ the UI thread, at most ten times a second, and training never waits on it.
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from textual.app import ComposeResult
@@ -30,6 +31,10 @@ from aetui.render import render_grid
 from aetui.tui.widgets.line_cache import LineCacheWidget
 from aetui.tui.widgets.marks import put
 from aetui.tui.widgets.sections import FlowView, HeadLine, Section, section
+
+if TYPE_CHECKING:
+    from aetui.training.run import LabRun
+    from aetui.training.snapshots import Snapshot
 
 UPDATE_SECONDS = 0.1  # the response follows drawing at most this often
 BIG_CANVAS = (120, 36)  # terminal size from which each pixel gets 2×1 cells
@@ -187,8 +192,12 @@ class DrawScreen(Screen[None]):
     DrawScreen VerticalScroll { width: 1fr; }
     """
 
-    def __init__(self, *, mode: str, levels: int | None = None, interval: float = 1.0) -> None:
+    def __init__(self, run: LabRun, latest: Callable[[], Snapshot | None], *, mode: str,
+                 levels: int | None = None, interval: float = 1.0) -> None:
+        """`latest()`: the live snapshot with weights, or None (the lab's)."""
         super().__init__()
+        self.run = run
+        self._latest = latest
         self.canvas = Canvas()
         self.mode, self.levels, self.interval = mode, levels, interval
         self.frozen = None  # the Params in use while frozen
@@ -222,8 +231,8 @@ class DrawScreen(Screen[None]):
     def _model(self):
         if self.frozen is not None:
             return self.frozen, self.model_step
-        snap = self.app.lab.snapshot
-        if snap is None or getattr(snap, "params", None) is None:
+        snap = self._latest()
+        if snap is None:
             return None, None
         return snap.params, snap.step
 
@@ -238,7 +247,7 @@ class DrawScreen(Screen[None]):
         if params is None:
             self._update_head()
             return
-        s = self.app.session.settings
+        s = self.run.session.settings
         noise = (s.noise, s.q, s.sigma, s.decoder)
         newer = (step, noise) != self._shown_key[1:] if self._shown_key else True
         due = time.monotonic() - self._model_shown_at >= self.interval
@@ -287,7 +296,7 @@ class DrawScreen(Screen[None]):
     def action_next_digit(self) -> None:
         from aetui.tui.screens.inspector import held_out_images
 
-        images = held_out_images(self.app)
+        images = held_out_images(self.run)
         if images is None or not len(images):
             self.app.notify("no held-out digits yet", timeout=2)
             return

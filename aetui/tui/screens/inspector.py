@@ -11,7 +11,8 @@ encoding the held-out set costs tens of milliseconds, the UI never waits.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from rich.segment import Segment
@@ -33,16 +34,15 @@ HIST_HEIGHT = 5
 NUMBERS_WIDTH = 40  # fixed, so changing numbers never re-flow the sections
 
 
-def held_out_images(app) -> np.ndarray | None:
-    """The held-out subset the trainer measures ρ̂ on (its first val_count test images;
-    the training images when there is no test set), or None before the data is in."""
-    arrays = getattr(app, "arrays", ())
-    if len(arrays) < 3:
-        return None
-    train_x, test_x = arrays[0], arrays[2]
-    count = getattr(app.trainer, "val_count", 1000) if app.trainer is not None else 1000
-    source = test_x if len(test_x) else train_x
-    return source[:count]
+if TYPE_CHECKING:
+    from aetui.training.run import LabRun
+    from aetui.training.snapshots import Snapshot
+
+
+def held_out_images(run: LabRun) -> np.ndarray | None:
+    """The held-out subset the trainer measures ρ̂ on (LabTrainer.val_x), or None
+    before there is a trainer."""
+    return run.trainer.val_x if run.trainer is not None else None
 
 
 class UnitInspected(Message):
@@ -163,10 +163,16 @@ class InspectorScreen(Screen[None]):
     InspectorScreen VerticalScroll { height: 1fr; }
     """
 
-    def __init__(self, unit: int, *, mode: str, levels: int | None = None,
+    def __init__(self, unit: int, run: LabRun, latest: Callable[[], Snapshot | None],
+                 on_unit: Callable[[int], None], *, mode: str, levels: int | None = None,
                  interval: float = 1.0, row: int = 10) -> None:
+        """`latest()`: the live snapshot with weights (or None); `on_unit(unit)`: the
+        lab's filter cursor follows the unit shown."""
         super().__init__()
         self.unit = unit
+        self.run = run
+        self._latest = latest
+        self._on_unit = on_unit
         self.row = max(1, row)  # units per row of the lab's grid: what up/down step
         self.mode, self.levels, self.interval = mode, levels, interval
         self.pinned = False
@@ -189,10 +195,6 @@ class InspectorScreen(Screen[None]):
         self.app.check_size()
 
     # -- what is computed ----------------------------------------------------
-    def _latest(self):
-        snap = self.app.lab.snapshot
-        return snap if snap is not None and getattr(snap, "params", None) is not None else None
-
     def follow(self) -> None:
         """Ask for the report when the unit or (unless pinned) the weights changed."""
         snap = self._latest()
@@ -210,11 +212,11 @@ class InspectorScreen(Screen[None]):
     def _request(self, model, unit: int) -> None:
         if self._busy:
             return  # the running job asks again when it is done
-        images = held_out_images(self.app)
+        images = held_out_images(self.run)
         if images is None:
             return
         self._busy = True
-        settings = self.app.session.settings
+        settings = self.run.session.settings
         rho = settings.rho
         self.run_worker(lambda: self._compute(model, unit, images, settings, rho),
                         thread=True, group="inspect", exit_on_error=False)
@@ -280,11 +282,4 @@ class InspectorScreen(Screen[None]):
 
     def _sync_lab_cursor(self) -> None:
         """The lab's filter cursor follows, so closing lands on the unit last seen."""
-        from aetui.tui.widgets.filters import FiltersPanel
-
-        try:
-            panel = self.app.lab.query_one(FiltersPanel)
-        except LookupError:
-            return
-        if panel.set_cursor(self.unit):
-            self.app.lab.sync_filter_units()
+        self._on_unit(self.unit)

@@ -1,9 +1,9 @@
-"""The lab screen: the panels, every key's action, the snapshot fan-out and the
-background jobs (PCA, probe, compare).
+"""The lab screen: it owns the run (aetui/training/run.py) and runs its worker, so
+the trainer's messages land here; it shows the panels, fans each snapshot out to
+them and turns keys into knob changes (aetui/training/session.py) or trainer calls.
 
-The App (aetui/tui/app.py) builds and stops the trainer; this screen shows what
-it sends and turns what keys ask for into knob changes (aetui/training/session.py)
-or trainer calls. The keys themselves are listed in lab_keys.py.
+Mixed in: the background jobs (lab_jobs.py) and the files (lab_files.py); the keys
+are listed in lab_keys.py.
 """
 
 from __future__ import annotations
@@ -23,14 +23,22 @@ from aetui.config import is_patches
 from aetui.errors import AetuiError, ConfigError
 from aetui.knob_table import format_value, noise_label, symbol
 from aetui.training.history import MB
-from aetui.training.session import KnobSession
+from aetui.training.run import LabRun
 from aetui.training.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.tui.history import HistoryController
-from aetui.tui.messages import PcaComputed, ProbeFinished, SnapshotReady, TrainingDiverged
+from aetui.tui.messages import (
+    DatasetLoaded,
+    PostedEvents,
+    SnapshotReady,
+    TrainerBuilt,
+    TrainingDiverged,
+    TrainingFailed,
+    TrainingStopped,
+)
 from aetui.tui.options import LabOptions
-from aetui.tui.saving import export_screen, latest_checkpoint
 from aetui.tui.screens.help import HelpScreen
-from aetui.tui.screens.lab_jobs import compute_pca, run_probe
+from aetui.tui.screens.lab_files import LabFiles
+from aetui.tui.screens.lab_jobs import LabJobs
 from aetui.tui.screens.lab_keys import LAB_BINDINGS
 from aetui.tui.screens.prompt import PromptScreen
 from aetui.tui.widgets.digits import DigitsPanel
@@ -40,23 +48,25 @@ from aetui.tui.widgets.sparsity import SparsityPanel
 from aetui.tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
+    from textual.worker import Worker
+
     from aetui.training.contracts import LabTrainer
-    from aetui.tui.app import LabApp
 
 
 PANEL_ORDER = ("filters", "digits", "loss", "sparsity")
 
 
-class LabScreen(Screen[None]):
+class LabScreen(LabJobs, LabFiles, Screen[None]):
     BINDINGS = LAB_BINDINGS
     # Full screen keeps the status bar (knobs, state) and the keys in view.
     ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, Footer, .-textual-system"
-    app: LabApp
 
-    def __init__(self, session: KnobSession, options: LabOptions) -> None:
+    def __init__(self, run: LabRun, options: LabOptions) -> None:
         super().__init__()
-        self.session = session
+        self.run = run
+        self.session = run.session
         self.options = options
+        self._worker: Worker | None = None
         self.snapshot = None
         self.message = ""
         self.probe_result: tuple[int, dict] | None = None
@@ -80,7 +90,7 @@ class LabScreen(Screen[None]):
 
     @property
     def trainer(self) -> LabTrainer | None:
-        return self.app.trainer
+        return self.run.trainer
 
     def compose(self) -> ComposeResult:
         o = self.options
@@ -101,6 +111,53 @@ class LabScreen(Screen[None]):
         self._apply_graphics()
         self._mark_selected()
         self.set_interval(1.0, self.refresh_status)
+        self.refresh_status()
+        self.start_training()
+
+    # -- the run's worker (the work itself: LabRun.work) ------------------------------------
+    def start_training(self) -> None:
+        self.run.begin()
+        events = PostedEvents(self.post_message)
+        self._worker = self.run_worker(lambda: self.run.work(events), thread=True,
+                                       name="trainer", group="trainer", exit_on_error=False)
+
+    async def stop_training(self, timeout: float = 30.0) -> None:
+        """Stop the trainer and wait for the worker to return (no thread left running)."""
+        self.run.stop()
+        self.jobs_cancelled.set()
+        worker = self._worker
+        deadline = time.monotonic() + timeout
+        while worker is not None and not worker.is_finished and time.monotonic() < deadline:
+            self.run.stop()  # again: the worker may have built the trainer since
+            await asyncio.sleep(0.02)
+        self.jobs_cancelled.clear()
+
+    async def restart_from(self, path: Path, settings) -> None:
+        """Replace the run with checkpoint `path` (its settings already read)."""
+        await self.stop_training()
+        self.run.restart_from(path, settings)
+        self.forget_run()
+        self.start_training()
+
+    def on_dataset_loaded(self, message: DatasetLoaded) -> None:
+        first = self.run.dataset is None
+        self.run.adopt_data(message.dataset, message.key)
+        note = getattr(message.dataset, "note", None)
+        if note and first:
+            self.app.notify(note, title="data", timeout=10)
+        self.refresh_status()
+
+    def on_trainer_built(self, message: TrainerBuilt) -> None:
+        self.run.adopt_trainer(message.trainer)
+        self.trainer_ready()
+
+    def on_training_failed(self, message: TrainingFailed) -> None:
+        error = message.error
+        self.run.fail(error)
+        text = str(error) if isinstance(error, AetuiError) else f"{type(error).__name__}: {error}"
+        self.report(f"training stopped: {text}", timeout=15)
+
+    def on_training_stopped(self, message: TrainingStopped) -> None:
         self.refresh_status()
 
     # -- pictures and panels (README, "Pictures") -----------------------------------------
@@ -190,7 +247,8 @@ class LabScreen(Screen[None]):
         from aetui.tui.screens.inspector import InspectorScreen
 
         row = panel._geo.cols if panel._geo is not None else 10
-        self.app.push_screen(InspectorScreen(panel.cursor, mode=panel.mode,
+        self.app.push_screen(InspectorScreen(panel.cursor, self.run, self.live_snapshot,
+                                             self.follow_unit, mode=panel.mode,
                                              levels=self.options.levels,
                                              interval=self.options.image_interval, row=row))
 
@@ -199,9 +257,22 @@ class LabScreen(Screen[None]):
             return
         from aetui.tui.screens.draw import DrawScreen
 
-        self.app.push_screen(DrawScreen(mode=self.query_one(FiltersPanel).mode,
+        self.app.push_screen(DrawScreen(self.run, self.live_snapshot,
+                                        mode=self.query_one(FiltersPanel).mode,
                                         levels=self.options.levels,
                                         interval=self.options.image_interval))
+
+    def live_snapshot(self):
+        """The live snapshot if it carries the model's weights, else None (what the
+        inspector and drawing screens are given to follow training)."""
+        snap = self.snapshot
+        return snap if snap is not None and getattr(snap, "params", None) is not None else None
+
+    def follow_unit(self, unit: int) -> None:
+        """The filter cursor moves to `unit` (the inspector's): closing it lands there."""
+        panel = self._panel(FiltersPanel)
+        if panel is not None and panel.set_cursor(unit):
+            self.sync_filter_units()
 
     def action_history(self, delta: int) -> None:
         if not self.history.step(delta):
@@ -227,7 +298,7 @@ class LabScreen(Screen[None]):
     def on_unmount(self) -> None:
         # The app is shutting down (this screen is never popped otherwise).
         self.jobs_cancelled.set()
-        self.app.request_stop()
+        self.run.stop()
 
     def _panel(self, cls):
         """The panel of type `cls`, or None before the screen is composed and while the
@@ -235,7 +306,7 @@ class LabScreen(Screen[None]):
         found = self.query(cls)
         return found.first() if found else None
 
-    # -- the trainer's life, as the App reports it ------------------------------------
+    # -- the trainer's life, as the worker reports it ---------------------------------
     def trainer_ready(self) -> None:
         """A new trainer exists: a pause asked for while loading reaches it now."""
         if self._want_paused:
@@ -297,10 +368,10 @@ class LabScreen(Screen[None]):
         status = self._panel(StatusBar)
         if status is None:
             return
-        app, trainer, snap = self.app, self.trainer, self.snapshot
+        run, trainer, snap = self.run, self.trainer, self.snapshot
         if time.monotonic() > self._highlight_until:
             status.highlight = None
-        dataset = (f"{app.dataset.name} {len(app.arrays[0]):,}" if app.dataset is not None
+        dataset = (f"{run.dataset.name} {len(run.arrays[0]):,}" if run.dataset is not None
                    else f"{self.session.settings.dataset} (loading…)")
         message = self.message
         if self.probe_result and not message:
@@ -311,7 +382,7 @@ class LabScreen(Screen[None]):
             message = "linear probe running in the background…"
         if self.history.scrubbing or not message:
             message = self.history.status_text() or message
-        state = ("failed" if app.failure is not None else
+        state = ("failed" if run.failure is not None else
                  "loading" if trainer is None else trainer.state)
         status.show(dataset=dataset, settings=self.session.settings, state=state,
                     step=trainer.step if trainer is not None else 0,
@@ -442,185 +513,8 @@ class LabScreen(Screen[None]):
         if tuple(self.trainer.filter_units) != tuple(wanted):
             self.trainer.filter_units = wanted
 
-    # -- background jobs: PCA, probe (thread workers running lab_jobs.py) ------------------
-    def action_toggle_pca(self) -> None:
-        panel = self.query_one(FiltersPanel)
-        showing = panel.toggle_pca()
-        if showing and self.pca_components is None and not self._pca_running:
-            if self.app.dataset is None:
-                panel.set_pca(None, "PCA: waiting for the data…")
-                return
-            self._pca_running = True
-            panel.set_pca(None, "PCA: computing the principal components…")
-            n_in = self.app.arrays[0].shape[1] if self.app.arrays else 784  # patches: 64
-            k = min(n_in, max(64, self.session.settings.hidden))
-            images, seed = self.app.arrays[0], self.session.settings.seed
-            self.run_worker(lambda: self.post_message(compute_pca(images, k, seed)),
-                            thread=True, name="pca", exit_on_error=False)
-
-    def on_pca_computed(self, message: PcaComputed) -> None:
-        self._pca_running = False
-        if message.components is not None:
-            self.pca_components = message.components
-        panel = self._panel(FiltersPanel)
-        if panel is not None:
-            panel.set_pca(message.components, message.error or "")
-        if message.error:
-            self.app.notify(message.error, severity="error")
-
-    def action_probe(self) -> None:
-        if self.trainer is None or self.app.dataset is None:
-            self.app.notify("the probe needs a trainer: wait for training to start", timeout=3)
-            return
-        if self._probe_running:
-            self.app.notify("the probe is already running", timeout=2)
-            return
-        if not getattr(self.app.dataset, "labelled", True):
-            self.app.notify("the linear probe needs labelled data (mnist or digits); natural-"
-                            "image patches have no labels", severity="warning", timeout=5)
-            return
-        self._probe_running = True
-        self.probe_result = None
-        step, params, arrays = self.trainer.step, self.trainer.weights(), self.app.arrays
-        self.app.notify("linear probe started (raw pixels, AE features, PCA)…", timeout=3)
-        cancelled = self.jobs_cancelled
-        self.run_worker(lambda: self.post_message(run_probe(step, params, arrays, cancelled)),
-                        thread=True, name="probe", exit_on_error=False)
-        self.refresh_status()
-
-    def on_probe_finished(self, message: ProbeFinished) -> None:
-        self._probe_running = False
-        if message.accuracies:
-            self.probe_result = (message.step, message.accuracies)
-            acc = message.accuracies
-            self.app.notify(f"raw {acc['raw']:.1%} · features {acc['features']:.1%} · "
-                            f"PCA {acc['pca']:.1%}",
-                            title=f"linear probe @ step {message.step:,}", timeout=10)
-        elif message.error != "cancelled":
-            self.app.notify(f"probe failed: {message.error}", severity="error")
-        self.refresh_status()
-
-    def action_compare(self) -> None:
-        """Compare mode (aetui/tui/screens/compare.py): this lab's model pauses while the
-        compared ones train, and resumes when the screen is dismissed."""
-        try:
-            from aetui.tui.screens.compare import CompareScreen
-        except ImportError:
-            self.app.notify("compare mode is not in this build; `aetui compare` runs it "
-                            "headless", severity="warning")
-            return
-        t = self.trainer
-        resume = t is not None and t.state == TRAINING
-        if resume:
-            t.pause()
-
-        def done(_result=None) -> None:
-            if resume and self.trainer is t and t.state == PAUSED:
-                t.resume()
-            self.refresh_status()
-
-        self.app.push_screen(CompareScreen.from_lab(self), done)
-
-    # -- files and screens ---------------------------------------------------------------
-    async def action_save(self) -> None:
-        if self.trainer is None:
-            self.app.notify("nothing to save yet", timeout=2)
-            return
-        try:
-            path, note = await self.app.save_run()
-        except AetuiError as exc:
-            self.app.notify(f"save failed: {exc}", severity="error")
-            return
-        self.app.notify(note or f"saved {path}", timeout=5)
-
-    def action_load(self) -> None:
-        from aetui.paths import checkpoint_dir
-
-        latest = latest_checkpoint(checkpoint_dir())
-        self.app.push_screen(
-            PromptScreen("load a checkpoint", "path to a .npz checkpoint (training restarts "
-                         "from it; the current run is saved first)", _validate_checkpoint,
-                         value=str(latest) if latest else ""),
-            self._load_checkpoint)
-
-    async def _load_checkpoint(self, result) -> None:
-        if result:
-            path, settings = result
-            await self.app.replace_run(path, settings)
-
-    def action_export_svg(self) -> None:
-        name = f"aetui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
-        try:
-            path = export_screen(self.app.save_screenshot, name, Path.cwd())
-        except AetuiError as exc:
-            self.app.notify(f"screen not saved: {exc}", severity="error")
-            return
-        self.app.notify(f"screen saved to {path}", timeout=5)
-
-    # -- sharing: the lab string and the export bundle (README "Share and replay") ------
-    def _string_source(self):
-        """The running trainer if it can describe its run, else None (with a notice)."""
-        trainer = self.trainer
-        if trainer is None or not hasattr(trainer, "lab_string"):
-            self.app.notify("no run to describe yet: wait for training to start", timeout=3)
-            return None
-        return trainer
-
-    async def action_lab_string(self) -> None:
-        trainer = self._string_source()
-        if trainer is None:
-            return
-        try:
-            text = await asyncio.to_thread(trainer.lab_string)  # hashes the data once
-        except (AetuiError, TypeError, ValueError) as exc:  # a hand-edited knob log
-            self.app.notify(f"no lab string for this run: {exc}", severity="error")
-            return
-        self.last_lab_string = text
-        # OSC 52: the terminal puts it on the clipboard if it allows (tmux: set-clipboard on).
-        self.app.copy_to_clipboard(text)
-        self.app.notify(text, title="lab string (copied where the terminal allows OSC 52)",
-                        timeout=30)
-
-    async def action_export_bundle(self) -> None:
-        trainer = self._string_source()
-        if trainer is None or not self.app.arrays:
-            return
-        from aetui.experiments.export import write_bundle
-
-        svg = self.app.export_screenshot()
-        folder = Path.cwd() / f"aetui-export-{time.strftime('%Y%m%d-%H%M%S')}"
-        while folder.exists():
-            folder = folder.with_name(folder.name + "-1")
-        test_x = self.app.arrays[2]
-        try:
-            path = await asyncio.to_thread(
-                lambda: write_bundle(folder, trainer.checkpoint(), test_x, svg=svg,
-                                     val_count=trainer.val_count))
-        except (OSError, AetuiError) as exc:
-            self.app.notify(f"export failed: {exc}", severity="error")
-            return
-        self.last_export = path
-        self.app.notify(f"exported to {path}", title="export", timeout=10)
-
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(LAB_BINDINGS))
-
-
-def _validate_checkpoint(text: str) -> tuple[Any, str | None]:
-    """(path, its settings) for a readable checkpoint, else an error for the prompt."""
-    path = Path(text.strip()).expanduser()
-    if not text.strip():
-        return None, "type a path"
-    if not path.is_file():
-        return None, f"no such file: {path}"
-    try:
-        from aetui.training.checkpoint import load_checkpoint
-
-        # The whole file is checked now: a run is never replaced by one that fails.
-        settings = load_checkpoint(path).settings
-    except (AetuiError, ImportError, OSError, ValueError) as exc:
-        return None, f"not a checkpoint: {exc}"
-    return (path, settings), None
 
 
 def _diverged_text(message: str) -> str:
