@@ -19,6 +19,7 @@ from aetui.config import option_name
 from aetui.errors import AetuiError
 from aetui.files import fsync_folder, temp_path
 from aetui.knob_table import noise_label
+from aetui.training import loss_rows
 from aetui.training.checkpoint import Checkpoint, save_checkpoint
 
 METRIC_COLUMNS = ("step", "epoch", "train_recon", "train_l2", "train_sparsity", "train_total",
@@ -94,13 +95,13 @@ def _write_contents(out: Path, ckpt: Checkpoint, test_x: np.ndarray, svg: str | 
 def metric_rows(ckpt: Checkpoint) -> list[list]:
     """One row per loss point, in METRIC_COLUMNS order (None where not measured)."""
     rows = []
-    for row in ckpt.state.get("curve", []):
-        train = [float(v) for v in row[2:5]]
-        val = [None if v is None else float(v) for v in row[5:8]] if len(row) >= 8 \
-            else [None] * 3
+    for point in map(loss_rows.decode, ckpt.state.get("curve", [])):
+        train = [float(v) for v in (point.train.recon, point.train.l2, point.train.sparsity)]
+        val = ([None] * 3 if point.val is None else
+               [float(v) for v in (point.val.recon, point.val.l2, point.val.sparsity)])
         val_total = None if None in val else sum(val)
-        extra = list(row[8:10]) if len(row) >= 10 else [None, None]
-        rows.append([int(row[0]), float(row[1]), *train, sum(train), *val, val_total, *extra])
+        rows.append([point.step, point.epoch, *train, sum(train), *val, val_total,
+                     point.rho_hat_mean, point.samples_per_s])
     return rows
 
 

@@ -5,6 +5,11 @@ One thread calls `run()` and owns the weights; any other thread may call
 `set_knob`, `pause`, `resume`, `step_once`, `stop`, `reset`, `snapshot` and
 `save`. Work happens in chunks of a few tens of milliseconds (one nogil kernel
 call each); everything another thread asks for takes effect between chunks.
+
+Beside it: L-BFGS's loop (lbfgs_loop.py), and the mixins on the same state for
+checkpoints (trainer_checkpoints.py), measurements and snapshots
+(trainer_measuring.py), and replay and lab strings (trainer_replay.py). The loss
+curve's rows in checkpoints have one codec (loss_rows.py).
 """
 
 from __future__ import annotations
@@ -13,22 +18,19 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from aetui import __version__
 from aetui.config import Settings
-from aetui.data import as_float
 from aetui.engine import engine, objective
-from aetui.engine.model import Params, init_params, reconstruct
-from aetui.errors import AetuiError, ConfigError
-from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, LIVE_KNOBS, NEW_WEIGHTS, RETIE
+from aetui.engine.model import Params, init_params
+from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, NEW_WEIGHTS, RETIE
 from aetui.training import labstring
-from aetui.training.checkpoint import Checkpoint, fit_to_data, save_checkpoint
+from aetui.training.checkpoint import Checkpoint
 from aetui.training.labstring import KnobEvent
+from aetui.training.lbfgs_loop import ONE, RUN, WAIT, lbfgs_session
 from aetui.training.session import KnobSession
 from aetui.training.snapshots import (
     COMPILING,
@@ -40,17 +42,16 @@ from aetui.training.snapshots import (
     LossPoint,
     LossTerms,
     Snapshot,
-    frozen_copy,
 )
+from aetui.training.trainer_checkpoints import CheckpointMixin
+from aetui.training.trainer_measuring import MeasuringMixin
+from aetui.training.trainer_replay import ReplayMixin
 
 CHUNK_SECONDS = 0.02  # one kernel call; knobs and stop land within this
-MAX_CURVE_POINTS = 4000  # the loss curve is halved (every other point) beyond this
 EVAL_BUDGET = 0.03  # held-out measurements may take this share of training time
-# Where the data come from: a resumed run that changes these is a run on other data.
-_DATA_FIELDS = ("dataset", "data_dir", "limit")
 
 
-class Trainer:
+class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
     """Trains one autoencoder on `train_x` (N×n: uint8 digits, or float32 rows such as
     prepared natural-image patches), measuring on `test_x` (same dtype).
     `image_shape` is how a row is drawn (default: square when n is a square).
@@ -152,48 +153,6 @@ class Trainer:
         self.curve: list[LossPoint] = []
         self._clear_measurements()
 
-    def _start_from_checkpoint(self, ckpt: Checkpoint, settings: Settings) -> None:
-        # The checkpoint was checked field by field when read; this checks it against
-        # the data (the image order indexes it inside the kernel).
-        order, pos = fit_to_data(ckpt, len(self.images), self.n_in)
-        self._start_fresh(ckpt.settings)
-        with self._lock:
-            self.params = ckpt.params.copy()
-            self._zero_optimizer()
-            for name, array in ckpt.opt_state.items():
-                if name in self.opt and self.opt[name].shape == array.shape:
-                    self.opt[name][...] = array
-            state = ckpt.state
-            self.adam_t = int(state.get("adam_t", 0))
-            self.step = int(state.get("step", 0))
-            self.epoch_index = int(state.get("epoch_index", 0))
-            if order is not None:
-                self.order, self.pos = order, pos
-            if "order_rng" in state:
-                self._order_rng.bit_generator.state = state["order_rng"]
-            if "noise_rng" in state:
-                self._noise_rng.bit_generator.state = state["noise_rng"]
-            self.history = list(ckpt.history)
-            self.knob_log = [KnobChange(**entry) for entry in ckpt.knob_log]
-            self.curve = [_point_from_row(row) for row in state.get("curve", [])]
-            self.loaded_extras = dict(ckpt.extra_arrays)
-        # Settings given on the command line override the checkpoint's: the live
-        # ones stay pending in the session (taken as logged knob changes at the
-        # first chunk); what needs a new model is refused.
-        if settings.hidden != ckpt.settings.hidden:
-            raise ConfigError("--hidden", f"the checkpoint has {ckpt.settings.hidden} "
-                              f"hidden units; use a new run (no --load) to change it")
-        changes = {k: v for k, v in settings.to_dict().items()
-                   if v != getattr(ckpt.settings, k)}
-        self._applied = ckpt.settings.replace(
-            **{k: v for k, v in changes.items() if k not in LIVE_KNOBS})
-        # Logged too (a lab string replays them), except where the data come from.
-        for name, value in changes.items():
-            if name not in LIVE_KNOBS and name not in _DATA_FIELDS:
-                self.knob_log.append(KnobChange(self.step, name, getattr(ckpt.settings, name),
-                                                value))
-        self.knobs.adopt(self._applied)
-
     def _zero_optimizer(self) -> None:
         p = self.params
         V_shape = (p.hidden, p.n_in) if p.V is not None else (1, 1)
@@ -261,6 +220,20 @@ class Trainer:
         self._step_requests += 1
         self._wake.set()
 
+    def next_move(self) -> str:
+        """The one pause / step rule, for both training loops (called on the training
+        thread between updates): ONE when a single step was asked for (taken now),
+        else WAIT while paused, else RUN. Sets the state to match."""
+        if self._step_requests > 0:
+            self._step_requests -= 1
+            return ONE
+        if self._paused:
+            if self.state != DIVERGED:
+                self.state = PAUSED
+            return WAIT
+        self.state = TRAINING
+        return RUN
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
@@ -278,68 +251,6 @@ class Trainer:
     def weights(self) -> Params:
         with self._lock:
             return self.params.copy()
-
-    # ----- replay and the lab string --------------------------------------------------
-
-    def schedule(self, changes: Sequence[KnobEvent], pause_at: int | None = None, *,
-                 split: int | None = None) -> None:
-        """Replay: apply each change exactly when the step count reaches its step (chunks
-        are cut there), pause at step `pause_at` (None: don't), and split steps for
-        `split` threads as the run did (None: keep this trainer's). Call before run()."""
-        self._replay = sorted(changes, key=lambda c: c.step)  # stable: log order kept
-        self._pause_at = pause_at
-        if split is not None:
-            self.split = max(1, int(split))
-
-    def lab_string(self) -> str:
-        """This run as a lab string (any thread; hashes the data once, ~0.1 s for MNIST)."""
-        return labstring.encode(self.lab_record())
-
-    def lab_record(self) -> labstring.LabRecord:
-        with self._lock:
-            applied, step = self._applied, self.step
-            log = list(self.knob_log)
-        data_hash = self.data_hash
-        start = labstring.initial_settings(applied, [(c.name, c.old) for c in log])
-        name = self.data_name or labstring.data_label(start.dataset)
-        return labstring.LabRecord(
-            settings=start, changes=tuple(labstring.KnobEvent(c.step, c.name, c.new)
-                                          for c in log),
-            step=step, data_name=name, data_hash=data_hash, version=__version__,
-            cpu=labstring.cpu_tag(), split=self.split)
-
-    @property
-    def data_hash(self) -> str:
-        """The content hash a lab string records: of the training images (in order), the
-        only data the weights depend on."""
-        if self._data_hash is None:
-            self._data_hash = labstring.content_hash(self.images)
-        return self._data_hash
-
-    def apply_due_changes(self) -> None:
-        """Apply the scheduled changes due at this step, in log order: live knobs through
-        the knob session, settings a resumed run changed directly. run() calls it before
-        each chunk; call it yourself (trainer not running) to end a replay where its
-        string ended, with the changes logged at that last step made."""
-        while self._replay and self._replay[0].step <= self.step:
-            change = self._replay.pop(0)
-            if change.name in LIVE_KNOBS:
-                self.knobs.set(change.name, change.value, live_only=True)
-                self._apply_knobs()
-                continue
-            with self._lock:
-                old = getattr(self._applied, change.name)
-                if old != change.value:
-                    self._applied = self._applied.replace(**{change.name: change.value})
-                    self.knob_log.append(KnobChange(self.step, change.name, old, change.value))
-            self.knobs.override(change.name, change.value)
-
-    def _steps_to_next_event(self) -> int | None:
-        """Updates until the next scheduled change or pause (None: nothing scheduled)."""
-        ahead = [c.step for c in self._replay[:1]]
-        if self._pause_at is not None:
-            ahead.append(self._pause_at)
-        return min(ahead) - self.step if ahead else None
 
     # ----- running ------------------------------------------------------------------
 
@@ -404,22 +315,16 @@ class Trainer:
                     self._pause_at = None
                     self._paused = True
                     self.message = f"replayed to step {self.step:,}; paused"
-                single = self._step_requests > 0
-                if self._paused and not single:
-                    if self.state != DIVERGED:
-                        self.state = PAUSED
+                move = self.next_move()
+                if move == WAIT:
                     if time.perf_counter() - last_publish >= self.snapshot_interval:
                         self._publish()
                         last_publish = time.perf_counter()
                     self._wake.wait(self.snapshot_interval)
                     self._wake.clear()
                     continue
-                if single:
-                    self._step_requests -= 1
-                    n_steps = 1
-                else:
-                    self.state = TRAINING
-                    n_steps = chunk_steps
+                single = move == ONE
+                n_steps = 1 if single else chunk_steps
                 if max_steps is not None:
                     n_steps = min(n_steps, max_steps - steps_done)
                 to_event = self._steps_to_next_event()
@@ -506,35 +411,6 @@ class Trainer:
             self.message = ""
         return int(done)
 
-    def _finish_epoch(self) -> None:
-        self.epoch_index += 1
-        self.order = self._order_rng.permutation(len(self.images))
-        self.pos = 0
-        self._evaluate()
-        seconds = time.perf_counter() - self._epoch_started
-        n = max(self._epoch_sums[3], 1.0)
-        recon, l2, sparsity = (float(v / n) for v in self._epoch_sums[:3])
-        record = {
-            "epoch": self.epoch_index,
-            "step": self.step,
-            "train_loss": recon + l2 + sparsity,
-            "val_loss": self.last_val.total if self.last_val else None,
-            "recon": recon,
-            "l2": l2,
-            "sparsity": sparsity,
-            "val_recon": self.last_val.recon if self.last_val else None,
-            "val_floor": self.val_floor if self._applied.loss == "ce" else None,
-            "rho_hat_mean": float(self.rho_hat.mean()),
-            "samples_per_s": self._epoch_samples / max(seconds, 1e-9),
-            "seconds": seconds,
-        }
-        self.history.append(record)
-        self._epoch_sums[:] = 0
-        self._epoch_samples = 0
-        self._epoch_started = time.perf_counter()
-        if self.on_epoch is not None:
-            self.on_epoch(dict(record))
-
     def _apply_knobs(self) -> bool:
         """Take the session's pending changes and carry out each one's side effect
         (the knob table's `effect`); True if any changed."""
@@ -563,76 +439,8 @@ class Trainer:
         return changed
 
     def _lbfgs_session(self, limit: int | None) -> int:
-        """Full-batch L-BFGS-B iterations (aetui/engine/lbfgs.py) from the current weights,
-        with a fresh memory, until `limit` iterations, stop, reset, a knob change (which
-        restarts the memory: said in the message, the change is in the knob log) or
-        convergence (then it pauses). Pausing and single steps are served inside, so
-        the memory survives them. Returns the iterations done."""
-        from aetui.engine.lbfgs import FullBatchLBFGS
-
-        run = FullBatchLBFGS(self.images, self.params.hidden, self._hyper())
-        done = 0
-        ended_by = ""
-        since = time.perf_counter()
-
-        def on_iteration(theta: np.ndarray) -> None:
-            nonlocal done, ended_by, since
-            fresh = run.unpack(theta)
-            with self._lock:
-                p = self.params
-                p.W[...], p.b[...], p.c[...] = fresh.W, fresh.b, fresh.c
-                if p.V is not None:
-                    p.V[...] = fresh.V
-                self.step += 1
-            done += 1
-            sums = np.array([*run.last_terms, 1.0])
-            self._sums += sums
-            self._epoch_sums += sums
-            samples = len(self.images) * max(run.evaluations, 1)  # images through the model
-            self._epoch_samples += samples
-            self.samples_per_s = samples / max(time.perf_counter() - since, 1e-9)
-            run.evaluations = 0
-            self._finish_epoch()
-            self._publish()
-            since = time.perf_counter()
-            while True:
-                if self._stop.is_set() or self._reset_hidden is not None:
-                    raise StopIteration
-                if self._apply_knobs():
-                    ended_by = "a knob change"
-                    raise StopIteration
-                if limit is not None and done >= limit:
-                    raise StopIteration
-                if not self._paused:
-                    self.state = TRAINING
-                    return
-                if self._step_requests > 0:
-                    self._step_requests -= 1
-                    return
-                self.state = PAUSED
-                self._wake.wait(self.snapshot_interval)
-                self._wake.clear()
-                self._publish()
-                since = time.perf_counter()
-
-        # Full-batch products (1,000 rows a chunk) are large enough for BLAS's own
-        # threads; the minibatch steps keep it at one (engine.use_threads).
-        if self.threads is not None:
-            engine.use_blas_threads(self.threads)
-        try:
-            result = run.minimize(run.pack(self.params), on_iteration,
-                                  limit if limit is not None else 10**9)
-        finally:
-            if self.threads is not None:
-                engine.use_blas_threads(1)
-        if ended_by:
-            self.message = f"L-BFGS memory restarted after {ended_by} (step {self.step})"
-        elif result.status != 99:  # 99: on_iteration ended it
-            # Ended by itself (converged, or no further decrease): nothing more to do.
-            self._paused = True
-            self.state = PAUSED
-            self.message = f"L-BFGS stopped at step {self.step}: {result.message}"
-        return done
+        """L-BFGS iterations from the current weights (lbfgs_loop.py); the count done."""
+        return lbfgs_session(self, limit)
 
     def _retie(self, tied: bool) -> None:
         """Untie: V starts as a copy of Wᵀ. Tie: keep W (the encoder), drop V."""
@@ -659,100 +467,6 @@ class Trainer:
             self.message = ""
         self._evaluate()
 
-    # ----- measuring ----------------------------------------------------------------
-
-    def _evaluate(self) -> None:
-        """Held-out loss terms and ρ̂ on the fixed subset; closes a loss-curve point."""
-        started = time.perf_counter()
-        s = self._applied
-        p = self.params  # only this (the trainer) thread writes the weights
-        recon, rho_hat = engine.held_out(p, self.val_x, s.loss, s.decoder)
-        terms = LossTerms(recon, objective.l2_term(p, s.l2),
-                          objective.sparsity_term(rho_hat, s.rho, s.beta))
-        self.rho_hat = rho_hat.astype(np.float32)
-        self.last_val = terms
-        if self._sums[3] > 0:
-            n = self._sums[3]
-            self.last_train = LossTerms(*(float(v / n) for v in self._sums[:3]))
-            self._sums[:] = 0
-        self.curve.append(LossPoint(self.step, self.epoch, self.last_train or terms, terms,
-                                    float(rho_hat.mean()) if rho_hat.size else None,
-                                    float(self.samples_per_s)))
-        if len(self.curve) > MAX_CURVE_POINTS:
-            self.curve = self.curve[::2]
-        self._eval_cost = time.perf_counter() - started
-        self._last_eval = time.perf_counter()
-
-    def snapshot(self) -> Snapshot:
-        """Copies of everything the front draws (any thread; holds the lock a few ms)."""
-        s = self._applied
-        with self._lock:
-            W = self.params.W
-            units = [u for u in self._filter_units if 0 <= u < W.shape[1]]
-            cols = W[:, units].astype(np.float32)
-            p = self.params.copy()
-            curve = tuple(self.curve)
-            knob_log = tuple(self.knob_log)
-            step, epoch = self.step, self.epoch
-        filters = objective.normalized_filters(cols)
-        clean = as_float(self.display_x)
-        corrupted = np.empty_like(clean)
-        if len(clean):
-            engine.corrupt(np.random.default_rng([s.seed, 3, step]), clean, s.noise, s.q,
-                           s.sigma, out=corrupted)
-        recon = reconstruct(p, corrupted, s.decoder) if len(clean) else clean
-        return Snapshot(
-            step=step, epoch=epoch, state=self.state, samples_per_s=float(self.samples_per_s),
-            settings=self.settings.to_dict(), train=self.last_train, val=self.last_val,
-            rho_hat=frozen_copy(self.rho_hat), filter_units=tuple(units),
-            filters=frozen_copy(filters), clean=frozen_copy(clean),
-            corrupted=frozen_copy(corrupted), recon=frozen_copy(recon), curve=curve,
-            knob_log=knob_log, message=self.message, n_in=self.n_in,
-            image_shape=self.image_shape,
-            params=p,  # copied above for the reconstructions; the inspector reuses it
-        )
-
-    def _publish(self) -> None:
-        if self.on_snapshot is not None:
-            self.on_snapshot(self.snapshot())
-
-    # ----- saving -------------------------------------------------------------------
-
-    def checkpoint(self) -> Checkpoint:
-        """A consistent copy of the whole run state."""
-        _ = self.data_hash  # hashed outside the lock: the trainer waits for nothing
-        extras = (self.checkpoint_extras() if self.checkpoint_extras is not None
-                  else self.loaded_extras)
-        with self._lock:
-            return Checkpoint(
-                params=self.params.copy(),
-                settings=self._applied,
-                opt_state={k: v.copy() for k, v in self.opt.items()},
-                history=[dict(h) for h in self.history],
-                knob_log=[_change_dict(change) for change in self.knob_log],
-                state={"step": self.step, "epoch_index": self.epoch_index, "pos": self.pos,
-                       "adam_t": self.adam_t,
-                       "order_rng": self._order_rng.bit_generator.state,
-                       "noise_rng": self._noise_rng.bit_generator.state,
-                       "curve": [_point_row(point) for point in self.curve]},
-                order=self.order.copy(),
-                lab_string=self._lab_string_if_possible(),
-                extra_arrays=dict(extras),
-            )
-
-    def _lab_string_if_possible(self) -> str | None:
-        """The lab string, or None when the knob log cannot be undone to a valid start
-        (a hand-edited checkpoint, say): saving must never fail for want of it."""
-        try:
-            return self.lab_string()
-        except (AetuiError, TypeError, ValueError):
-            return None
-
-    def save(self, path: str | Path) -> Path:
-        """Write a checkpoint atomically (any thread); returns the path written."""
-        return save_checkpoint(path, self.checkpoint())
-
-
 def divergence_advice(knob_log: list[KnobChange], settings: Settings) -> str:
     """What to try after a divergence: undo the knobs changed last (they are the likely
     cause: a large β, σ or λ diverges as surely as a large lr), else the learning rate."""
@@ -763,25 +477,6 @@ def divergence_advice(knob_log: list[KnobChange], settings: Settings) -> str:
                 f"rate (lr={settings.lr:g}), or reset.")
     return (f"No knob changed since the start: lower the learning rate (lr={settings.lr:g}) "
             f"or reset.")
-
-
-def _point_row(point: LossPoint) -> list:
-    """A loss-curve point as a flat JSON row (the curve is kept in checkpoints)."""
-    val = point.val
-    return [point.step, point.epoch, point.train.recon, point.train.l2, point.train.sparsity,
-            *((val.recon, val.l2, val.sparsity) if val is not None else (None, None, None)),
-            point.rho_hat_mean, point.samples_per_s]
-
-
-def _point_from_row(row: list) -> LossPoint:
-    """Rows are [step, epoch, train×3] (+ [held-out×3 or nulls] + [mean ρ̂, samples/s])."""
-    val = LossTerms(*row[5:8]) if len(row) >= 8 and row[5] is not None else None
-    extra = row[8:10] if len(row) >= 10 else (None, None)
-    return LossPoint(int(row[0]), float(row[1]), LossTerms(*row[2:5]), val, *extra)
-
-
-def _change_dict(change: KnobChange) -> dict[str, Any]:
-    return {"step": change.step, "name": change.name, "old": change.old, "new": change.new}
 
 
 def _image_shape(n_in: int) -> tuple[int, int]:

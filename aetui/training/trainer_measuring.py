@@ -1,0 +1,108 @@
+"""The trainer's measurements: a mixin of Trainer (trainer.py), on its state and lock:
+an epoch's end, the held-out evaluation, and the snapshots the lab draws."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from aetui.data import as_float
+from aetui.engine import engine, objective
+from aetui.engine.model import reconstruct
+from aetui.training.snapshots import (
+    LossPoint,
+    LossTerms,
+    Snapshot,
+    frozen_copy,
+)
+
+MAX_CURVE_POINTS = 4000  # the loss curve is halved (every other point) beyond this
+
+
+class MeasuringMixin:
+    """Epoch ends, held-out measurements and snapshots."""
+
+    def _finish_epoch(self) -> None:
+        self.epoch_index += 1
+        self.order = self._order_rng.permutation(len(self.images))
+        self.pos = 0
+        self._evaluate()
+        seconds = time.perf_counter() - self._epoch_started
+        n = max(self._epoch_sums[3], 1.0)
+        recon, l2, sparsity = (float(v / n) for v in self._epoch_sums[:3])
+        record = {
+            "epoch": self.epoch_index,
+            "step": self.step,
+            "train_loss": recon + l2 + sparsity,
+            "val_loss": self.last_val.total if self.last_val else None,
+            "recon": recon,
+            "l2": l2,
+            "sparsity": sparsity,
+            "val_recon": self.last_val.recon if self.last_val else None,
+            "val_floor": self.val_floor if self._applied.loss == "ce" else None,
+            "rho_hat_mean": float(self.rho_hat.mean()),
+            "samples_per_s": self._epoch_samples / max(seconds, 1e-9),
+            "seconds": seconds,
+        }
+        self.history.append(record)
+        self._epoch_sums[:] = 0
+        self._epoch_samples = 0
+        self._epoch_started = time.perf_counter()
+        if self.on_epoch is not None:
+            self.on_epoch(dict(record))
+
+    def _evaluate(self) -> None:
+        """Held-out loss terms and ρ̂ on the fixed subset; closes a loss-curve point."""
+        started = time.perf_counter()
+        s = self._applied
+        p = self.params  # only this (the trainer) thread writes the weights
+        recon, rho_hat = engine.held_out(p, self.val_x, s.loss, s.decoder)
+        terms = LossTerms(recon, objective.l2_term(p, s.l2),
+                          objective.sparsity_term(rho_hat, s.rho, s.beta))
+        self.rho_hat = rho_hat.astype(np.float32)
+        self.last_val = terms
+        if self._sums[3] > 0:
+            n = self._sums[3]
+            self.last_train = LossTerms(*(float(v / n) for v in self._sums[:3]))
+            self._sums[:] = 0
+        self.curve.append(LossPoint(self.step, self.epoch, self.last_train or terms, terms,
+                                    float(rho_hat.mean()) if rho_hat.size else None,
+                                    float(self.samples_per_s)))
+        if len(self.curve) > MAX_CURVE_POINTS:
+            self.curve = self.curve[::2]
+        self._eval_cost = time.perf_counter() - started
+        self._last_eval = time.perf_counter()
+
+    def snapshot(self) -> Snapshot:
+        """Copies of everything the front draws (any thread; holds the lock a few ms)."""
+        s = self._applied
+        with self._lock:
+            W = self.params.W
+            units = [u for u in self._filter_units if 0 <= u < W.shape[1]]
+            cols = W[:, units].astype(np.float32)
+            p = self.params.copy()
+            curve = tuple(self.curve)
+            knob_log = tuple(self.knob_log)
+            step, epoch = self.step, self.epoch
+        filters = objective.normalized_filters(cols)
+        clean = as_float(self.display_x)
+        corrupted = np.empty_like(clean)
+        if len(clean):
+            engine.corrupt(np.random.default_rng([s.seed, 3, step]), clean, s.noise, s.q,
+                           s.sigma, out=corrupted)
+        recon = reconstruct(p, corrupted, s.decoder) if len(clean) else clean
+        return Snapshot(
+            step=step, epoch=epoch, state=self.state, samples_per_s=float(self.samples_per_s),
+            settings=self.settings.to_dict(), train=self.last_train, val=self.last_val,
+            rho_hat=frozen_copy(self.rho_hat), filter_units=tuple(units),
+            filters=frozen_copy(filters), clean=frozen_copy(clean),
+            corrupted=frozen_copy(corrupted), recon=frozen_copy(recon), curve=curve,
+            knob_log=knob_log, message=self.message, n_in=self.n_in,
+            image_shape=self.image_shape,
+            params=p,  # copied above for the reconstructions; the inspector reuses it
+        )
+
+    def _publish(self) -> None:
+        if self.on_snapshot is not None:
+            self.on_snapshot(self.snapshot())
