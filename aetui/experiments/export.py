@@ -19,8 +19,8 @@ from aetui.config import option_name
 from aetui.errors import AetuiError
 from aetui.files import fsync_folder, temp_path
 from aetui.knob_table import noise_label
-from aetui.training import loss_rows
 from aetui.training.checkpoint import Checkpoint, save_checkpoint
+from aetui.training.snapshots import point_from_row
 
 METRIC_COLUMNS = ("step", "epoch", "train_recon", "train_l2", "train_sparsity", "train_total",
                   "val_recon", "val_l2", "val_sparsity", "val_total", "rho_hat_mean",
@@ -95,7 +95,7 @@ def _write_contents(out: Path, ckpt: Checkpoint, test_x: np.ndarray, svg: str | 
 def metric_rows(ckpt: Checkpoint) -> list[list]:
     """One row per loss point, in METRIC_COLUMNS order (None where not measured)."""
     rows = []
-    for point in map(loss_rows.decode, ckpt.state.get("curve", [])):
+    for point in map(point_from_row, ckpt.state.get("curve", [])):
         train = [float(v) for v in (point.train.recon, point.train.l2, point.train.sparsity)]
         val = ([None] * 3 if point.val is None else
                [float(v) for v in (point.val.recon, point.val.l2, point.val.sparsity)])

@@ -109,3 +109,20 @@ class Snapshot:
     @property
     def hidden(self) -> int:
         return int(self.rho_hat.shape[0])
+
+
+def point_to_row(point: LossPoint) -> list:
+    """A loss-curve point as a flat JSON row: the one codec for the curve kept in
+    checkpoints (state["curve"]); the trainer and the export bundle decode with
+    point_from_row."""
+    val = point.val
+    return [point.step, point.epoch, point.train.recon, point.train.l2, point.train.sparsity,
+            *((val.recon, val.l2, val.sparsity) if val is not None else (None, None, None)),
+            point.rho_hat_mean, point.samples_per_s]
+
+
+def point_from_row(row: list) -> LossPoint:
+    """Rows are [step, epoch, train×3] (+ [held-out×3 or nulls] + [mean ρ̂, samples/s])."""
+    val = LossTerms(*row[5:8]) if len(row) >= 8 and row[5] is not None else None
+    extra = row[8:10] if len(row) >= 10 else (None, None)
+    return LossPoint(int(row[0]), float(row[1]), LossTerms(*row[2:5]), val, *extra)

@@ -7,9 +7,9 @@ One thread calls `run()` and owns the weights; any other thread may call
 call each); everything another thread asks for takes effect between chunks.
 
 Beside it: L-BFGS's loop (lbfgs_loop.py), and the mixins on the same state for
-checkpoints (trainer_checkpoints.py), measurements and snapshots
-(trainer_measuring.py), and replay and lab strings (trainer_replay.py). The loss
-curve's rows in checkpoints have one codec (loss_rows.py).
+checkpoints and lab strings (trainer_records.py), and measurements and
+snapshots (trainer_measuring.py). The loss
+curve's rows in checkpoints have one codec (snapshots.point_to_row).
 """
 
 from __future__ import annotations
@@ -43,9 +43,8 @@ from aetui.training.snapshots import (
     LossTerms,
     Snapshot,
 )
-from aetui.training.trainer_checkpoints import CheckpointMixin
 from aetui.training.trainer_measuring import MeasuringMixin
-from aetui.training.trainer_replay import ReplayMixin
+from aetui.training.trainer_records import CheckpointMixin, ReplayMixin
 
 CHUNK_SECONDS = 0.02  # one kernel call; knobs and stop land within this
 EVAL_BUDGET = 0.03  # held-out measurements may take this share of training time
