@@ -32,12 +32,17 @@ from typing import Any
 import numpy as np
 
 from aetui import __version__
+from aetui.boundaries import bounded_json
 from aetui.config import Settings, coerce, field_names
 from aetui.errors import AetuiError, ConfigError
 
 FORMAT = "ae1"
 _CHECK_BYTES = 6
 _MAX_JSON = 1 << 20  # a string that inflates beyond 1 MiB is not one of ours
+_MAX_DEPTH = 4  # payload > "k" > one change > its value (a scalar): 3 levels
+# Knob events a replay cannot carry out: a new k needs new weights (the lab's `k` starts
+# a new run, which no string continues), and the data are loaded once, at step 0.
+NOT_REPLAYABLE = ("hidden", "dataset", "limit")
 
 
 MAX_SPLIT = 4096  # more threads than any machine a step is split for
@@ -158,8 +163,8 @@ def decode(text: str) -> LabRecord:
         raw = inflater.decompress(_unb64(parts[1]), _MAX_JSON)
         if inflater.unconsumed_tail:
             raise LabStringError("payload too large")
-        payload = json.loads(raw.decode())
-    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as exc:
+        payload = bounded_json.loads(raw, max_chars=_MAX_JSON, max_depth=_MAX_DEPTH)
+    except (binascii.Error, zlib.error, ValueError) as exc:  # JsonLimitError included
         raise LabStringError(f"unreadable payload ({exc})") from None
     return _record(payload)
 
@@ -178,6 +183,7 @@ def _record(payload: Any) -> LabRecord:
         raise LabStringError("bad header (version, cpu or data)")
     if not isinstance(payload["s"], dict):
         raise LabStringError("settings are not an object")
+    _refuse_paths(payload["s"])
     try:
         settings = Settings.from_dict(payload["s"], source="settings")
     except ConfigError as exc:
@@ -195,7 +201,7 @@ def _record(payload: Any) -> LabRecord:
 def _changes(rows: Any, settings: Settings, step: int) -> tuple[KnobEvent, ...]:
     if not isinstance(rows, list):
         raise LabStringError("the knob log is not a list")
-    known = set(field_names()) - set(path_fields()) - {"dataset"}
+    known = set(field_names()) - set(path_fields()) - set(NOT_REPLAYABLE)
     events: list[KnobEvent] = []
     current, last = settings, 0
     for i, row in enumerate(rows, 1):
@@ -203,6 +209,9 @@ def _changes(rows: Any, settings: Settings, step: int) -> tuple[KnobEvent, ...]:
                 and isinstance(row[1], str)):
             raise LabStringError(f"knob change {i} is malformed")
         at, name, value = row
+        if name in NOT_REPLAYABLE:
+            raise LabStringError(f"knob change {i}: {name} cannot change during a run (a "
+                                 f"string that changes it was not made by aetui)")
         if name not in known:
             raise LabStringError(f"knob change {i}: unknown setting {name!r}")
         if at < last or at > step:
@@ -217,6 +226,19 @@ def _changes(rows: Any, settings: Settings, step: int) -> tuple[KnobEvent, ...]:
         events.append(KnobEvent(at, name, value))
         last = at
     return tuple(events)
+
+
+def _refuse_paths(settings: dict) -> None:
+    """A string names its data, never where they are: a path in it would make aetui read
+    a folder the sender chose (README "Limits and safety"). Refused, not ignored."""
+    for name in path_fields():
+        if settings.get(name) is not None:
+            raise LabStringError(f"holds a path ({name}): strings never do; pass "
+                                 f"{name.replace('_', '-')} yourself (--data-dir)")
+    dataset = settings.get("dataset")
+    if isinstance(dataset, str) and ":" in dataset:
+        raise LabStringError(f"holds a path (dataset {dataset.split(':', 1)[0]}:…): strings "
+                             f"never do; pass --dataset patches:PATH yourself")
 
 
 def exactness_notes(record: LabRecord, data_hash: str) -> list[str]:
