@@ -20,6 +20,7 @@ import bz2  # noqa: F401  (zipfile's bzip2 members: its errors are OSError)
 import lzma
 import math
 import stat
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -37,7 +38,8 @@ MAX_HEADER_BYTES = 10_000  # a .npy header (numpy's own default limit)
 # Everything the zip, deflate, bzip2, lzma and .npy decoders raise on bad bytes.
 DECODER_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAError,
                   EOFError, OSError, ValueError, SyntaxError, TypeError, OverflowError,
-                  NotImplementedError, RuntimeError, KeyError, IndexError)
+                  NotImplementedError, RuntimeError, KeyError, IndexError,
+                  tokenize.TokenError)  # numpy parses old headers with tokenize
 
 
 def read_archive(path: Path) -> dict[str, np.ndarray]:
@@ -53,7 +55,14 @@ def read_archive(path: Path) -> dict[str, np.ndarray]:
             out: dict[str, np.ndarray] = {}
             total = 0
             for member in members:
-                array = _read_member(path, archive, member, MAX_TOTAL_BYTES - total)
+                try:
+                    array = _read_member(path, archive, member, MAX_TOTAL_BYTES - total)
+                except (CheckpointError, MemoryError):
+                    raise
+                except DECODER_ERRORS as exc:  # a damaged member in a sound archive
+                    raise CheckpointError(
+                        f"{path}: unreadable checkpoint (array {member.filename[:-4]!r}: "
+                        f"{type(exc).__name__}: {first_line(exc)})") from None
                 total += array.nbytes
                 out[member.filename[:-4]] = array
             return out
