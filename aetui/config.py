@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from aetui.boundaries.counts import PATCH_TEST_COUNT, check_count, patch_bytes
 from aetui.errors import ConfigError
 
 NOISE_TYPES = ("none", "mask", "gaussian", "saltpepper")
@@ -153,6 +154,10 @@ class Settings:
         _check_dataset(self.dataset)
         _check_int(self, "patch_size", 2, MAX_PATCH_SIZE)
         _check_int(self, "patch_count", 1, None)
+        # The ceiling follows from the memory the patches need (aetui.boundaries.counts).
+        side, planes = self.patch_size, "grey" if self.patch_gray else "colour"
+        check_count("--patch-count", self.patch_count, patch_bytes(side, self.patch_gray),
+                    extra_items=PATCH_TEST_COUNT, what=f"{side}×{side} {planes} patch")
         _check_range(self, "whiten_eps", 0.0, math.inf, lo_open=True, hi_open=True)
         _check_int(self, "hidden", 1, 4096)
         _check_int(self, "batch", 1, MAX_BATCH)
