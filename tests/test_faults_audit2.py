@@ -81,3 +81,58 @@ def test_a_checkpoint_at_the_largest_step_resumes_into_a_file_it_reads(ckpt, tmp
     trainer.run(max_steps=5)
     assert trainer.step == MAX_COUNTER
     load_checkpoint(trainer.save(tmp_path / "near2.npz"))
+
+
+# ----- fault 12: export in the lab after its working folder was deleted ---------------------
+
+
+async def test_lab_export_after_the_working_folder_was_deleted(tmp_path, monkeypatch):
+    import os
+
+    from fake_trainer import wait_for
+
+    from aetui.commands.lab import build_lab_app
+    from aetui.paths import data_home
+    from aetui.tui.options import LabOptions
+    from aetui.tui.screens.lab import LabScreen
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    save = tmp_path / "run.npz"
+    settings = Settings(dataset="digits", limit=200, hidden=8, batch=10, seed=4)
+    app = build_lab_app(settings, options=LabOptions(save_on_quit=True, save_path=save))
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_for(pilot, lambda: app.trainer is not None
+                              and app.trainer.step > 0, timeout=120.0)
+        os.rmdir(gone)  # as `rm -r` from another shell would
+        screen = next(s for s in app.screen_stack if isinstance(s, LabScreen))
+        await pilot.press("x")
+        assert await wait_for(pilot, lambda: screen.last_export is not None, timeout=120.0)
+        assert screen.last_export.parent == data_home() / "exports"
+        assert (screen.last_export / "checkpoint.npz").is_file()
+        await pilot.press("ctrl+e")  # the screen too: into the data folder
+        await pilot.pause()
+        assert app.is_running
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert load_checkpoint(save).step > 0  # the run is saved on the way out
+
+
+def test_export_refuses_a_symlinked_or_dangling_folder_before_the_work(ckpt, tmp_path,
+                                                                        monkeypatch, capsys):
+    import aetui.data as data_module
+    from aetui.cli import main
+
+    loads = []
+    monkeypatch.setattr(data_module, "load_dataset_for",
+                        lambda *a, **k: loads.append(a) or pytest.fail("data loaded"))
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    for name in ("link", "dangling"):
+        assert main(["export", str(ckpt), str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "symbolic link" in err
+    assert loads == [] and not (tmp_path / "nowhere").exists()

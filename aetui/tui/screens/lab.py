@@ -24,6 +24,7 @@ from aetui.core.history import MB
 from aetui.core.session import KnobSession
 from aetui.core.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.errors import AetuiError, ConfigError
+from aetui.files import working_folder
 from aetui.knob_table import format_value, noise_label, symbol
 from aetui.tui.history import HistoryController
 from aetui.tui.messages import PcaComputed, ProbeFinished, SnapshotReady, TrainingDiverged
@@ -551,7 +552,7 @@ class LabScreen(Screen[None]):
     def action_export_svg(self) -> None:
         name = f"aetui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
         try:
-            path = export_screen(self.app.save_screenshot, name, Path.cwd())
+            path = export_screen(self.app.save_screenshot, name, working_folder())
         except AetuiError as exc:
             self.app.notify(f"screen not saved: {exc}", severity="error")
             return
@@ -585,14 +586,13 @@ class LabScreen(Screen[None]):
         trainer = self._string_source()
         if trainer is None or not self.app.arrays:
             return
-        from aetui.core.export import write_bundle
+        from aetui.core.export import bundle_folder, write_bundle
 
         svg = self.app.export_screenshot()
-        folder = Path.cwd() / f"aetui-export-{time.strftime('%Y%m%d-%H%M%S')}"
-        while folder.exists():
-            folder = folder.with_name(folder.name + "-1")
         test_x = self.app.arrays[2]
         try:
+            # The working folder may be gone: then the data folder (never a crash).
+            folder = bundle_folder(f"aetui-export-{time.strftime('%Y%m%d-%H%M%S')}")
             path = await asyncio.to_thread(
                 lambda: write_bundle(folder, trainer.checkpoint(), test_x, svg=svg,
                                      val_count=trainer.val_count))
