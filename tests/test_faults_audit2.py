@@ -136,3 +136,66 @@ def test_export_refuses_a_symlinked_or_dangling_folder_before_the_work(ckpt, tmp
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "symbolic link" in err
     assert loads == [] and not (tmp_path / "nowhere").exists()
+
+
+# ----- judgement calls: the end of a run ------------------------------------------------------
+
+
+def test_train_saves_elsewhere_when_the_disk_is_full_at_the_end(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from aetui.cli import main
+    from aetui.core import checkpoint as checkpoint_module
+    from aetui.paths import checkpoint_dir
+
+    full = tmp_path / "full"
+    full.mkdir()
+    real = checkpoint_module.write_atomically
+
+    def write(path, fill):
+        if path.parent == full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, fill)
+
+    monkeypatch.setattr(checkpoint_module, "write_atomically", write)
+    assert main(["train", "--dataset", "digits", "--limit", "100", "--hidden", "8",
+                 "--batch", "10", "--steps", "7", "--out", str(full / "run.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "saved to" in err
+    saved = sorted(checkpoint_dir().glob("train-*.npz"))
+    assert saved and load_checkpoint(saved[-1]).step == 7
+
+
+def test_the_progress_bar_counts_this_runs_steps():
+    from types import SimpleNamespace
+
+    from aetui.commands.train import _Reporter
+
+    report = _Reporter(json_lines=False, total_steps=3)
+    report.start_step = 6
+    report.snapshot(SimpleNamespace(state="training", samples_per_s=1.0, train=None,
+                                    epoch=0.5, step=9))
+    task = report._progress.tasks[0]
+    assert (task.completed, task.total) == (3, 3)
+    report.close()
+
+
+async def test_the_lab_exits_129_after_a_hangup_and_saves(tmp_path, monkeypatch):
+    import signal
+
+    from fake_trainer import wait_for
+
+    from aetui.commands.lab import build_lab_app
+    from aetui.tui.options import LabOptions
+
+    monkeypatch.chdir(tmp_path)
+    save = tmp_path / "hup.npz"
+    settings = Settings(dataset="digits", limit=200, hidden=8, batch=10, seed=4)
+    app = build_lab_app(settings, options=LabOptions(save_on_quit=True, save_path=save))
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_for(pilot, lambda: app.trainer is not None
+                              and app.trainer.step > 0, timeout=120.0)
+        app._quit_from_signal(signal.SIGHUP)
+        await wait_for(pilot, lambda: not app.is_running, timeout=60.0)
+    assert app.return_code == 129
+    assert load_checkpoint(save).step > 0
