@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import stat
+import sys
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -238,6 +240,20 @@ def _field(name: str) -> dataclasses.Field:
     raise ConfigError(name, "unknown setting")
 
 
+# Numbers as typed: ASCII digits only (int() and float() also take spaces, `1_0` and
+# other scripts' digits); README "Limits and safety".
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _underflows(value: Any, number: float) -> bool:
+    """A non-zero value below float64's normal range (1e-320 is subnormal; 1e-400 is 0)."""
+    if number != 0.0:
+        return abs(number) < sys.float_info.min
+    mantissa = re.split("[eE]", str(value))[0]
+    return isinstance(value, str) and bool(re.search("[1-9]", mantissa))
+
+
 _TRUE = {"1", "true", "yes", "on", "tied"}
 _FALSE = {"0", "false", "no", "off", "untied"}
 
@@ -266,12 +282,16 @@ def coerce(name: str, value: Any) -> Any:
                 raise ValueError
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
+            if isinstance(value, str) and not _INT_TEXT.fullmatch(value):
+                raise ValueError  # no spaces, `1_0` or other scripts' digits
             return int(value)
         if kind.startswith("float"):
             if isinstance(value, bool):
                 raise ValueError
+            if isinstance(value, str) and not _FLOAT_TEXT.fullmatch(value):
+                raise ValueError
             number = float(value)
-            if not math.isfinite(number):
+            if not math.isfinite(number) or _underflows(value, number):
                 raise ValueError
             return number
         if not isinstance(value, str):

@@ -199,3 +199,58 @@ async def test_the_lab_exits_129_after_a_hangup_and_saves(tmp_path, monkeypatch)
         await wait_for(pilot, lambda: not app.is_running, timeout=60.0)
     assert app.return_code == 129
     assert load_checkpoint(save).step > 0
+
+
+# ----- judgement calls: long strings, many events, number parsing ------------------------------
+
+
+def test_a_long_lab_string_comes_from_a_file_or_stdin(tmp_path, monkeypatch):
+    import io
+
+    text = labstring.encode(record([labstring.KnobEvent(i, "q", 0.3 + (i % 2) / 10)
+                                    for i in range(1, 10)]))
+    (tmp_path / "s.txt").write_text(text + "\n")
+    assert labstring.read_argument(f"@{tmp_path / 's.txt'}").strip() == text
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert labstring.decode(labstring.read_argument("-")).step == 10
+    assert labstring.read_argument(text) == text
+    for bad in (f"@{tmp_path / 'none.txt'}", f"@{tmp_path}"):
+        with pytest.raises(labstring.LabStringError, match="not a regular file"):
+            labstring.read_argument(bad)
+
+
+def test_train_takes_lab_at_file(tmp_path, capsys):
+    from aetui.cli import main
+
+    first = tmp_path / "a.npz"
+    assert main(["train", "--dataset", "digits", "--limit", "100", "--hidden", "8",
+                 "--batch", "10", "--steps", "4", "--out", str(first)]) == 0
+    (tmp_path / "s.txt").write_text(load_checkpoint(first).lab_string)
+    out = tmp_path / "b.npz"
+    assert main(["train", "--lab", f"@{tmp_path / 's.txt'}", "--out", str(out)]) == 0
+    assert np.array_equal(load_checkpoint(out).params.W, load_checkpoint(first).params.W)
+
+
+def test_too_many_knob_events_are_refused(monkeypatch):
+    monkeypatch.setattr(labstring, "MAX_EVENTS", 5)
+    events = [labstring.KnobEvent(i, "q", 0.3 + (i % 2) / 10) for i in range(6)]
+    with pytest.raises(labstring.LabStringError, match="6 knob changes, more than the 5"):
+        labstring.decode(labstring.encode(record(events)))
+
+
+@pytest.mark.parametrize("option, text", [("--lr", "1e-320"), ("--lr", "1e-400"),
+                                          ("--hidden", " 5"), ("--hidden", "1_0"),
+                                          ("--hidden", "٣"), ("--q", "0x1p-2")])
+def test_numbers_are_parsed_strictly(option, text, capsys):
+    from aetui.cli import main
+
+    assert main(["train", option, text, "--steps", "0"]) == 2
+    assert f"{option}: expected" in capsys.readouterr().err
+
+
+def test_plain_numbers_still_parse():
+    from aetui.config import coerce
+
+    assert [coerce("lr", t) for t in (".5", "5.", "1e-3", "+2", "3E2")] == [
+        0.5, 5.0, 1e-3, 2.0, 300.0]
+    assert [coerce("hidden", t) for t in ("7", "+7", "007")] == [7, 7, 7]

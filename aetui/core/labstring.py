@@ -43,6 +43,9 @@ _MAX_DEPTH = 4  # payload > "k" > one change > its value (a scalar): 3 levels
 # Knob events a replay cannot carry out: a new k needs new weights (the lab's `k` starts
 # a new run, which no string continues), and the data are loaded once, at step 0.
 NOT_REPLAYABLE = ("hidden", "dataset", "limit")
+# Each event cuts the replay's chunk there: 50,000 made a 5,000-step replay take 75 s
+# instead of 1 s. A lab session logs tens to hundreds.
+MAX_EVENTS = 10_000
 
 
 MAX_SPLIT = 4096  # more threads than any machine a step is split for
@@ -140,6 +143,37 @@ def encode(record: LabRecord) -> str:
     return f"{head}.{_check(head)}"
 
 
+MAX_STRING_CHARS = 4 << 20  # a lab string given in a file or on stdin
+
+
+def read_argument(value: str) -> str:
+    """The lab string an `--lab` value names: the string itself, `@FILE` (a file holding
+    it: strings longer than a command line takes) or `-` (standard input). Reads at most
+    MAX_STRING_CHARS; LabStringError (one line) when the file cannot be read."""
+    import sys
+
+    if value != "-" and not value.startswith("@"):
+        return value
+    where = "standard input" if value == "-" else value[1:]
+    try:
+        if value == "-":
+            text = sys.stdin.read(MAX_STRING_CHARS + 1)
+        else:
+            from pathlib import Path
+
+            path = Path(where).expanduser()
+            if not path.is_file():  # a FIFO or /dev/zero would block or never end
+                raise LabStringError(f"{where}: not a regular file")
+            with path.open(encoding="utf-8") as fh:
+                text = fh.read(MAX_STRING_CHARS + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabStringError(f"cannot read {where} ({getattr(exc, 'strerror', None) or exc})"
+                             ) from None
+    if len(text) > MAX_STRING_CHARS:
+        raise LabStringError(f"{where}: more than {MAX_STRING_CHARS:,} characters")
+    return text
+
+
 def decode(text: str) -> LabRecord:
     """The record in a string made by encode(); LabStringError (one line) if it is not one."""
     text = text.strip()
@@ -201,6 +235,9 @@ def _record(payload: Any) -> LabRecord:
 def _changes(rows: Any, settings: Settings, step: int) -> tuple[KnobEvent, ...]:
     if not isinstance(rows, list):
         raise LabStringError("the knob log is not a list")
+    if len(rows) > MAX_EVENTS:
+        raise LabStringError(f"{len(rows):,} knob changes, more than the {MAX_EVENTS:,} a "
+                             f"string may hold (each cuts the replay's chunks)")
     known = set(field_names()) - set(path_fields()) - set(NOT_REPLAYABLE)
     events: list[KnobEvent] = []
     current, last = settings, 0
