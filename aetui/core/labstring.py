@@ -33,7 +33,7 @@ import numpy as np
 
 from aetui import __version__
 from aetui.boundaries import bounded_json
-from aetui.config import Settings, coerce, field_names
+from aetui.config import Settings, coerce, field_names, option_name
 from aetui.errors import AetuiError, ConfigError
 
 FORMAT = "ae1"
@@ -271,7 +271,7 @@ def _refuse_paths(settings: dict) -> None:
     for name in path_fields():
         if settings.get(name) is not None:
             raise LabStringError(f"holds a path ({name}): strings never do; pass "
-                                 f"{name.replace('_', '-')} yourself (--data-dir)")
+                                 f"{option_name(name)} yourself")
     dataset = settings.get("dataset")
     if isinstance(dataset, str) and ":" in dataset:
         raise LabStringError(f"holds a path (dataset {dataset.split(':', 1)[0]}:…): strings "
