@@ -42,9 +42,12 @@ DECODER_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZM
                   tokenize.TokenError)  # numpy parses old headers with tokenize
 
 
-def read_archive(path: Path) -> dict[str, np.ndarray]:
+def read_archive(path: Path, group_limits: dict[str, int] | None = None
+                 ) -> dict[str, np.ndarray]:
     """Every array in the archive at `path`, by name, checked for size and kind.
 
+    `group_limits` bounds the unpacked bytes of the arrays whose names start with each
+    prefix (e.g. {"history_": 64 MiB}), from the directory too, before inflating.
     Raises CheckpointError (one line naming `path`) for anything else."""
     path = Path(path)
     _check_file(path)
@@ -52,6 +55,12 @@ def read_archive(path: Path) -> dict[str, np.ndarray]:
         with open(path, "rb") as raw, zipfile.ZipFile(raw) as archive:
             members = archive.infolist()
             _check_directory(path, members)
+            for prefix, limit in (group_limits or {}).items():
+                group = sum(m.file_size for m in members if m.filename.startswith(prefix))
+                if group > limit:
+                    raise CheckpointError(f"{path}: its {prefix}* arrays unpack to "
+                                          f"{group:,} bytes, more than the {limit:,}-byte "
+                                          f"limit")
             out: dict[str, np.ndarray] = {}
             total = 0
             for member in members:

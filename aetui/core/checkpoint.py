@@ -151,7 +151,7 @@ def fit_inputs(ckpt: Checkpoint, n_in: int, what: str = "the data has") -> None:
 
 
 def _open(path: Path) -> dict[str, np.ndarray]:
-    data = read_archive(path)
+    data = read_archive(path, {prefix: MAX_EXTRA_BYTES for prefix in EXTRA_PREFIXES})
     if "config" not in data or "W" not in data:
         raise CheckpointError(f"{path}: not an aetui checkpoint (no W or config inside)")
     fmt = data.get("format")
