@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import stat
+import sys
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from aetui.boundaries.counts import PATCH_TEST_COUNT, check_count, patch_bytes
 from aetui.errors import ConfigError
 
 NOISE_TYPES = ("none", "mask", "gaussian", "saltpepper")
@@ -153,6 +156,10 @@ class Settings:
         _check_dataset(self.dataset)
         _check_int(self, "patch_size", 2, MAX_PATCH_SIZE)
         _check_int(self, "patch_count", 1, None)
+        # The ceiling follows from the memory the patches need (aetui.boundaries.counts).
+        side, planes = self.patch_size, "grey" if self.patch_gray else "colour"
+        check_count("--patch-count", self.patch_count, patch_bytes(side, self.patch_gray),
+                    extra_items=PATCH_TEST_COUNT, what=f"{side}×{side} {planes} patch")
         _check_range(self, "whiten_eps", 0.0, math.inf, lo_open=True, hi_open=True)
         _check_int(self, "hidden", 1, 4096)
         _check_int(self, "batch", 1, MAX_BATCH)
@@ -233,6 +240,20 @@ def _field(name: str) -> dataclasses.Field:
     raise ConfigError(name, "unknown setting")
 
 
+# Numbers as typed: ASCII digits only (int() and float() also take spaces, `1_0` and
+# other scripts' digits); README "Limits and safety".
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _underflows(value: Any, number: float) -> bool:
+    """A non-zero value below float64's normal range (1e-320 is subnormal; 1e-400 is 0)."""
+    if number != 0.0:
+        return abs(number) < sys.float_info.min
+    mantissa = re.split("[eE]", str(value))[0]
+    return isinstance(value, str) and bool(re.search("[1-9]", mantissa))
+
+
 _TRUE = {"1", "true", "yes", "on", "tied"}
 _FALSE = {"0", "false", "no", "off", "untied"}
 
@@ -261,12 +282,16 @@ def coerce(name: str, value: Any) -> Any:
                 raise ValueError
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
+            if isinstance(value, str) and not _INT_TEXT.fullmatch(value):
+                raise ValueError  # no spaces, `1_0` or other scripts' digits
             return int(value)
         if kind.startswith("float"):
             if isinstance(value, bool):
                 raise ValueError
+            if isinstance(value, str) and not _FLOAT_TEXT.fullmatch(value):
+                raise ValueError
             number = float(value)
-            if not math.isfinite(number):
+            if not math.isfinite(number) or _underflows(value, number):
                 raise ValueError
             return number
         if not isinstance(value, str):

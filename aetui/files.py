@@ -103,6 +103,17 @@ def write_atomically(target: Path, write) -> Path:
     return target
 
 
+def working_folder() -> Path:
+    """The working folder, or the data folder (~/.local/share/aetui) when the working
+    folder was deleted under the running process (os.getcwd() then fails)."""
+    try:
+        return Path.cwd()
+    except OSError:
+        from aetui.paths import data_home
+
+        return data_home()
+
+
 # ----- where a checkpoint goes ---------------------------------------------------------
 
 

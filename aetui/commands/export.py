@@ -22,9 +22,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from aetui.data import load_dataset_for
-    from aetui.experiments.export import write_bundle
+    from aetui.experiments.export import check_target, write_bundle
     from aetui.training.checkpoint import load_checkpoint
 
+    check_target(args.folder)  # before the work: a bad destination is refused at once
     ckpt = load_checkpoint(Path(args.checkpoint))
     data = load_dataset_for(ckpt.settings, progress=True)
     if data.note:

@@ -40,14 +40,14 @@ def add_lab_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) ->
     parser.add_argument("--lab", metavar="STRING", default=None,
                         help="replay a lab string: its settings, and each logged knob "
                              "change at its step (--data-dir/--dataset may say where its "
-                             "data are)")
+                             "data are); @FILE reads it from a file, - from stdin")
 
 
 def replay_settings(args: argparse.Namespace):
     """(Settings, LabRecord) for `--lab STRING`; ConfigError / LabStringError otherwise."""
-    from aetui.training.labstring import decode
+    from aetui.training.labstring import decode, read_argument
 
-    record = decode(args.lab)
+    record = decode(read_argument(args.lab))
     for option in ("load", "config"):
         if getattr(args, option, None):
             raise ConfigError("--lab", f"can't be combined with --{option} (the string "

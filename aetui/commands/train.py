@@ -82,6 +82,7 @@ def _train(args, settings, load_path, out: Path, signals: common.EndingSignals,
                       on_diverged=report.diverged, image_shape=data.image_shape,
                       threads=args.threads)
     report.trainer = trainer
+    report.start_step = trainer.step  # the bar counts this run's steps, not a resumed total
     trainer.data_name = data.name
     if record is not None:
         trainer.schedule(record.changes, split=record.split)
@@ -104,7 +105,13 @@ def _train(args, settings, load_path, out: Path, signals: common.EndingSignals,
         trainer.apply_due_changes()  # the string's last changes, made at its last step
     if args.json and trainer.step > report.last_epoch_step and not report.diverged_message:
         report.emit(report.partial_record(start_step))
-    saved = trainer.save(out)
+    # A full disk (or a folder gone) at the end must not lose the run: a fresh name in the
+    # checkpoint folder instead, as the lab does (README "Limits and safety").
+    from aetui.training.run import save_run
+
+    saved, note = save_run(trainer, out, prefix="train")
+    if note:
+        print(f"aetui: {note}", file=sys.stderr)
     if report.diverged_message:
         print(f"aetui: error: {report.diverged_message}; last finite weights saved to {saved}",
               file=sys.stderr)
@@ -130,6 +137,7 @@ class _Reporter:
     def __init__(self, *, json_lines: bool, total_steps: int | None) -> None:
         self.json_lines = json_lines
         self.trainer = None
+        self.start_step = 0
         self.last_epoch_step = -1
         self.diverged_message: str | None = None
         self._lock = threading.Lock()
@@ -164,7 +172,7 @@ class _Reporter:
             return
         state = "compiling…" if snap.state == "compiling" else f"{snap.samples_per_s:,.0f}/s"
         loss = f" loss {snap.train.recon:.2f}" if snap.train else ""
-        self._progress.update(self._task, completed=snap.step,
+        self._progress.update(self._task, completed=max(0, snap.step - self.start_step),
                               info=f"epoch {snap.epoch:.2f} {state}{loss}")
 
     def epoch(self, record: dict) -> None:
@@ -207,7 +215,8 @@ class _Reporter:
     def close(self) -> None:
         if self._progress is not None:
             if self.trainer is not None:
-                self._progress.update(self._task, completed=self.trainer.step)
+                self._progress.update(self._task,
+                                      completed=max(0, self.trainer.step - self.start_step))
             self._progress.stop()
 
 

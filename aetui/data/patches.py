@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aetui.boundaries.images import IMAGE_SUFFIXES, image_files, read_image  # noqa: F401
+from aetui.boundaries.patch_data import check_before_whitening, check_positions
 from aetui.errors import DataError
 
 # Natural photographs shipped as files in scikit-image's wheel (skimage/data):
@@ -24,7 +26,6 @@ from aetui.errors import DataError
 # and microscopy whose statistics are not a natural scene's.
 BUNDLED_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "grass", "gravel", "brick",
                   "rocket", "motorcycle", "moon", "hubble_deep_field")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 TEST_COUNT = 5_000  # held-out patches, sampled apart from the training ones
 # Sigmoid decoder: whitened values cut at ±3 standard deviations, mapped to [0.1, 0.9]
 # (the sigmoid's useful range; 0 and 1 would need infinite pre-activations).
@@ -95,36 +96,8 @@ def photos_from_path(path: str | Path, gray: bool) -> list[Photo]:
     Raises DataError (one line naming the file) for a missing path, a file that
     is not a readable image, or a folder with no image in it.
     """
-    p = Path(path).expanduser()
-    if p.is_dir():
-        files = sorted(f for f in p.iterdir()
-                       if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise DataError(f"{p}: no PNG, JPEG or TIFF image in this folder")
-    elif p.is_file():
-        files = [p]
-    else:
-        raise DataError(f"{p}: no such file or folder")
-    return [Photo(f.name, _prepare(_read_image(f), gray, str(f))) for f in files]
-
-
-def _read_image(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.load()
-            mode = "RGB" if image.mode not in ("L", "I;16", "I", "F") else "F"
-            return np.asarray(image.convert(mode), dtype=np.float64) / (
-                255.0 if mode == "RGB" else _full_scale(image.mode))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        reason = "not a readable PNG, JPEG or TIFF image" if isinstance(
-            exc, UnidentifiedImageError) else f"cannot read it as an image ({exc})"
-        raise DataError(f"{path}: {reason}") from None
-
-
-def _full_scale(mode: str) -> float:
-    return {"L": 255.0, "I;16": 65535.0}.get(mode, 1.0)
+    # The image boundary: pixel limits, unreadable folders, warnings, finite pixels.
+    return [Photo(f.name, _prepare(read_image(f), gray, str(f))) for f in image_files(path)]
 
 
 def _prepare(pixels: np.ndarray, gray: bool, name: str) -> np.ndarray:
@@ -149,9 +122,8 @@ def sample_patches(photos: list[Photo], size: int, count: int,
     """`count` raw patches (float64 rows in [0, 1]), photos drawn in proportion to
     their area, positions uniform. A colour patch row holds row i of R, G, B in
     turn (three planes side by side when drawn size × 3·size)."""
+    check_positions([ph.name for ph in photos], [ph.pixels.shape for ph in photos], size)
     usable = [ph for ph in photos if min(ph.pixels.shape[:2]) >= size]
-    if not usable:
-        raise DataError(f"{photos[0].name}: every image is smaller than a {size}×{size} patch")
     areas = np.array([(ph.pixels.shape[0] - size + 1) * (ph.pixels.shape[1] - size + 1)
                       for ph in usable], dtype=np.float64)
     which = rng.choice(len(usable), size=count, p=areas / areas.sum())
@@ -217,6 +189,7 @@ def make_patches(photos: list[Photo], options: PatchOptions) -> PatchSet:
     raw = sample_patches(photos, options.size, options.count + TEST_COUNT, rng)
     x = preprocess_each(raw, options)
     train, test = x[:options.count], x[options.count:]
+    check_before_whitening(train, options.whiten, ", ".join(ph.name for ph in photos[:3]))
     if options.whiten != "none":
         whitening = fit_whitening(train, options.whiten, options.whiten_eps)
         train, test = whitening.apply(train), whitening.apply(test)

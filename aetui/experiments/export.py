@@ -17,7 +17,7 @@ import numpy as np
 
 from aetui.config import option_name
 from aetui.errors import AetuiError
-from aetui.files import fsync_folder, temp_path
+from aetui.files import fsync_folder, temp_path, working_folder, writable_problem
 from aetui.knob_table import noise_label
 from aetui.training.checkpoint import Checkpoint, save_checkpoint
 from aetui.training.snapshots import point_from_row
@@ -40,9 +40,7 @@ def write_bundle(folder: str | Path, ckpt: Checkpoint, test_x: np.ndarray, *,
     `test_x` are the held-out images the run measured on (its first `val_count`) and
     showed (its first `display_count`); `svg` the lab screen, if exported from the lab.
     """
-    target = Path(folder).expanduser()
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise ExportError(f"{target}: exists and is not an empty folder")
+    target = check_target(folder)
     tmp = temp_path(target)
     try:
         tmp.mkdir(parents=True)
@@ -57,6 +55,39 @@ def write_bundle(folder: str | Path, ckpt: Checkpoint, test_x: np.ndarray, *,
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def check_target(folder: str | Path) -> Path:
+    """The bundle's folder, checked before any work: new or an empty folder, not a
+    symbolic link (dangling or not: the rename at the end would fail or write through
+    it), in a folder where files can be made. Raises ExportError (one line)."""
+    target = Path(folder).expanduser()
+    try:
+        if target.is_symlink():
+            raise ExportError(f"{target}: is a symbolic link (give the folder itself)")
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise ExportError(f"{target}: exists and is not an empty folder")
+    except OSError as exc:
+        raise ExportError(f"cannot use {target}: {exc.strerror or exc}") from None
+    problem = writable_problem(target)
+    if problem:
+        raise ExportError(f"cannot write {target}: {problem}")
+    return target
+
+
+def bundle_folder(stem: str) -> Path:
+    """A fresh folder name `stem` for a bundle from the lab: in the working folder, or,
+    when that is gone or not writable (deleted under the running lab), in
+    `~/.local/share/aetui/exports`. Never raises for a missing working folder."""
+    from aetui.paths import data_home
+
+    here = working_folder()  # the data folder when the working folder was deleted
+    if here == data_home() or writable_problem(here / stem):
+        here = data_home() / "exports"
+    folder = here / stem
+    while folder.exists() or folder.is_symlink():
+        folder = folder.with_name(folder.name + "-1")
+    return folder
 
 
 def _write_contents(out: Path, ckpt: Checkpoint, test_x: np.ndarray, svg: str | None,

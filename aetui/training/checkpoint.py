@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from aetui.boundaries import bounded_json
 from aetui.config import Settings
 from aetui.engine.model import Params
 from aetui.errors import AetuiError, CheckpointError
@@ -41,6 +41,7 @@ MAX_JSON_DEPTH = 16
 MAX_LIST_ITEMS = 1_000_000  # rows of the curve, history records, knob changes
 MAX_COUNTER = 2**53  # steps, epochs, positions, Adam's step count
 EXTRA_PREFIXES = ("history_",)  # arrays other parts keep in the run's file
+MAX_EXTRA_BYTES = 64 << 20  # all of them (the lab's history writes at most ~16 MiB)
 
 
 @dataclass
@@ -113,7 +114,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                       history=_history(path, _json(path, data, "history", [])),
                       knob_log=_knob_log(path, _json(path, data, "knob_log", [])),
                       state=state, order=order, lab_string=_lab_string(data),
-                      extra_arrays=_read_extra_arrays(data))
+                      extra_arrays=_read_extra_arrays(path, data))
 
 
 def read_settings(path: str | Path) -> Settings:
@@ -150,7 +151,7 @@ def fit_inputs(ckpt: Checkpoint, n_in: int, what: str = "the data has") -> None:
 
 
 def _open(path: Path) -> dict[str, np.ndarray]:
-    data = read_archive(path)
+    data = read_archive(path, {prefix: MAX_EXTRA_BYTES for prefix in EXTRA_PREFIXES})
     if "config" not in data or "W" not in data:
         raise CheckpointError(f"{path}: not an aetui checkpoint (no W or config inside)")
     fmt = data.get("format")
@@ -167,8 +168,15 @@ def _extra_arrays(ckpt: Checkpoint) -> dict[str, np.ndarray]:
     return dict(ckpt.extra_arrays)
 
 
-def _read_extra_arrays(data) -> dict[str, np.ndarray]:
-    return {name: data[name] for name in data if name.startswith(EXTRA_PREFIXES)}
+def _read_extra_arrays(path: Path, data) -> dict[str, np.ndarray]:
+    """The extra arrays, at most MAX_EXTRA_BYTES together: aetui writes a few MiB of
+    history; more is not ours, and carrying it on would write a file past the limits."""
+    extras = {name: data[name] for name in data if name.startswith(EXTRA_PREFIXES)}
+    total = sum(int(a.nbytes) for a in extras.values())
+    if total > MAX_EXTRA_BYTES:
+        raise CheckpointError(f"{path}: its history arrays hold {total:,} bytes, more than "
+                              f"the {MAX_EXTRA_BYTES:,}-byte limit")
+    return extras
 
 
 def _lab_string(data) -> str | None:
@@ -257,31 +265,11 @@ def _json(path: Path, data, name: str, default):
     raw = data[name]
     if raw.ndim != 0 or raw.dtype.kind != "U":
         raise CheckpointError(f"{path}: {name!r} must be a JSON string")
-    text = str(raw)
-    if len(text) > MAX_JSON_CHARS:
-        raise CheckpointError(f"{path}: {name!r} is {len(text):,} characters, more than the "
-                              f"{MAX_JSON_CHARS:,} limit")
-    if _json_depth(text) > MAX_JSON_DEPTH:
-        raise CheckpointError(f"{path}: {name!r} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError):  # JSONDecodeError, NaN, over-long integers
-        raise CheckpointError(f"{path}: {name!r} is not valid JSON") from None
-
-
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-
-
-def _json_depth(text: str) -> int:
-    """How deep brackets nest in `text`, strings aside (checked before parsing)."""
-    bare = _JSON_STRING.sub("", text).encode("utf-8", "replace")
-    codes = np.frombuffer(bare, dtype=np.uint8)
-    steps = (np.isin(codes, (91, 123)).astype(np.int64) - np.isin(codes, (93, 125)))
-    return int(np.cumsum(steps).max()) if len(steps) else 0
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
+        return bounded_json.loads(str(raw), max_chars=MAX_JSON_CHARS,
+                                  max_depth=MAX_JSON_DEPTH)
+    except bounded_json.JsonLimitError as exc:
+        raise CheckpointError(f"{path}: {name!r}: {exc}") from None
 
 
 def _is_int(value) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from aetui.boundaries import bounded_json
 from aetui.training.checkpoint import json_default
 from aetui.training.snapshots import LossTerms, Snapshot, frozen_copy
 
@@ -142,15 +143,30 @@ def to_arrays(entries: list[Snapshot], budget: int = CHECKPOINT_BUDGET) -> dict[
 
 def from_arrays(arrays: Mapping[str, np.ndarray]) -> list[Snapshot]:
     """The snapshots stored by to_arrays (an empty list if there are none).
-    Raises ValueError when the arrays do not fit their index."""
+
+    The arrays come from a file: every record is checked (types, sizes, nesting: the
+    index goes through the bounded JSON reader) and anything wrong raises ValueError,
+    one line, never another exception."""
     if PREFIX + "index" not in arrays:
         return []
-    index = json.loads(str(arrays[PREFIX + "index"]))
-    data = {name: np.asarray(arrays[PREFIX + name], np.float32) for name in _ARRAYS}
+    raw = arrays[PREFIX + "index"]
+    if not isinstance(raw, np.ndarray) or raw.ndim != 0 or raw.dtype.kind != "U":
+        raise ValueError(f"{PREFIX}index is not a JSON string")
+    index = bounded_json.loads(str(raw), max_depth=INDEX_DEPTH)  # JsonLimitError: a ValueError
+    if not isinstance(index, list):
+        raise ValueError(f"{PREFIX}index is not a list")
+    data = {}
+    for name in _ARRAYS:
+        a = arrays.get(PREFIX + name)
+        if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind not in "iuf":
+            raise ValueError(f"{PREFIX}{name} is missing or not a 1-D array of numbers")
+        with np.errstate(all="ignore"):
+            data[name] = a.astype(np.float32)
     offsets = dict.fromkeys(_ARRAYS, 0)
     out: list[Snapshot] = []
     for rec in index:
-        n_in, k, d, u = int(rec["n_in"]), int(rec["k"]), int(rec["digits"]), len(rec["units"])
+        _check_record(rec)
+        n_in, k, d, u = rec["n_in"], rec["k"], rec["digits"], len(rec["units"])
         sizes = {"rho_hat": k, "filters": u * n_in, "clean": d * n_in,
                  "corrupted": d * n_in, "recon": d * n_in}
         parts = {}
@@ -161,7 +177,7 @@ def from_arrays(arrays: Mapping[str, np.ndarray]) -> list[Snapshot]:
             parts[name] = data[name][lo:hi]
             offsets[name] = hi
         out.append(Snapshot(
-            step=int(rec["step"]), epoch=float(rec["epoch"]), state=str(rec["state"]),
+            step=rec["step"], epoch=float(rec["epoch"]), state=rec["state"],
             samples_per_s=0.0, settings=dict(rec["settings"]),
             train=_terms(rec["train"]), val=_terms(rec["val"]),
             rho_hat=frozen_copy(parts["rho_hat"]), filter_units=tuple(rec["units"]),
@@ -169,10 +185,41 @@ def from_arrays(arrays: Mapping[str, np.ndarray]) -> list[Snapshot]:
             clean=frozen_copy(parts["clean"].reshape(d, n_in)),
             corrupted=frozen_copy(parts["corrupted"].reshape(d, n_in)),
             recon=frozen_copy(parts["recon"].reshape(d, n_in)),
-            message=str(rec.get("message", "")), n_in=n_in,
+            message=rec.get("message", ""), n_in=n_in,
             image_shape=tuple(rec.get("image_shape", (28, 28))),
         ))
     return out
+
+
+INDEX_DEPTH = 4  # list > record > settings or units > a value
+_MAX_SIDE = 1 << 16  # n_in, k, digits, units: far above what a run has
+
+
+def _check_record(rec) -> None:
+    """ValueError unless `rec` is an index record as to_arrays writes it."""
+    def count(value, hi=_MAX_SIDE) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= hi
+
+    def number(value) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and \
+            abs(value) < 1e300
+
+    def terms(row) -> bool:
+        return row is None or (isinstance(row, list) and len(row) == 3
+                               and all(number(v) for v in row))
+
+    ok = (isinstance(rec, dict) and count(rec.get("step"), 2**53) and number(rec.get("epoch"))
+          and isinstance(rec.get("state"), str) and isinstance(rec.get("settings"), dict)
+          and terms(rec.get("train")) and terms(rec.get("val"))
+          and isinstance(rec.get("units"), list) and len(rec["units"]) <= _MAX_SIDE
+          and all(count(v) for v in rec["units"])
+          and count(rec.get("k")) and count(rec.get("digits")) and count(rec.get("n_in"))
+          and isinstance(rec.get("message", ""), str))
+    shape = rec.get("image_shape", [28, 28]) if isinstance(rec, dict) else None
+    ok = ok and isinstance(shape, list | tuple) and len(shape) == 2 and all(
+        count(v) for v in shape) and shape[0] * shape[1] == rec["n_in"]
+    if not ok:
+        raise ValueError(f"a {PREFIX}index record is malformed")
 
 
 def _terms_row(terms: LossTerms | None) -> list[float] | None:

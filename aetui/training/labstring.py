@@ -32,12 +32,20 @@ from typing import Any
 import numpy as np
 
 from aetui import __version__
-from aetui.config import Settings, coerce, field_names
+from aetui.boundaries import bounded_json
+from aetui.config import Settings, coerce, field_names, option_name
 from aetui.errors import AetuiError, ConfigError
 
 FORMAT = "ae1"
 _CHECK_BYTES = 6
 _MAX_JSON = 1 << 20  # a string that inflates beyond 1 MiB is not one of ours
+_MAX_DEPTH = 4  # payload > "k" > one change > its value (a scalar): 3 levels
+# Knob events a replay cannot carry out: a new k needs new weights (the lab's `k` starts
+# a new run, which no string continues), and the data are loaded once, at step 0.
+NOT_REPLAYABLE = ("hidden", "dataset", "limit")
+# Each event cuts the replay's chunk there: 50,000 made a 5,000-step replay take 75 s
+# instead of 1 s. A lab session logs tens to hundreds.
+MAX_EVENTS = 10_000
 
 
 MAX_SPLIT = 4096  # more threads than any machine a step is split for
@@ -135,6 +143,37 @@ def encode(record: LabRecord) -> str:
     return f"{head}.{_check(head)}"
 
 
+MAX_STRING_CHARS = 4 << 20  # a lab string given in a file or on stdin
+
+
+def read_argument(value: str) -> str:
+    """The lab string an `--lab` value names: the string itself, `@FILE` (a file holding
+    it: strings longer than a command line takes) or `-` (standard input). Reads at most
+    MAX_STRING_CHARS; LabStringError (one line) when the file cannot be read."""
+    import sys
+
+    if value != "-" and not value.startswith("@"):
+        return value
+    where = "standard input" if value == "-" else value[1:]
+    try:
+        if value == "-":
+            text = sys.stdin.read(MAX_STRING_CHARS + 1)
+        else:
+            from pathlib import Path
+
+            path = Path(where).expanduser()
+            if not path.is_file():  # a FIFO or /dev/zero would block or never end
+                raise LabStringError(f"{where}: not a regular file")
+            with path.open(encoding="utf-8") as fh:
+                text = fh.read(MAX_STRING_CHARS + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabStringError(f"cannot read {where} ({getattr(exc, 'strerror', None) or exc})"
+                             ) from None
+    if len(text) > MAX_STRING_CHARS:
+        raise LabStringError(f"{where}: more than {MAX_STRING_CHARS:,} characters")
+    return text
+
+
 def decode(text: str) -> LabRecord:
     """The record in a string made by encode(); LabStringError (one line) if it is not one."""
     text = text.strip()
@@ -158,8 +197,8 @@ def decode(text: str) -> LabRecord:
         raw = inflater.decompress(_unb64(parts[1]), _MAX_JSON)
         if inflater.unconsumed_tail:
             raise LabStringError("payload too large")
-        payload = json.loads(raw.decode())
-    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as exc:
+        payload = bounded_json.loads(raw, max_chars=_MAX_JSON, max_depth=_MAX_DEPTH)
+    except (binascii.Error, zlib.error, ValueError) as exc:  # JsonLimitError included
         raise LabStringError(f"unreadable payload ({exc})") from None
     return _record(payload)
 
@@ -178,6 +217,7 @@ def _record(payload: Any) -> LabRecord:
         raise LabStringError("bad header (version, cpu or data)")
     if not isinstance(payload["s"], dict):
         raise LabStringError("settings are not an object")
+    _refuse_paths(payload["s"])
     try:
         settings = Settings.from_dict(payload["s"], source="settings")
     except ConfigError as exc:
@@ -195,7 +235,10 @@ def _record(payload: Any) -> LabRecord:
 def _changes(rows: Any, settings: Settings, step: int) -> tuple[KnobEvent, ...]:
     if not isinstance(rows, list):
         raise LabStringError("the knob log is not a list")
-    known = set(field_names()) - set(path_fields()) - {"dataset"}
+    if len(rows) > MAX_EVENTS:
+        raise LabStringError(f"{len(rows):,} knob changes, more than the {MAX_EVENTS:,} a "
+                             f"string may hold (each cuts the replay's chunks)")
+    known = set(field_names()) - set(path_fields()) - set(NOT_REPLAYABLE)
     events: list[KnobEvent] = []
     current, last = settings, 0
     for i, row in enumerate(rows, 1):
@@ -203,6 +246,9 @@ def _changes(rows: Any, settings: Settings, step: int) -> tuple[KnobEvent, ...]:
                 and isinstance(row[1], str)):
             raise LabStringError(f"knob change {i} is malformed")
         at, name, value = row
+        if name in NOT_REPLAYABLE:
+            raise LabStringError(f"knob change {i}: {name} cannot change during a run (a "
+                                 f"string that changes it was not made by aetui)")
         if name not in known:
             raise LabStringError(f"knob change {i}: unknown setting {name!r}")
         if at < last or at > step:
@@ -217,6 +263,19 @@ def _changes(rows: Any, settings: Settings, step: int) -> tuple[KnobEvent, ...]:
         events.append(KnobEvent(at, name, value))
         last = at
     return tuple(events)
+
+
+def _refuse_paths(settings: dict) -> None:
+    """A string names its data, never where they are: a path in it would make aetui read
+    a folder the sender chose (README "Limits and safety"). Refused, not ignored."""
+    for name in path_fields():
+        if settings.get(name) is not None:
+            raise LabStringError(f"holds a path ({name}): strings never do; pass "
+                                 f"{option_name(name)} yourself")
+    dataset = settings.get("dataset")
+    if isinstance(dataset, str) and ":" in dataset:
+        raise LabStringError(f"holds a path (dataset {dataset.split(':', 1)[0]}:…): strings "
+                             f"never do; pass --dataset patches:PATH yourself")
 
 
 def exactness_notes(record: LabRecord, data_hash: str) -> list[str]:

@@ -71,8 +71,8 @@ def data_key(s: Settings) -> tuple:
     return (*key, PatchOptions.from_settings(s))
 
 
-def save_run(trainer, target: Path) -> tuple[Path, str | None]:
-    """Save `trainer`'s run to `target`, else to a fresh default name.
+def save_run(trainer, target: Path, prefix: str = "lab") -> tuple[Path, str | None]:
+    """Save `trainer`'s run to `target`, else to a fresh default name (`prefix`-…).
 
     Returns (the path written, None or a one-line note saying why not `target`).
     Raises CheckpointError naming both failures when nothing could be written.
@@ -80,7 +80,7 @@ def save_run(trainer, target: Path) -> tuple[Path, str | None]:
     try:
         return trainer.save(target), None
     except (OSError, AetuiError) as first:
-        fallback = default_checkpoint_path("lab")
+        fallback = default_checkpoint_path(prefix)
         if fallback.parent == target.parent:
             raise CheckpointError(f"nothing saved: {first}") from None
         try:

@@ -28,7 +28,7 @@ from aetui.engine import engine, objective
 from aetui.engine.model import Params, init_params
 from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, NEW_WEIGHTS, RETIE
 from aetui.training import labstring
-from aetui.training.checkpoint import Checkpoint
+from aetui.training.checkpoint import MAX_COUNTER, Checkpoint
 from aetui.training.labstring import KnobEvent
 from aetui.training.lbfgs_loop import ONE, RUN, WAIT, lbfgs_session
 from aetui.training.session import KnobSession
@@ -326,6 +326,12 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
                 n_steps = 1 if single else chunk_steps
                 if max_steps is not None:
                     n_steps = min(n_steps, max_steps - steps_done)
+                # The step counter stops at the limit a checkpoint may hold (else the run
+                # would save a file the reader refuses).
+                n_steps = min(n_steps, MAX_COUNTER - self.step)
+                if n_steps <= 0:
+                    self.message = f"the step counter is at its limit ({MAX_COUNTER:,})"
+                    break
                 to_event = self._steps_to_next_event()
                 if to_event is not None and to_event > 0:
                     n_steps = min(n_steps, to_event)  # a replayed change lands exactly there
@@ -333,7 +339,8 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
                     # One L-BFGS iteration is one update and one epoch (a full pass).
                     limits = [n - d for n, d in ((max_steps, steps_done),
                                                  (max_epochs, epochs_done)) if n is not None]
-                    done = self._lbfgs_session(1 if single else min(limits, default=None))
+                    done = self._lbfgs_session(
+                        1 if single else min([*limits, MAX_COUNTER - self.step]))
                     steps_done += done
                     epochs_done += done
                     last_publish = time.perf_counter()

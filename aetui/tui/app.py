@@ -86,7 +86,9 @@ class LabApp(App[Path | None]):
         if self._ended_by_signal and self.options.end_after_hangup:
             # The terminal may be gone: if Textual's shutdown blocks on it, end anyway.
             self.exit_watchdog = exit_after(128 + self._ended_by_signal)
-        self.exit(result=self.saved_path)
+        # Ended by a signal: its conventional code (129 for SIGHUP), as `aetui train`.
+        self.exit(result=self.saved_path,
+                  return_code=128 + self._ended_by_signal if self._ended_by_signal else 0)
 
     def exit(self, result=None, return_code: int = 0, message=None) -> None:
         # However the app ends: a thread cannot be killed, and one still training

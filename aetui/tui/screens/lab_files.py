@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aetui.errors import AetuiError
+from aetui.files import working_folder
 from aetui.training.run import save_problem
 from aetui.tui.saving import export_screen, latest_checkpoint
 from aetui.tui.screens.prompt import PromptScreen
@@ -98,7 +99,7 @@ class LabFiles:
     def action_export_svg(self) -> None:
         name = f"aetui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
         try:
-            path = export_screen(self.app.save_screenshot, name, Path.cwd())
+            path = export_screen(self.app.save_screenshot, name, working_folder())
         except AetuiError as exc:
             self.app.notify(f"screen not saved: {exc}", severity="error")
             return
@@ -132,14 +133,13 @@ class LabFiles:
         trainer = self._string_source()
         if trainer is None or not self.run.arrays:
             return
-        from aetui.experiments.export import write_bundle
+        from aetui.experiments.export import bundle_folder, write_bundle
 
         svg = self.app.export_screenshot()
-        folder = Path.cwd() / f"aetui-export-{time.strftime('%Y%m%d-%H%M%S')}"
-        while folder.exists():
-            folder = folder.with_name(folder.name + "-1")
         test_x = self.run.arrays[2]
         try:
+            # The working folder may be gone: then the data folder (never a crash).
+            folder = bundle_folder(f"aetui-export-{time.strftime('%Y%m%d-%H%M%S')}")
             path = await asyncio.to_thread(
                 lambda: write_bundle(folder, trainer.checkpoint(), test_x, svg=svg,
                                      val_count=trainer.val_count))
