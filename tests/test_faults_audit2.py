@@ -103,8 +103,8 @@ async def test_lab_export_after_the_working_folder_was_deleted(tmp_path, monkeyp
     settings = Settings(dataset="digits", limit=200, hidden=8, batch=10, seed=4)
     app = build_lab_app(settings, options=LabOptions(save_on_quit=True, save_path=save))
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await wait_for(pilot, lambda: app.trainer is not None
-                              and app.trainer.step > 0, timeout=120.0)
+        assert await wait_for(pilot, lambda: app.lab.run.trainer is not None
+                              and app.lab.run.trainer.step > 0, timeout=120.0)
         os.rmdir(gone)  # as `rm -r` from another shell would
         screen = next(s for s in app.screen_stack if isinstance(s, LabScreen))
         await pilot.press("x")
@@ -193,8 +193,8 @@ async def test_the_lab_exits_129_after_a_hangup_and_saves(tmp_path, monkeypatch)
     settings = Settings(dataset="digits", limit=200, hidden=8, batch=10, seed=4)
     app = build_lab_app(settings, options=LabOptions(save_on_quit=True, save_path=save))
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await wait_for(pilot, lambda: app.trainer is not None
-                              and app.trainer.step > 0, timeout=120.0)
+        assert await wait_for(pilot, lambda: app.lab.run.trainer is not None
+                              and app.lab.run.trainer.step > 0, timeout=120.0)
         app._quit_from_signal(signal.SIGHUP)
         await wait_for(pilot, lambda: not app.is_running, timeout=60.0)
     assert app.return_code == 129
