@@ -29,6 +29,7 @@ import numpy as np
 from aetui.core import kernels
 from aetui.core.blas import hold_engine_threads
 from aetui.core.objective import RHO_CLIP
+from aetui.core.waiting import prefer_passive_waiting
 
 # numba's default threading layer (workqueue) aborts the process when two threads
 # enter parallel kernels at once (the lab's trainer and a probe, compare's models).
@@ -36,6 +37,9 @@ from aetui.core.objective import RHO_CLIP
 # NUMBA_THREADING_LAYER wins. README, "Threads".
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "threadsafe"
+# Parts that wait for each other sleep rather than spin, before libgomp loads: a
+# busy neighbour on a core then costs its share, not a collapse (core/waiting.py).
+prefer_passive_waiting()
 
 NOISE_CODES = {"none": kernels.NOISE_NONE, "mask": kernels.NOISE_MASK,
                "gaussian": kernels.NOISE_GAUSSIAN, "saltpepper": kernels.NOISE_SALTPEPPER}
