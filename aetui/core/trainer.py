@@ -38,6 +38,7 @@ from aetui.core.snapshots import (
     Snapshot,
     frozen_copy,
 )
+from aetui.core.speed import SpeedMeter
 from aetui.data import as_float
 from aetui.errors import AetuiError, ConfigError
 from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, LIVE_KNOBS, NEW_WEIGHTS, RETIE
@@ -116,7 +117,10 @@ class Trainer:
         self.state = PAUSED
         self.message = ""
         self._compiled = False
-        self.samples_per_s = 0.0
+        # Samples processed ÷ wall time while training, one way (core/speed.py): the
+        # run's recent speed (status bar, progress) and the epoch's (its record).
+        self.speed = SpeedMeter()
+        self._epoch_speed = SpeedMeter()
         # The data's name for lab strings (the caller knows it: a folder's name, say).
         self.data_name: str | None = None
         self._data_hash: str | None = None
@@ -207,8 +211,8 @@ class Trainer:
     def _clear_measurements(self) -> None:
         self._sums = np.zeros(4, np.float64)  # since the last curve point
         self._epoch_sums = np.zeros(4, np.float64)
-        self._epoch_started = time.perf_counter()
-        self._epoch_samples = 0
+        self.speed.reset()
+        self._epoch_speed.reset()
         self.last_train: LossTerms | None = None
         self.last_val: LossTerms | None = None
         self.rho_hat = np.zeros(self.params.hidden, np.float32)
@@ -372,6 +376,7 @@ class Trainer:
         """Train until stop(), or `max_steps` more updates, or `max_epochs` more epochs."""
         self._stop.clear()
         self.warm_up()
+        self._clock(True)  # training's wall time: all of run() but compiling and pauses
         if self.threads is not None:
             engine.use_threads(self.threads)  # numba's count is per calling thread
         if self.state != DIVERGED:
@@ -405,6 +410,7 @@ class Trainer:
                     self.message = f"replayed to step {self.step:,}; paused"
                 single = self._step_requests > 0
                 if self._paused and not single:
+                    self._clock(False)
                     if self.state != DIVERGED:
                         self.state = PAUSED
                     if time.perf_counter() - last_publish >= self.snapshot_interval:
@@ -428,11 +434,13 @@ class Trainer:
                     # One L-BFGS iteration is one update and one epoch (a full pass).
                     limits = [n - d for n, d in ((max_steps, steps_done),
                                                  (max_epochs, epochs_done)) if n is not None]
+                    self._clock(True)
                     done = self._lbfgs_session(1 if single else min(limits, default=None))
                     steps_done += done
                     epochs_done += done
                     last_publish = time.perf_counter()
                     continue
+                self._clock(True)
                 started = time.perf_counter()
                 done = self._train_chunk(n_steps, ws)
                 elapsed = time.perf_counter() - started
@@ -440,9 +448,6 @@ class Trainer:
                 if done > 0 and not single:
                     per_step = elapsed / done
                     chunk_steps = max(1, min(100_000, int(CHUNK_SECONDS / per_step)))
-                    rate = done * self._applied.batch / max(elapsed, 1e-9)
-                    self.samples_per_s = (rate if self.samples_per_s == 0
-                                          else 0.8 * self.samples_per_s + 0.2 * rate)
                 if self.pos >= len(self.images):
                     self._finish_epoch()
                     epochs_done += 1
@@ -456,7 +461,26 @@ class Trainer:
             self.state = DIVERGED if self.state == DIVERGED else STOPPED
             if self._sums[3] > 0:
                 self._evaluate()
+            self._clock(False)
             self._publish()
+
+    def _clock(self, running: bool) -> None:
+        """Start or stop the speed meters' clocks (they count training time only)."""
+        for meter in (self.speed, self._epoch_speed):
+            meter.resume() if running else meter.pause()
+
+    @property
+    def samples_per_s(self) -> float:
+        """Recent training speed: samples ÷ wall seconds over the last ~2 s of training."""
+        return self.speed.recent()
+
+    def epoch_samples_per_s(self) -> float:
+        """This epoch's samples so far ÷ its wall seconds of training."""
+        return self._epoch_speed.overall()
+
+    def _count(self, samples: int) -> None:
+        for meter in (self.speed, self._epoch_speed):
+            meter.add(samples)
 
     def _train_chunk(self, n_steps: int, ws: engine.Workspace) -> int:
         s = self._applied
@@ -495,12 +519,13 @@ class Trainer:
                 if self.on_diverged is not None:
                     self.on_diverged(self.message)
                 return 0
+            processed = int(pos) - self.pos  # the last batch of an epoch may be short
             self.pos = int(pos)
             self.step += int(done)
             self.adam_t += int(done)
         self._sums += sums
         self._epoch_sums += sums
-        self._epoch_samples += int(done) * s.batch
+        self._count(processed)
         if self.message.startswith("diverged"):
             self.message = ""
         return int(done)
@@ -510,7 +535,7 @@ class Trainer:
         self.order = self._order_rng.permutation(len(self.images))
         self.pos = 0
         self._evaluate()
-        seconds = time.perf_counter() - self._epoch_started
+        seconds = self._epoch_speed.seconds()
         n = max(self._epoch_sums[3], 1.0)
         recon, l2, sparsity = (float(v / n) for v in self._epoch_sums[:3])
         record = {
@@ -524,13 +549,12 @@ class Trainer:
             "val_recon": self.last_val.recon if self.last_val else None,
             "val_floor": self.val_floor if self._applied.loss == "ce" else None,
             "rho_hat_mean": float(self.rho_hat.mean()),
-            "samples_per_s": self._epoch_samples / max(seconds, 1e-9),
+            "samples_per_s": self._epoch_speed.overall(),
             "seconds": seconds,
         }
         self.history.append(record)
         self._epoch_sums[:] = 0
-        self._epoch_samples = 0
-        self._epoch_started = time.perf_counter()
+        self._epoch_speed.reset()
         if self.on_epoch is not None:
             self.on_epoch(dict(record))
 
@@ -572,10 +596,9 @@ class Trainer:
         run = FullBatchLBFGS(self.images, self.params.hidden, self._hyper())
         done = 0
         ended_by = ""
-        since = time.perf_counter()
 
         def on_iteration(theta: np.ndarray) -> None:
-            nonlocal done, ended_by, since
+            nonlocal done, ended_by
             fresh = run.unpack(theta)
             with self._lock:
                 p = self.params
@@ -588,12 +611,10 @@ class Trainer:
             self._sums += sums
             self._epoch_sums += sums
             samples = len(self.images) * max(run.evaluations, 1)  # images through the model
-            self._epoch_samples += samples
-            self.samples_per_s = samples / max(time.perf_counter() - since, 1e-9)
+            self._count(samples)
             run.evaluations = 0
             self._finish_epoch()
             self._publish()
-            since = time.perf_counter()
             while True:
                 if self._stop.is_set() or self._reset_hidden is not None:
                     raise StopIteration
@@ -604,15 +625,17 @@ class Trainer:
                     raise StopIteration
                 if not self._paused:
                     self.state = TRAINING
+                    self._clock(True)
                     return
                 if self._step_requests > 0:
                     self._step_requests -= 1
+                    self._clock(True)
                     return
                 self.state = PAUSED
+                self._clock(False)
                 self._wake.wait(self.snapshot_interval)
                 self._wake.clear()
                 self._publish()
-                since = time.perf_counter()
 
         # Full-batch products (1,000 rows a chunk) are large enough for BLAS's own
         # threads; the minibatch steps keep it at one (engine.use_threads).
