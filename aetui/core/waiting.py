@@ -18,18 +18,37 @@ user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 WAIT_ENV = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+_set_here = False  # OMP_WAIT_POLICY is ours, not the user's
 
 
 def prefer_passive_waiting(environ=os.environ) -> bool:
     """Set OMP_WAIT_POLICY=passive unless the user set a wait policy or spin count;
     True if it was set here."""
+    global _set_here
     if any(name in environ for name in WAIT_ENV):
         return False
     environ["OMP_WAIT_POLICY"] = "passive"
+    _set_here = environ is os.environ
     return True
+
+
+@contextlib.contextmanager
+def library_defaults() -> Iterator[None]:
+    """Without aetui's wait policy while another library loads its own OpenMP runtime
+    (PyTorch bundles a libgomp of its own): the bench measures it at its defaults."""
+    if not _set_here or os.environ.get("OMP_WAIT_POLICY") != "passive":
+        yield
+        return
+    del os.environ["OMP_WAIT_POLICY"]
+    try:
+        yield
+    finally:
+        os.environ["OMP_WAIT_POLICY"] = "passive"
 
 
 def wait_policy(environ=os.environ) -> str:
