@@ -207,7 +207,7 @@ class _Reporter:
             "l2": None if train is None else float(train.l2),
             "sparsity": None if train is None else float(train.sparsity),
             "rho_hat_mean": float(snap.rho_hat.mean()) if snap.rho_hat.size else None,
-            "samples_per_s": float(snap.samples_per_s),
+            "samples_per_s": float(self.trainer.epoch_samples_per_s()),  # as epochs'
             "seconds": round(time.perf_counter() - self._started, 3),
             "steps_run": int(snap.step) - start_step,
         }

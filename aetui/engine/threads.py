@@ -12,6 +12,7 @@ import threading
 import numba
 
 from aetui.engine.blas import hold_engine_threads
+from aetui.engine.waiting import prefer_passive_waiting
 
 # numba's default threading layer (workqueue) aborts the process when two threads
 # enter parallel kernels at once (the lab's trainer and a probe, compare's models).
@@ -19,6 +20,9 @@ from aetui.engine.blas import hold_engine_threads
 # NUMBA_THREADING_LAYER wins. README, "Threads".
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "threadsafe"
+# Parts that wait for each other sleep rather than spin, before libgomp loads: a
+# busy neighbour on a core then costs its share, not a collapse (engine/waiting.py).
+prefer_passive_waiting()
 
 
 def available_threads() -> int:

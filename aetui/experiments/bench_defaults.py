@@ -18,7 +18,16 @@ from typing import Any
 import numpy as np
 
 from aetui.engine.model import init_params
-from aetui.experiments.bench import LR, NumpyReference, Q, Timing, _settings
+from aetui.experiments.bench import (
+    LR,
+    NumpyReference,
+    Q,
+    Timing,
+    _settings,
+    flops_per_sample,
+    gemm_shapes,
+    measure_sgemm,
+)
 
 SETTLE_SECONDS = 0.3
 
@@ -29,7 +38,7 @@ class TorchReference:
 
     def __init__(self, W: np.ndarray, b: np.ndarray, c: np.ndarray, batch: int, *,
                  q: float = Q, lr: float = LR, seed: int = 0) -> None:
-        import torch
+        torch = _import_torch()
 
         self.torch = torch
         self.W = torch.tensor(np.asarray(W, np.float32))
@@ -62,10 +71,20 @@ class TorchReference:
         return loss
 
 
+def _import_torch():
+    """torch, its OpenMP runtime loaded with the user's settings, not aetui's
+    (engine/waiting.py): PyTorch at its defaults."""
+    from aetui.engine.waiting import library_defaults
+
+    with library_defaults():
+        import torch
+    return torch
+
+
 def torch_info() -> dict[str, Any] | None:
     """torch's version and thread count, or None when it is not installed."""
     try:
-        import torch
+        torch = _import_torch()
     except ImportError:
         return None
     return {"version": torch.__version__, "threads": torch.get_num_threads()}
@@ -105,6 +124,20 @@ class _TrainEpochs:
         return len(self.trainer.images) / (time.perf_counter() - started)
 
 
+def sparse_flops_per_sample(n_in: int, hidden: int, density: float) -> float:
+    """Matrix-product flops per example when the two products with X̃ (X̃W, X̃ᵀδ_h) take
+    only its non-zero entries (a share `density` of them) and the other three are dense."""
+    return 2.0 * n_in * hidden * (3.0 + 2.0 * density)
+
+
+def limits(sgemm_gflops: float, n_in: int, hidden: int, density: float) -> dict[str, float]:
+    """The machine's limits in samples/s: its measured sgemm rate over the step's dense
+    flops (five products) and over its sparse flops (sparse_flops_per_sample)."""
+    rate = sgemm_gflops * 1e9
+    return {"dense": rate / flops_per_sample(n_in, hidden),
+            "sparse": rate / sparse_flops_per_sample(n_in, hidden, density)}
+
+
 def run_defaults_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
                            batches: Sequence[int], thread_counts: Sequence[int],
                            seconds: float, repeats: int, seed: int = 0,
@@ -115,6 +148,9 @@ def run_defaults_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
     say = progress or (lambda _msg: None)
     images = np.ascontiguousarray(train_x, dtype=np.uint8)
     has_torch = torch_info() is not None
+    n_in = images.shape[1]
+    # The expected share of non-zero entries in a corrupted batch.
+    density = float(np.count_nonzero(images)) / images.size * (1.0 - Q)
     rows = []
     for batch in batches:
         settings = _settings(batch, 500, seed)
@@ -136,6 +172,7 @@ def run_defaults_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
             run()  # warm-up: one epoch of each trainer, `seconds` of each reference
         timings = {name: Timing() for name in runners}
         names = list(runners)
+        sgemm = Timing()  # numpy's sgemm at its defaults (every core), the step's shapes
         for rep in range(repeats):
             for name in (names if rep % 2 == 0 else names[::-1]):
                 # Idle thread pools spin for a while after their last task (OpenBLAS
@@ -143,16 +180,29 @@ def run_defaults_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
                 # so that they do not take the cores from this one.
                 time.sleep(SETTLE_SECONDS)
                 timings[name].runs.append(runners[name]())
+            time.sleep(SETTLE_SECONDS)
+            sgemm.runs.append(measure_sgemm(gemm_shapes(batch, n_in, settings.hidden)))
             say(f"round {rep + 1}/{repeats}, batch {batch}: " + ", ".join(
                 f"{name} {t.runs[-1]:,.0f}/s" for name, t in timings.items()))
         row = {"batch": batch, **{name: t.to_dict() for name, t in timings.items()}}
+        row["sgemm_gflops"] = sgemm.to_dict()
+        row["limits"] = limits(sgemm.median, n_in, settings.hidden, density)
+        row["share_of_limits"] = {
+            name: {kind: t.median / limit for kind, limit in row["limits"].items()}
+            for name, t in timings.items()}
         default = f"aetui_{thread_counts[0]}"
         row["vs_numpy"] = timings[default].median / timings["numpy"].median
         if has_torch:
             row["vs_torch"] = timings[default].median / timings["torch"].median
         rows.append(row)
     return {"thread_counts": list(thread_counts), "seconds": seconds, "repeats": repeats,
-            "results": rows, "torch": torch_info()}
+            "results": rows, "torch": torch_info(), "input_density": density,
+            "flops_per_sample": {"dense": flops_per_sample(n_in, 500),
+                                 "sparse": sparse_flops_per_sample(n_in, 500, density)}}
+
+
+def _label(name: str) -> str:
+    return f"train --threads {name[6:]}" if name.startswith("aetui_") else name
 
 
 def format_defaults(report: dict[str, Any]) -> str:
@@ -179,4 +229,17 @@ def format_defaults(report: dict[str, Any]) -> str:
     lines.append(f"(×: `aetui train --threads {counts[0]}` over the reference; "
                  + (f"PyTorch {report['torch']['version']} on {report['torch']['threads']} "
                     "threads" if has_torch else "PyTorch not installed") + ")")
+    flops = report["flops_per_sample"]
+    lines.append(
+        f"share of the machine's limits, dense / sparse: its sgemm rate (numpy, every core, "
+        f"the step's shapes) over {flops['dense'] / 1e6:.2f} MFLOP/sample (five dense "
+        f"products) / {flops['sparse'] / 1e6:.2f} (X̃'s non-zero "
+        f"{100 * report['input_density']:.0f}% only)")
+    for r in report["results"]:
+        lim = r["limits"]
+        shares = ", ".join(
+            f"{_label(name)} {100 * s['dense']:.0f}% / {100 * s['sparse']:.0f}%"
+            for name, s in r["share_of_limits"].items())
+        lines.append(f"{r['batch']:>5}  sgemm {r['sgemm_gflops']['median']:.1f} GFLOP/s = "
+                     f"{lim['dense']:,.0f} / {lim['sparse']:,.0f} samples/s: {shares}")
     return "\n".join(lines)

@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 
 from aetui.boundaries import bounded_json
+from aetui.boundaries.archive import read_archive
 from aetui.config import Settings
 from aetui.engine.model import Params
 from aetui.errors import AetuiError, CheckpointError
 from aetui.files import write_atomically
-from aetui.training.archive import read_archive
 
 FORMAT = "aetui-checkpoint-1"
 _OPT_NAMES = ("opt_W", "opt_b", "opt_c", "opt_V")

@@ -6,8 +6,6 @@ single-step rule (Trainer.next_move).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from aetui.engine import engine
@@ -28,10 +26,9 @@ def lbfgs_session(trainer, limit: int | None) -> int:
     run = FullBatchLBFGS(trainer.images, trainer.params.hidden, trainer._hyper())
     done = 0
     ended_by = ""
-    since = time.perf_counter()
 
     def on_iteration(theta: np.ndarray) -> None:
-        nonlocal done, ended_by, since
+        nonlocal done, ended_by
         fresh = run.unpack(theta)
         with trainer._lock:
             p = trainer.params
@@ -44,12 +41,10 @@ def lbfgs_session(trainer, limit: int | None) -> int:
         trainer._sums += sums
         trainer._epoch_sums += sums
         samples = len(trainer.images) * max(run.evaluations, 1)  # images through the model
-        trainer._epoch_samples += samples
-        trainer.samples_per_s = samples / max(time.perf_counter() - since, 1e-9)
+        trainer._count(samples)
         run.evaluations = 0
         trainer._finish_epoch()
         trainer._publish()
-        since = time.perf_counter()
         while True:
             if trainer._stop.is_set() or trainer._reset_hidden is not None:
                 raise StopIteration
@@ -63,7 +58,6 @@ def lbfgs_session(trainer, limit: int | None) -> int:
             trainer._wake.wait(trainer.snapshot_interval)
             trainer._wake.clear()
             trainer._publish()
-            since = time.perf_counter()
 
     # Full-batch products (1,000 rows a chunk) are large enough for BLAS's own
     # threads; the minibatch steps keep it at one (engine.use_threads).

@@ -43,6 +43,7 @@ from aetui.training.snapshots import (
     LossTerms,
     Snapshot,
 )
+from aetui.training.speed import SpeedMeter
 from aetui.training.trainer_measuring import MeasuringMixin
 from aetui.training.trainer_records import CheckpointMixin, ReplayMixin
 
@@ -117,7 +118,10 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
         self.state = PAUSED
         self.message = ""
         self._compiled = False
-        self.samples_per_s = 0.0
+        # Samples processed ÷ wall time while training, one way (training/speed.py): the
+        # run's recent speed (status bar, progress) and the epoch's (its record).
+        self.speed = SpeedMeter()
+        self._epoch_speed = SpeedMeter()
         # The data's name for lab strings (the caller knows it: a folder's name, say).
         self.data_name: str | None = None
         self._data_hash: str | None = None
@@ -166,8 +170,8 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
     def _clear_measurements(self) -> None:
         self._sums = np.zeros(4, np.float64)  # since the last curve point
         self._epoch_sums = np.zeros(4, np.float64)
-        self._epoch_started = time.perf_counter()
-        self._epoch_samples = 0
+        self.speed.reset()
+        self._epoch_speed.reset()
         self.last_train: LossTerms | None = None
         self.last_val: LossTerms | None = None
         self.rho_hat = np.zeros(self.params.hidden, np.float32)
@@ -225,13 +229,34 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
         else WAIT while paused, else RUN. Sets the state to match."""
         if self._step_requests > 0:
             self._step_requests -= 1
+            self._clock(True)
             return ONE
         if self._paused:
+            self._clock(False)  # pauses are not training time
             if self.state != DIVERGED:
                 self.state = PAUSED
             return WAIT
+        self._clock(True)
         self.state = TRAINING
         return RUN
+
+    def _clock(self, running: bool) -> None:
+        """Start or stop the speed meters' clocks (they count training time only)."""
+        for meter in (self.speed, self._epoch_speed):
+            meter.resume() if running else meter.pause()
+
+    @property
+    def samples_per_s(self) -> float:
+        """Recent training speed: samples ÷ wall seconds over the last ~2 s of training."""
+        return self.speed.recent()
+
+    def epoch_samples_per_s(self) -> float:
+        """This epoch's samples so far ÷ its wall seconds of training."""
+        return self._epoch_speed.overall()
+
+    def _count(self, samples: int) -> None:
+        for meter in (self.speed, self._epoch_speed):
+            meter.add(samples)
 
     def stop(self) -> None:
         self._stop.set()
@@ -283,6 +308,7 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
         """Train until stop(), or `max_steps` more updates, or `max_epochs` more epochs."""
         self._stop.clear()
         self.warm_up()
+        self._clock(True)  # training's wall time: all of run() but compiling and pauses
         if self.threads is not None:
             engine.use_threads(self.threads)  # numba's count is per calling thread
         if self.state != DIVERGED:
@@ -352,9 +378,6 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
                 if done > 0 and not single:
                     per_step = elapsed / done
                     chunk_steps = max(1, min(100_000, int(CHUNK_SECONDS / per_step)))
-                    rate = done * self._applied.batch / max(elapsed, 1e-9)
-                    self.samples_per_s = (rate if self.samples_per_s == 0
-                                          else 0.8 * self.samples_per_s + 0.2 * rate)
                 if self.pos >= len(self.images):
                     self._finish_epoch()
                     epochs_done += 1
@@ -368,6 +391,7 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
             self.state = DIVERGED if self.state == DIVERGED else STOPPED
             if self._sums[3] > 0:
                 self._evaluate()
+            self._clock(False)
             self._publish()
 
     def _train_chunk(self, n_steps: int, ws: engine.Workspace) -> int:
@@ -407,12 +431,13 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
                 if self.on_diverged is not None:
                     self.on_diverged(self.message)
                 return 0
+            processed = int(pos) - self.pos  # the last batch of an epoch may be short
             self.pos = int(pos)
             self.step += int(done)
             self.adam_t += int(done)
         self._sums += sums
         self._epoch_sums += sums
-        self._epoch_samples += int(done) * s.batch
+        self._count(processed)
         if self.message.startswith("diverged"):
             self.message = ""
         return int(done)

@@ -28,7 +28,7 @@ class MeasuringMixin:
         self.order = self._order_rng.permutation(len(self.images))
         self.pos = 0
         self._evaluate()
-        seconds = time.perf_counter() - self._epoch_started
+        seconds = self._epoch_speed.seconds()
         n = max(self._epoch_sums[3], 1.0)
         recon, l2, sparsity = (float(v / n) for v in self._epoch_sums[:3])
         record = {
@@ -42,13 +42,12 @@ class MeasuringMixin:
             "val_recon": self.last_val.recon if self.last_val else None,
             "val_floor": self.val_floor if self._applied.loss == "ce" else None,
             "rho_hat_mean": float(self.rho_hat.mean()),
-            "samples_per_s": self._epoch_samples / max(seconds, 1e-9),
+            "samples_per_s": self._epoch_speed.overall(),
             "seconds": seconds,
         }
         self.history.append(record)
         self._epoch_sums[:] = 0
-        self._epoch_samples = 0
-        self._epoch_started = time.perf_counter()
+        self._epoch_speed.reset()
         if self.on_epoch is not None:
             self.on_epoch(dict(record))
 
