@@ -57,8 +57,8 @@ async def shoot(args) -> Path:
         deadline = time.monotonic() + args.seconds
         while time.monotonic() < deadline:
             await pilot.pause(0.5)
-            if app.failure is not None:
-                raise SystemExit(f"aetui: error: {app.failure}")
+            if app.lab.run.failure is not None:
+                raise SystemExit(f"aetui: error: {app.lab.run.failure}")
         for key in args.keys:
             await pilot.press(key)
         await pilot.pause(1.5)  # one image tick after the last snapshot
@@ -67,7 +67,7 @@ async def shoot(args) -> Path:
             screen_png(app).save(out)
         else:
             app.save_screenshot(filename=out.name, path=str(out.parent))
-        step = app.trainer.step if app.trainer else 0
+        step = app.lab.run.trainer.step if app.lab.run.trainer else 0
         await pilot.press("ctrl+q")
     print(f"wrote {out} (step {step:,})")
     return out

@@ -36,3 +36,17 @@ def mnist_dir() -> Path:
     if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
         pytest.skip(f"real MNIST not found at {MNIST_DIR}")
     return MNIST_DIR
+
+
+@pytest.fixture
+def tiny_dataset(request):
+    """(train_x, train_y, test_x, test_y): random uint8 images and labels, seed 0; as
+    many as the test module's TINY_SIZES says (default 400 training, 100 test)."""
+    import numpy as np
+
+    n_train, n_test = getattr(request.module, "TINY_SIZES", (400, 100))
+    rng = np.random.default_rng(0)
+    return (rng.integers(0, 256, (n_train, 784), dtype=np.uint8),
+            rng.integers(0, 10, n_train).astype(np.uint8),
+            rng.integers(0, 256, (n_test, 784), dtype=np.uint8),
+            rng.integers(0, 10, n_test).astype(np.uint8))

@@ -12,14 +12,7 @@ from aetui.config import Settings
 from aetui.errors import ConfigError
 from aetui.experiments import experiments
 
-
-@pytest.fixture(scope="module")
-def tiny_dataset():
-    rng = np.random.default_rng(0)
-    return (rng.integers(0, 256, (400, 784), dtype=np.uint8),
-            rng.integers(0, 10, 400).astype(np.uint8),
-            rng.integers(0, 256, (100, 784), dtype=np.uint8),
-            rng.integers(0, 10, 100).astype(np.uint8))
+TINY_SIZES = (400, 100)  # the conftest's tiny_dataset: training and test images
 
 
 class RecordingFactory:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
 from fake_trainer import FakeTrainer
 from textual.app import App
@@ -12,14 +11,7 @@ from textual.app import App
 from aetui.config import Settings
 from aetui.tui.screens.compare import CompareScreen, DigitRows, GridView, fit_grid
 
-
-@pytest.fixture(scope="module")
-def tiny_dataset():
-    rng = np.random.default_rng(0)
-    return (rng.integers(0, 256, (600, 784), dtype=np.uint8),
-            rng.integers(0, 10, 600).astype(np.uint8),
-            rng.integers(0, 256, (200, 784), dtype=np.uint8),
-            rng.integers(0, 10, 200).astype(np.uint8))
+TINY_SIZES = (600, 200)  # the conftest's tiny_dataset: training and test images
 
 
 class Host(App):

@@ -58,7 +58,10 @@ async def test_inspector_shows_the_unit_under_the_cursor(size):
         top, bottom, a = independent_top(app, r.unit)
         assert set(r.top.tolist()) == top and set(r.bottom.tolist()) == bottom
         assert r.rho_hat == pytest.approx(a.mean(), rel=1e-4)
-        text = "\n".join(screen.query_one(UnitView).text_lines())
+        # The view repaints after the next refresh (it grows from the "computing" line).
+        view = screen.query_one(UnitView)
+        await wait_for(pilot, lambda: "most active" in "\n".join(view.text_lines()))
+        text = "\n".join(view.text_lines())
         assert f"unit {r.unit}" in text and "most active" in text and "least active" in text
         # Arrows step to the neighbours without closing; the lab's cursor follows.
         await pilot.press("right")
