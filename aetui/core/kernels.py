@@ -857,7 +857,8 @@ def _encode_part(part, parts, xt, sparse_ws, compressed, W, b, V, tied, h, z, zp
     """Step phase 1 of one part: its units' activations and their share of HV."""
     lo, hi = _span(part, parts, W.shape[1], UNIT_BLOCK)
     _encode_rows(xt, sparse_ws, compressed, W, b, h, one, ebuf[part], bits[part], lo, hi)
-    _decode_part(h, W, V, tied, z if part == 0 else zparts[part - 1], lo, hi)
+    # zparts holds a whole batch's rows; a short last batch uses its first m only.
+    _decode_part(h, W, V, tied, z if part == 0 else zparts[part - 1][:h.shape[0]], lo, hi)
 
 
 @numba.njit(**_JIT)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from aetui import __version__
-from aetui.config import Settings, coerce, field_names
+from aetui.config import MAX_THREADS, Settings, coerce, field_names
 from aetui.errors import AetuiError, ConfigError
 
 FORMAT = "ae1"
@@ -40,7 +40,7 @@ _CHECK_BYTES = 6
 _MAX_JSON = 1 << 20  # a string that inflates beyond 1 MiB is not one of ours
 
 
-MAX_SPLIT = 4096  # more threads than any machine a step is split for
+MAX_SPLIT = MAX_THREADS  # the --threads ceiling: any run's split reads back
 
 
 class LabStringError(AetuiError):
