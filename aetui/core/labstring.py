@@ -40,6 +40,7 @@ _CHECK_BYTES = 6
 _MAX_JSON = 1 << 20  # a string that inflates beyond 1 MiB is not one of ours
 
 
+NOISE_STREAMS = (1, 2)  # engine.NOISE_STREAMS (this module loads no numba)
 MAX_SPLIT = MAX_THREADS  # the --threads ceiling: any run's split reads back
 
 
@@ -73,6 +74,9 @@ class LabRecord:
     # The threads the run's steps were split for (engine.parts_for): the split, not
     # the threads that run it, fixes the bits, so a replay splits the same way.
     split: int = 1
+    # Where the run's corruption came from (engine.NOISE_STREAMS): 1, the serial stream
+    # of strings made before the counter stream (they hold no "r"); 2, the counter one.
+    stream: int = 1
 
     def settings_at(self, step: int) -> Settings:
         """The settings in force after every change logged at or before `step`."""
@@ -128,6 +132,7 @@ def encode(record: LabRecord) -> str:
         "k": [[c.step, c.name, c.value] for c in record.changes],
         "n": record.step,
         "t": record.split,
+        "r": record.stream,
     }
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     body = _b64(zlib.compress(text.encode(), 9))
@@ -189,7 +194,10 @@ def _record(payload: Any) -> LabRecord:
     split = payload.get("t", 1)  # strings made before steps were split: one part
     if not (_count(split) and 1 <= split <= MAX_SPLIT):
         raise LabStringError(f"bad thread split {split!r}")
-    return LabRecord(settings, changes, step, data[0], data[1], version, cpu, split)
+    stream = payload.get("r", 1)  # strings made before the counter stream: the serial one
+    if stream not in NOISE_STREAMS or isinstance(stream, bool):
+        raise LabStringError(f"bad noise stream {stream!r}")
+    return LabRecord(settings, changes, step, data[0], data[1], version, cpu, split, stream)
 
 
 def _changes(rows: Any, settings: Settings, step: int) -> tuple[KnobEvent, ...]:

@@ -100,6 +100,9 @@ class Trainer:
         # The threads a step is split for: the run's own, kept on resume and replay (a
         # split runs on any number of threads and gives the same bits; README "Threads").
         self.split = max(1, int(threads or 1))
+        # Where the corruption comes from (engine.NOISE_STREAMS): new runs take the
+        # counter stream; a checkpoint or a replayed string keeps its own.
+        self.noise_stream = engine.STREAM_COUNTER
         if checkpoint is not None and checkpoint.lab_string:
             with contextlib.suppress(labstring.LabStringError):
                 self.split = labstring.decode(checkpoint.lab_string).split
@@ -172,6 +175,8 @@ class Trainer:
                 self._order_rng.bit_generator.state = state["order_rng"]
             if "noise_rng" in state:
                 self._noise_rng.bit_generator.state = state["noise_rng"]
+            # Checkpoints from before the counter stream continue on the serial one.
+            self.noise_stream = int(state.get("noise_stream", engine.STREAM_SERIAL))
             self.history = list(ckpt.history)
             self.knob_log = [KnobChange(**entry) for entry in ckpt.knob_log]
             self.curve = [_point_from_row(row) for row in state.get("curve", [])]
@@ -281,14 +286,17 @@ class Trainer:
     # ----- replay and the lab string --------------------------------------------------
 
     def schedule(self, changes: Sequence[KnobEvent], pause_at: int | None = None, *,
-                 split: int | None = None) -> None:
+                 split: int | None = None, stream: int | None = None) -> None:
         """Replay: apply each change exactly when the step count reaches its step (chunks
-        are cut there), pause at step `pause_at` (None: don't), and split steps for
-        `split` threads as the run did (None: keep this trainer's). Call before run()."""
+        are cut there), pause at step `pause_at` (None: don't), split steps for
+        `split` threads and corrupt from noise stream `stream` as the run did (None:
+        keep this trainer's). Call before run()."""
         self._replay = sorted(changes, key=lambda c: c.step)  # stable: log order kept
         self._pause_at = pause_at
         if split is not None:
             self.split = max(1, int(split))
+        if stream is not None:
+            self.noise_stream = int(stream)
 
     def lab_string(self) -> str:
         """This run as a lab string (any thread; hashes the data once, ~0.1 s for MNIST)."""
@@ -305,7 +313,7 @@ class Trainer:
             settings=start, changes=tuple(labstring.KnobEvent(c.step, c.name, c.new)
                                           for c in log),
             step=step, data_name=name, data_hash=data_hash, version=__version__,
-            cpu=labstring.cpu_tag(), split=self.split)
+            cpu=labstring.cpu_tag(), split=self.split, stream=self.noise_stream)
 
     @property
     def data_hash(self) -> str:
@@ -471,7 +479,8 @@ class Trainer:
             sums = np.zeros(4, np.float64)
             done, pos, finite = engine.train_chunk(
                 self.images, self.order, self.pos, n_steps, self._noise_rng, p, self.opt,
-                self.adam_t, self._hyper(), ws, sums, parts=self._parts())
+                self.adam_t, self._hyper(), ws, sums, parts=self._parts(),
+                stream=self.noise_stream, seed=s.seed, step=self.step)
             if not finite:
                 # Non-finite loss or weights: go back to the chunk's start and pause.
                 failed_at = self.step + done + 1
@@ -733,6 +742,7 @@ class Trainer:
                        "adam_t": self.adam_t,
                        "order_rng": self._order_rng.bit_generator.state,
                        "noise_rng": self._noise_rng.bit_generator.state,
+                       "noise_stream": self.noise_stream,
                        "curve": [_point_row(point) for point in self.curve]},
                 order=self.order.copy(),
                 lab_string=self._lab_string_if_possible(),
