@@ -302,7 +302,7 @@ def _counter(path: Path, state: dict, name: str, hi: int = MAX_COUNTER) -> None:
 def _state(path: Path, state, order: np.ndarray | None) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: 'state' is not a JSON object")
-    for name in ("step", "epoch_index", "adam_t"):
+    for name in ("step", "epoch_index", "adam_t", "reference_steps"):
         _counter(path, state, name)
     _counter(path, state, "pos", len(order) if order is not None else MAX_TRAIN_IMAGES)
     for name in ("order_rng", "noise_rng"):

@@ -77,6 +77,9 @@ class LabRecord:
     # Where the run's corruption came from (engine.NOISE_STREAMS): 1, the serial stream
     # of strings made before the counter stream (they hold no "r"); 2, the counter one.
     stream: int = 1
+    # The run's first updates trained on the reference path (core/reference.py) while
+    # the kernels compiled: a replay takes it for as many (0 in older strings).
+    reference: int = 0
 
     def settings_at(self, step: int) -> Settings:
         """The settings in force after every change logged at or before `step`."""
@@ -133,6 +136,7 @@ def encode(record: LabRecord) -> str:
         "n": record.step,
         "t": record.split,
         "r": record.stream,
+        "w": record.reference,
     }
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     body = _b64(zlib.compress(text.encode(), 9))
@@ -197,7 +201,11 @@ def _record(payload: Any) -> LabRecord:
     stream = payload.get("r", 1)  # strings made before the counter stream: the serial one
     if stream not in NOISE_STREAMS or isinstance(stream, bool):
         raise LabStringError(f"bad noise stream {stream!r}")
-    return LabRecord(settings, changes, step, data[0], data[1], version, cpu, split, stream)
+    reference = payload.get("w", 0)  # strings made before the reference path: none
+    if not (_count(reference) and reference <= step):
+        raise LabStringError(f"bad reference step count {reference!r}")
+    return LabRecord(settings, changes, step, data[0], data[1], version, cpu, split, stream,
+                     reference)
 
 
 def _changes(rows: Any, settings: Settings, step: int) -> tuple[KnobEvent, ...]:

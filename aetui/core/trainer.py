@@ -21,7 +21,7 @@ import numpy as np
 
 from aetui import __version__
 from aetui.config import Settings
-from aetui.core import engine, labstring, objective
+from aetui.core import engine, labstring, objective, reference
 from aetui.core.checkpoint import Checkpoint, fit_to_data, save_checkpoint
 from aetui.core.labstring import KnobEvent
 from aetui.core.model import Params, init_params, reconstruct
@@ -103,6 +103,14 @@ class Trainer:
         # Where the corruption comes from (engine.NOISE_STREAMS): new runs take the
         # counter stream; a checkpoint or a replayed string keeps its own.
         self.noise_stream = engine.STREAM_COUNTER
+        # The reference path (core/reference.py): steps before _reference_until run in
+        # numpy (a replay's recorded switch); a quick start (start_on_reference) runs
+        # there, live, until the kernels compiling in the background are ready.
+        self._reference_until = 0
+        self._reference_fixed = False
+        self._live_reference = False
+        self._compile_thread: threading.Thread | None = None
+        self._compile_error: BaseException | None = None
         if checkpoint is not None and checkpoint.lab_string:
             with contextlib.suppress(labstring.LabStringError):
                 self.split = labstring.decode(checkpoint.lab_string).split
@@ -177,6 +185,7 @@ class Trainer:
                 self._noise_rng.bit_generator.state = state["noise_rng"]
             # Checkpoints from before the counter stream continue on the serial one.
             self.noise_stream = int(state.get("noise_stream", engine.STREAM_SERIAL))
+            self._reference_until = min(int(state.get("reference_steps", 0)), self.step)
             self.history = list(ckpt.history)
             self.knob_log = [KnobChange(**entry) for entry in ckpt.knob_log]
             self.curve = [_point_from_row(row) for row in state.get("curve", [])]
@@ -286,17 +295,23 @@ class Trainer:
     # ----- replay and the lab string --------------------------------------------------
 
     def schedule(self, changes: Sequence[KnobEvent], pause_at: int | None = None, *,
-                 split: int | None = None, stream: int | None = None) -> None:
+                 split: int | None = None, stream: int | None = None,
+                 reference: int | None = None) -> None:
         """Replay: apply each change exactly when the step count reaches its step (chunks
         are cut there), pause at step `pause_at` (None: don't), split steps for
         `split` threads and corrupt from noise stream `stream` as the run did (None:
-        keep this trainer's). Call before run()."""
+        keep this trainer's), and train the first `reference` steps on the reference
+        path as the run did. Call before run()."""
         self._replay = sorted(changes, key=lambda c: c.step)  # stable: log order kept
         self._pause_at = pause_at
         if split is not None:
             self.split = max(1, int(split))
         if stream is not None:
             self.noise_stream = int(stream)
+        if reference is not None:
+            self._reference_until = max(0, int(reference))
+            self._reference_fixed = True
+            self._live_reference = False
 
     def lab_string(self) -> str:
         """This run as a lab string (any thread; hashes the data once, ~0.1 s for MNIST)."""
@@ -313,7 +328,8 @@ class Trainer:
             settings=start, changes=tuple(labstring.KnobEvent(c.step, c.name, c.new)
                                           for c in log),
             step=step, data_name=name, data_hash=data_hash, version=__version__,
-            cpu=labstring.cpu_tag(), split=self.split, stream=self.noise_stream)
+            cpu=labstring.cpu_tag(), split=self.split, stream=self.noise_stream,
+            reference=self.reference_steps)
 
     @property
     def data_hash(self) -> str:
@@ -346,30 +362,91 @@ class Trainer:
         ahead = [c.step for c in self._replay[:1]]
         if self._pause_at is not None:
             ahead.append(self._pause_at)
+        if self.step < self._reference_until:  # the recorded switch to the kernels
+            ahead.append(self._reference_until)
         return min(ahead) - self.step if ahead else None
 
     # ----- running ------------------------------------------------------------------
 
+    @property
+    def reference_steps(self) -> int:
+        """The updates this run trained on the reference path (its first ones)."""
+        return self.step if self._live_reference else self._reference_until
+
+    def start_on_reference(self) -> None:
+        """Quick start (the lab): a fresh run trains on the reference path while the
+        kernels compile in the background (warm_up returns at once), and switches to
+        them at the first step boundary after (README, "Start-up"). Call before run()."""
+        if (not self._compiled and self.step == 0 and not self._reference_fixed
+                and self.noise_stream == engine.STREAM_COUNTER):
+            self._live_reference = True
+
+    def _on_reference(self) -> bool:
+        """Whether the next update runs on the reference path; a live quick start ends
+        here, for good, once the kernels are ready (or for L-BFGS, which needs them)."""
+        if self.step < self._reference_until:
+            return True
+        if not self._live_reference:
+            return False
+        if not self._compiled and self._applied.optimizer != "lbfgs":
+            return True
+        self._live_reference = False
+        self._reference_until = self.step
+        return False
+
+    def _await_kernels(self) -> None:
+        """Block until the kernels are compiled (the background compile, or warm_up now)."""
+        if self._compiled:
+            return
+        if self._compile_thread is None:
+            self.warm_up()
+            return
+        previous = self.state
+        self.state = COMPILING
+        self._publish()
+        self._compile_thread.join()
+        if self._compile_error is not None:
+            raise self._compile_error
+        self.state = previous
+
+    def _compile_in_background(self) -> None:
+        try:
+            self._compile_kernels()
+            self._compiled = True
+        except BaseException as exc:  # raised on the trainer thread (_await_kernels)
+            self._compile_error = exc
+
     def warm_up(self) -> None:
-        """Compile (or load from numba's cache) every kernel, on tiny arrays of the real types."""
+        """Compile (or load from numba's cache) every kernel, on tiny arrays of the real
+        types; on a quick start (start_on_reference), in a background thread."""
         if self._compiled:
             return
         if self.threads is not None:
             engine.use_threads(self.threads)
+        if self._live_reference:
+            if self._compile_thread is None:
+                self._compile_thread = threading.Thread(
+                    target=self._compile_in_background, name="aetui-compile", daemon=True)
+                self._compile_thread.start()
+            return
         previous = self.state
         self.state = COMPILING
         self._publish()
+        self._compile_kernels()
+        self._compiled = True
+        self.state = previous
+
+    def _compile_kernels(self) -> None:
         # Drive tiny trainers through the very calls that training makes, so the
         # argument types (and so the compiled signatures) are the real ones.
         tiny_images = self.images[:2]
         for tied in (True, False):
             tiny = Trainer(Settings(hidden=2, tied=tied, batch=2), tiny_images, tiny_images,
                            val_count=2, display_count=1, threads=None)
+            tiny._compiled = True  # it drives the compile: nothing to wait for
             tiny._train_chunk(1, tiny._workspace(2))
             tiny._evaluate()
             tiny.snapshot()
-        self._compiled = True
-        self.state = previous
 
     def _parts(self) -> int:
         """The parts a step is split into (engine.parts_for, for the run's split)."""
@@ -436,6 +513,8 @@ class Trainer:
                     # One L-BFGS iteration is one update and one epoch (a full pass).
                     limits = [n - d for n, d in ((max_steps, steps_done),
                                                  (max_epochs, epochs_done)) if n is not None]
+                    self._on_reference()  # a quick start ends here: L-BFGS needs the kernels
+                    self._await_kernels()
                     done = self._lbfgs_session(1 if single else min(limits, default=None))
                     steps_done += done
                     epochs_done += done
@@ -469,6 +548,9 @@ class Trainer:
     def _train_chunk(self, n_steps: int, ws: engine.Workspace) -> int:
         s = self._applied
         p = self.params
+        on_reference = self._on_reference()
+        if not on_reference:
+            self._await_kernels()  # before the lock: snapshots never wait on a compile
         with self._lock:
             # What a divergence restores. Plain SGD never touches the optimizer
             # state, so copying it (2 × the weights) would only slow every chunk.
@@ -477,10 +559,15 @@ class Trainer:
             saved = (p.copy(), opt_saved, self.adam_t, self.pos,
                      self._noise_rng.bit_generator.state)
             sums = np.zeros(4, np.float64)
-            done, pos, finite = engine.train_chunk(
-                self.images, self.order, self.pos, n_steps, self._noise_rng, p, self.opt,
-                self.adam_t, self._hyper(), ws, sums, parts=self._parts(),
-                stream=self.noise_stream, seed=s.seed, step=self.step)
+            if on_reference:
+                done, pos, finite = reference.train_chunk(
+                    self.images, self.order, self.pos, n_steps, p, self.opt, self.adam_t, s,
+                    ws.batch, sums, s.seed, self.step)
+            else:
+                done, pos, finite = engine.train_chunk(
+                    self.images, self.order, self.pos, n_steps, self._noise_rng, p, self.opt,
+                    self.adam_t, self._hyper(), ws, sums, parts=self._parts(),
+                    stream=self.noise_stream, seed=s.seed, step=self.step)
             if not finite:
                 # Non-finite loss or weights: go back to the chunk's start and pause.
                 failed_at = self.step + done + 1
@@ -674,7 +761,11 @@ class Trainer:
         started = time.perf_counter()
         s = self._applied
         p = self.params  # only this (the trainer) thread writes the weights
-        recon, rho_hat = objective.clean_loss_and_rho_hat(p, self.val_x, s.loss, s.decoder)
+        if self._live_reference and not self._compiled:  # no numba call while it compiles
+            recon, rho_hat = reference.held_out(p, self.val_x, s.loss, s.decoder)
+        else:
+            recon, rho_hat = objective.clean_loss_and_rho_hat(p, self.val_x, s.loss,
+                                                              s.decoder)
         terms = LossTerms(recon, objective.l2_term(p, s.l2),
                           objective.sparsity_term(rho_hat, s.rho, s.beta))
         self.rho_hat = rho_hat.astype(np.float32)
@@ -705,10 +796,16 @@ class Trainer:
         filters = objective.normalized_filters(cols)
         clean = as_float(self.display_x)
         corrupted = np.empty_like(clean)
-        if len(clean):
+        numpy_only = self._live_reference and not self._compiled  # kernels compiling
+        if len(clean) and numpy_only:
+            corrupted[...] = reference.corrupt(s.seed, step, clean, s.noise, s.q, s.sigma)
+        elif len(clean):
             engine.corrupt(np.random.default_rng([s.seed, 3, step]), clean, s.noise, s.q,
                            s.sigma, out=corrupted)
-        recon = reconstruct(p, corrupted, s.decoder) if len(clean) else clean
+        if numpy_only:
+            recon = reference.reconstruct(p, corrupted, s.decoder) if len(clean) else clean
+        else:
+            recon = reconstruct(p, corrupted, s.decoder) if len(clean) else clean
         return Snapshot(
             step=step, epoch=epoch, state=self.state, samples_per_s=float(self.samples_per_s),
             settings=self.settings.to_dict(), train=self.last_train, val=self.last_val,
@@ -743,6 +840,7 @@ class Trainer:
                        "order_rng": self._order_rng.bit_generator.state,
                        "noise_rng": self._noise_rng.bit_generator.state,
                        "noise_stream": self.noise_stream,
+                       "reference_steps": self.reference_steps,
                        "curve": [_point_row(point) for point in self.curve]},
                 order=self.order.copy(),
                 lab_string=self._lab_string_if_possible(),
