@@ -159,3 +159,20 @@ def test_strings_without_reference_steps_have_none_and_bad_counts_are_refused():
     for bad in (6, -1, True, "3", 1.5):  # more than the string's steps, or no count
         with pytest.raises(labstring.LabStringError, match="reference"):
             labstring.decode(_payload_string(lambda p, bad=bad: p.update(w=bad)))
+
+
+def test_a_string_taken_mid_replay_counts_only_the_steps_done(data):  # noqa: F811
+    run = _trainer(data)
+    run.schedule([], reference=8)
+    run.run(max_steps=5)
+    record = labstring.decode(run.lab_string())  # 8 would be refused: more than 5 steps
+    assert (record.step, record.reference) == (5, 5)
+
+
+def test_a_reset_after_the_switch_trains_the_new_run_on_the_kernels(data, monkeypatch):  # noqa: F811
+    run = _trainer(data)
+    run.schedule([], reference=4)
+    run.run(max_steps=6)
+    run.reset()
+    run.run(max_steps=3)
+    assert run.step == 3 and run.reference_steps == 0

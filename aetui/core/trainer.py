@@ -371,7 +371,7 @@ class Trainer:
     @property
     def reference_steps(self) -> int:
         """The updates this run trained on the reference path (its first ones)."""
-        return self.step if self._live_reference else self._reference_until
+        return self.step if self._live_reference else min(self._reference_until, self.step)
 
     def start_on_reference(self) -> None:
         """Quick start (the lab): a fresh run trains on the reference path while the
@@ -749,6 +749,8 @@ class Trainer:
             self._start_fresh(fresh)
             self._filter_units = units
             self._replay, self._pause_at = [], None  # a reset ends a replay
+            if not self._live_reference:  # a new run: on the kernels from its first step
+                self._reference_until = 0
             self._paused = self._paused and self.state != DIVERGED
             self.state = PAUSED if self._paused else TRAINING
             self.message = ""
