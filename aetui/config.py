@@ -46,6 +46,9 @@ PATCH_DEFAULTS: dict[str, Any] = {
 
 # Stated upper limits (README: "Limits and safety"): checked before anything is allocated.
 MAX_BATCH = 10_000  # rows per minibatch: the workspace is ~6 × batch × 784 floats
+# --threads, $AETUI_THREADS and a lab string's split (labstring.MAX_SPLIT): one ceiling,
+# so that every run's own lab string reads back.
+MAX_THREADS = 4096
 MAX_CONFIG_BYTES = 1 << 20  # a --config file
 
 

@@ -45,7 +45,8 @@ def test_the_report_gives_each_runner_its_share_of_both_limits():
 def test_torch_loads_its_openmp_at_its_own_defaults():
     # aetui's passive waiting (engine/waiting.py) is for numba's threads, not PyTorch's.
     pytest.importorskip("torch")
-    script = ("import os; from aetui.engine import engine; from aetui.experiments import bench_defaults;"
+    script = ("import os; from aetui.engine import engine; "
+              "from aetui.experiments import bench_defaults;"
               "seen = {}; import aetui.engine.waiting as w; orig = w.library_defaults\n"
               "import contextlib\n"
               "@contextlib.contextmanager\n"

@@ -1,4 +1,4 @@
-"""samples/s is samples processed ÷ wall time while training (training/speed.py), one way."""
+"""samples/s is samples processed ÷ wall time while training (aetui/speed.py), one way."""
 
 import time
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from aetui.config import Settings
-from aetui.training.speed import SpeedMeter
+from aetui.speed import SpeedMeter
 from aetui.training.trainer import Trainer
 
 

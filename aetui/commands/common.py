@@ -187,6 +187,7 @@ def resolve_threads(value: str | int | None) -> int:
     (more than the CPUs available is allowed, and clamped by the engine)."""
     import os
 
+    from aetui.config import MAX_THREADS
     from aetui.engine.engine import available_threads
 
     option = "--threads"
@@ -201,4 +202,6 @@ def resolve_threads(value: str | int | None) -> int:
         raise ConfigError(option, f"expected a whole number of threads, got {value!r}") from None
     if count < 1:
         raise ConfigError(option, f"must be at least 1, got {count}")
+    if count > MAX_THREADS:  # the lab string's split has the same ceiling
+        raise ConfigError(option, f"must be at most {MAX_THREADS}, got {count}")
     return count

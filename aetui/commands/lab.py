@@ -122,11 +122,14 @@ def build_lab_app(settings, *, checkpoint_path=None, options=None, record=None,
             trainer.data_name = seen["dataset"].name
         if replay:  # the first trainer only: a loaded checkpoint is not replayed
             rec = replay.pop()
-            trainer.schedule(rec.changes, pause_at=rec.step, split=rec.split)
+            trainer.schedule(rec.changes, pause_at=rec.step, split=rec.split,
+                             stream=rec.stream, reference=rec.reference)
             note = string.exactness_line(rec, trainer.data_hash)
             if note:
                 app.call_from_thread(app.notify, note, title="replay", severity="warning",
                                      timeout=15)
+        # A fresh run trains in numpy while the kernels compile (README, "Start-up").
+        trainer.start_on_reference()
         return trainer
 
     app = LabApp(settings, checkpoint_path=checkpoint_path, options=options,

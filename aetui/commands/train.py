@@ -85,7 +85,8 @@ def _train(args, settings, load_path, out: Path, signals: common.EndingSignals,
     report.start_step = trainer.step  # the bar counts this run's steps, not a resumed total
     trainer.data_name = data.name
     if record is not None:
-        trainer.schedule(record.changes, split=record.split)
+        trainer.schedule(record.changes, split=record.split, stream=record.stream,
+                         reference=record.reference)
         note = string.exactness_line(record, trainer.data_hash)
         if note:
             print(f"aetui: {note}", file=sys.stderr)

@@ -44,6 +44,12 @@ OPTIMIZER_CODES = {"sgd": kernels.OPT_SGD, "momentum": kernels.OPT_MOMENTUM,
                    "adam": kernels.OPT_ADAM,
                    "lbfgs": -1}  # full batch (lbfgs.py): no minibatch kernel takes it
 
+# Where a training step's corruption comes from (train_chunk's `stream`; a lab string
+# and a checkpoint record it): 1, one numpy Generator drawn serially (runs before
+# the split corruption); 2, the counter stream keyed by (seed, step, row).
+STREAM_SERIAL, STREAM_COUNTER = kernels.STREAM_SERIAL, kernels.STREAM_COUNTER
+NOISE_STREAMS = (STREAM_SERIAL, STREAM_COUNTER)
+
 # Corrupted batches with at most this share of non-zero entries take the sparse
 # products (see kernels.SPARSE_DENSITY for the measurement behind it).
 SPARSE_DENSITY = kernels.SPARSE_DENSITY
@@ -207,7 +213,8 @@ def _check_params(W, b, c, V, tied: bool):
 def train_chunk(images: np.ndarray, order: np.ndarray, pos: int, n_steps: int,
                 rng: np.random.Generator, params, opt: dict[str, np.ndarray], adam_t: int,
                 hyper: Hyper, ws: Workspace, sums: np.ndarray, *,
-                sparse_density: float = SPARSE_DENSITY, parts: int = 1
+                sparse_density: float = SPARSE_DENSITY, parts: int = 1,
+                stream: int = STREAM_SERIAL, seed: int = 0, step: int = 0
                 ) -> tuple[int, int, bool]:
     """Up to `n_steps` minibatch updates (batch = ws.batch) over images[order[pos:]],
     each split into `parts` parts run in parallel (parts_for; the calling thread's
@@ -215,6 +222,12 @@ def train_chunk(images: np.ndarray, order: np.ndarray, pos: int, n_steps: int,
     (opt_W, opt_b, opt_c, opt_V: (2, *shape) optimizer state; opt_V (2, 1, 1) when
     tied). images: N×n uint8 (0..255, scaled by 1/255) or float32 rows (used as
     they are).
+
+    stream: where the corruption comes from (NOISE_STREAMS): STREAM_SERIAL draws from
+    `rng`, row after row, before each step (runs made before stream 2);
+    STREAM_COUNTER has each part corrupt its own rows from the stream keyed by
+    (seed, step + updates done in this chunk, row), `rng` untouched: the same X̃
+    for any split and thread count (README, "Threads").
 
     sums[0..2] accumulate the recon, l2 and sparsity terms per batch (as in
     loss_and_gradients), sums[3] the number of updates. Stops early at the end
@@ -242,9 +255,12 @@ def train_chunk(images: np.ndarray, order: np.ndarray, pos: int, n_steps: int,
     if hyper.optimizer < 0:
         raise ValueError("a full-batch optimizer takes no minibatch steps (see lbfgs.py)")
     parts = _checked_parts(parts)
+    if stream not in NOISE_STREAMS:
+        raise ValueError(f"unknown noise stream {stream!r} (one of {NOISE_STREAMS})")
     with _one_at_a_time():
         done, new_pos, finite = kernels._train_chunk(
-            images, order, int(pos), int(n_steps), batch, rng,
+            images, order, int(pos), int(n_steps), batch, rng, int(stream), _key(seed),
+            _key(step),
             W, b, c, V, opt["opt_W"], opt["opt_b"], opt["opt_c"], opt["opt_V"], int(adam_t),
             hyper.tied, hyper.noise, hyper.q, hyper.sigma, hyper.loss, hyper.decoder, hyper.l2,
             hyper.beta, hyper.rho, RHO_CLIP, hyper.optimizer, hyper.lr, float(sparse_density),
@@ -267,6 +283,41 @@ def corrupt(rng: np.random.Generator, x: np.ndarray, noise: str, q: float = 0.0,
     _check("out", out, x.shape, x.dtype)
     kernels._corrupt(rng, x, out, code, float(q), float(sigma))
     return out
+
+
+def corrupt_counter(seed: int, step: int, x: np.ndarray, noise: str, q: float = 0.0,
+                    sigma: float = 0.0, *, parts: int = 1,
+                    sparse_density: float = 0.0) -> np.ndarray:
+    """The corruption X̃ of the batch x (rows in batch order, floats in [0, 1], float32
+    or float64) that update `step` (0-based) of a run seeded `seed` trains on under
+    STREAM_COUNTER, computed in `parts` parts as training does (sparse_density:
+    through the compressed form when at most that share is non-zero, as training
+    decides). The same bits for any parts, thread count and sparse_density."""
+    code = _code(NOISE_CODES, "noise", noise)
+    x = np.ascontiguousarray(x)
+    if x.ndim != 2 or x.dtype not in (np.float32, np.float64):
+        raise ValueError("x must be a 2-D float32 or float64 array")
+    m, n = x.shape
+    out = np.empty_like(x)
+    rowptr, cols = np.empty(m + 1, np.int32), np.empty(m * n, np.int32)
+    vals = np.empty(m * n, x.dtype)
+    parts = _checked_parts(parts)
+    with _one_at_a_time():
+        compressed = kernels._corrupt_parts(
+            parts, x, out, code, float(q), float(sigma), np.uint64(_key(seed)),
+            np.uint64(_key(step)), float(sparse_density), rowptr, cols, vals,
+            np.zeros(parts, np.int64))
+    if compressed:
+        kernels._expand_rows(rowptr, cols, vals, out)
+    return out
+
+
+def _key(value: int) -> int:
+    """A seed or step as the counter stream takes it (int64, read as uint64 inside)."""
+    value = int(value)
+    if not 0 <= value < 2**63:
+        raise ValueError(f"seed and step must be in 0 … 2⁶³ − 1, got {value}")
+    return value
 
 
 def encode(W: np.ndarray, b: np.ndarray, images: np.ndarray) -> np.ndarray:

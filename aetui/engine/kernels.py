@@ -436,6 +436,188 @@ def _corrupt_batch(rng, x, xt, noise, q, sigma, sparse_density, rowptr, cols, va
     return _compress_rows(xt, limit, rowptr, cols, vals) >= 0
 
 
+# ----- the counter-based corruption stream (stream 2) ---------------------------------
+# Each row's noise is a pure function of (seed, step, row, pixel): SplitMix64's output
+# function over a Weyl sequence seeded with a key mixed from (seed, step, row). No
+# state is carried from row to row, so each part corrupts its own rows on its own
+# thread and X̃ is the same bits for any split and any thread count (README,
+# "Threads"). Stream 1 is the serial numpy Generator of older runs (_corrupt_batch).
+STREAM_SERIAL, STREAM_COUNTER = 1, 2
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2⁶⁴/φ: SplitMix64's increment
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@numba.njit(**_JIT)
+def _mix64(z):
+    """SplitMix64's finaliser: a bijection of uint64 whose output bits each depend
+    on every input bit."""
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(**_JIT)
+def _row_key(seed, step, row):
+    """The key of row `row` of update `step` (0-based) of a run seeded `seed` (uint64s)."""
+    key = _mix64(seed * _GOLDEN + _GOLDEN)
+    key = _mix64(key + step)
+    return _mix64(key + row)
+
+
+@numba.njit(**_JIT)
+def _draw(key, counter):
+    """The 64 random bits number `counter` (≥ 0) of a row's stream."""
+    return _mix64(key + (np.uint64(counter) + np.uint64(1)) * _GOLDEN)
+
+
+@numba.njit(**_JIT)
+def _unit(bits):
+    """A uniform double in [0, 1) from the top 53 of 64 random bits."""
+    return np.float64(bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@numba.njit(**_JIT)
+def _counter_rows(x, out, r0, r1, noise, q, sigma, seed, step):
+    """out[r0:r1] ← the corruption of x[r0:r1] drawn from the counter stream: masking
+    keeps pixel j when draw j's uniform is ≥ q; saltpepper sets pixel j, when its
+    uniform is < q, to its lowest bit (1 or 0); gaussian adds σ·N(0, 1), pixels
+    2t and 2t + 1 from draw t by Box–Muller (two 32-bit uniforms)."""
+    n = x.shape[1]
+    two_pi = 2.0 * np.pi
+    inv32 = 1.0 / 4294967296.0
+    for i in range(r0, r1):
+        key = _row_key(seed, step, np.uint64(i))
+        xi, oi = x[i], out[i]
+        if noise == NOISE_MASK:
+            for j in range(n):
+                oi[j] = xi[j] if _unit(_draw(key, j)) >= q else 0.0
+        elif noise == NOISE_SALTPEPPER:
+            for j in range(n):
+                bits = _draw(key, j)
+                v = xi[j]
+                if _unit(bits) < q:
+                    v = 1.0 if (bits & np.uint64(1)) else 0.0
+                oi[j] = v
+        elif noise == NOISE_GAUSSIAN:
+            for t in range((n + 1) // 2):
+                bits = _draw(key, t)
+                u1 = (np.float64(bits >> np.uint64(32)) + 0.5) * inv32  # in (0, 1)
+                u2 = np.float64(bits & np.uint64(0xFFFFFFFF)) * inv32
+                r = sigma * np.sqrt(-2.0 * np.log(u1))
+                j = 2 * t
+                oi[j] = xi[j] + r * np.cos(two_pi * u2)
+                if j + 1 < n:
+                    oi[j + 1] = xi[j + 1] + r * np.sin(two_pi * u2)
+        else:
+            for j in range(n):
+                oi[j] = xi[j]
+
+
+@numba.njit(**_JIT)
+def _counter_compressed(x, r0, r1, base, noise, q, seed, step, rowptr, cols, vals):
+    """Rows r0..r1 of masking (or no) noise from the counter stream, straight into
+    compressed form from slot `base` on (rowptr[r0:r1] absolute): only the ink is
+    drawn for (a masked zero stays zero), the same draws as _counter_rows.
+    Returns the count written."""
+    n = x.shape[1]
+    slot = base
+    for i in range(r0, r1):
+        rowptr[i] = slot
+        key = _row_key(seed, step, np.uint64(i))
+        xi = x[i]
+        for j in range(n):
+            v = xi[j]
+            if v != 0 and (noise != NOISE_MASK or _unit(_draw(key, j)) >= q):
+                cols[slot] = j
+                vals[slot] = v
+                slot += 1
+    return slot - base
+
+
+@numba.njit(**_JIT)
+def _compress_span(xt, r0, r1, base, rowptr, cols, vals):
+    """Rows r0..r1 of a dense X̃ into compressed form from slot `base` on; returns the count."""
+    n = xt.shape[1]
+    slot = base
+    for i in range(r0, r1):
+        rowptr[i] = slot
+        for j in range(n):
+            v = xt[i, j]
+            cols[slot] = j
+            vals[slot] = v
+            slot += v != 0
+    return slot - base
+
+
+@numba.njit(**_JIT)
+def _counter_part(part, parts, x, xt, noise, q, sigma, seed, step, sparse, rowptr, cols,
+                  vals, counts):
+    """One part's rows of X̃: dense into xt, and when `sparse` also (or, for masking and
+    no noise, only) compressed into its own slots (from r0·n on); counts[part] ← how many."""
+    m, n = x.shape
+    r0, r1 = _span(part, parts, m, 1)
+    if sparse and noise in (NOISE_MASK, NOISE_NONE):
+        counts[part] = _counter_compressed(x, r0, r1, r0 * n, noise, q, seed, step,
+                                           rowptr, cols, vals)
+        return
+    _counter_rows(x, xt, r0, r1, noise, q, sigma, seed, step)
+    if sparse:
+        counts[part] = _compress_span(xt, r0, r1, r0 * n, rowptr, cols, vals)
+
+
+@numba.njit(**_JIT)
+def _expand_part(part, parts, n, rowptr, cols, vals, counts, xt):
+    """One part's rows of X̃ written out dense from its own compressed slots."""
+    r0, r1 = _span(part, parts, xt.shape[0], 1)
+    for i in range(r0, r1):
+        end = rowptr[i + 1] if i + 1 < r1 else r0 * n + counts[part]
+        row = xt[i]
+        for j in range(n):
+            row[j] = 0.0
+        for p in range(rowptr[i], end):
+            row[cols[p]] = vals[p]
+
+
+@numba.njit(**_JIT_PAR)
+def _corrupt_parts(parts, x, xt, noise, q, sigma, seed, step, sparse_density, rowptr, cols,
+                   vals, counts):
+    """Training's X̃ for the clean batch x from the counter stream, each part its own
+    rows in parallel (as _corrupt_batch: compressed into rowptr/cols/vals when at
+    most `sparse_density` of its entries are non-zero, returns True; else dense in
+    xt, returns False). seed, step: uint64; counts: int64 scratch (≥ parts)."""
+    m, n = x.shape
+    sparse = sparse_density > 0.0
+    for part in numba.prange(parts):
+        _counter_part(np.int64(part), parts, x, xt, noise, q, sigma, seed, step, sparse,
+                      rowptr, cols, vals, counts)
+    if not sparse:
+        return False
+    total = 0
+    for part in range(parts):
+        total += counts[part]
+    if total <= sparse_density * m * n:
+        # The parts' slots moved together (forward: a part's slots start at or
+        # after where they go), giving _compress_rows's layout.
+        dest = 0
+        for part in range(parts):
+            r0, r1 = _span(part, parts, m, 1)
+            shift = r0 * n - dest
+            for p in range(counts[part]):
+                cols[dest + p] = cols[r0 * n + p]
+                vals[dest + p] = vals[r0 * n + p]
+            for i in range(r0, r1):
+                rowptr[i] -= shift
+            dest += counts[part]
+        rowptr[m] = dest
+        return True
+    if noise in (NOISE_MASK, NOISE_NONE):  # drawn compressed only: write it out
+        for part in numba.prange(parts):
+            _expand_part(np.int64(part), parts, n, rowptr, cols, vals, counts, xt)
+    return False
+
+
 @numba.njit(**_JIT_FMA)
 def _add_rows(out, M, rows, coefs, start, end, lo, hi):
     """out[lo:hi] ← out[lo:hi] + Σ coefs[p]·M[rows[p], lo:hi] over p in [start, end):
@@ -857,7 +1039,8 @@ def _encode_part(part, parts, xt, sparse_ws, compressed, W, b, V, tied, h, z, zp
     """Step phase 1 of one part: its units' activations and their share of HV."""
     lo, hi = _span(part, parts, W.shape[1], UNIT_BLOCK)
     _encode_rows(xt, sparse_ws, compressed, W, b, h, one, ebuf[part], bits[part], lo, hi)
-    _decode_part(h, W, V, tied, z if part == 0 else zparts[part - 1], lo, hi)
+    # zparts holds a whole batch's rows; a short last batch uses its first m only.
+    _decode_part(h, W, V, tied, z if part == 0 else zparts[part - 1][:h.shape[0]], lo, hi)
 
 
 @numba.njit(**_JIT)
@@ -1141,7 +1324,7 @@ def _all_finite(a):
 
 
 @numba.njit(**_JIT)
-def _train_chunk(images, order, pos, n_steps, batch, rng,
+def _train_chunk(images, order, pos, n_steps, batch, rng, stream, seed, step0,
                  W, b, c, V, opt_W, opt_b, opt_c, opt_V, adam_t,
                  tied, noise, q, sigma, loss, decoder, l2, beta, rho, rho_clip, optimizer, lr,
                  sparse_density, parts, x, xt, h, z, dh, gW, gb, gc, gV, rho_hat, sums):
@@ -1150,6 +1333,10 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
 
     images: N×n uint8 (0..255), converted to [0, 1] one batch at a time, or float
     rows used as they are (_pixel_scale).
+    stream: where the corruption comes from: STREAM_SERIAL, the generator `rng`
+    drawn row after row before the step; STREAM_COUNTER, each part its own rows
+    from the stream keyed by (seed, step0 + updates done, row) (_corrupt_parts;
+    seed and step0 int64, taken as uint64).
     opt_*: (2, *shape) optimizer state per parameter; adam_t: Adam's step
     count before this chunk. sparse_density: as in _forward_backward.
     x/xt/h/z/dh: (batch×·) workspace; g*: gradients.
@@ -1164,6 +1351,8 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
     stack_x, stack_h = _stack_workspace(W, tied, batch)
     sparse_ws = _sparse_workspace(W, batch)
     scratch = _part_workspace(W, parts, batch)
+    counts = np.zeros(max(parts, 1), np.int64)
+    key_seed = np.uint64(seed)
     scale = np.empty(1, W.dtype)
     scale[0] = _pixel_scale(images)  # typed like the weights: a float32 multiply
     pixel_scale = scale[0]
@@ -1187,8 +1376,13 @@ def _train_chunk(images, order, pos, n_steps, batch, rng,
             src = order[pos + i]
             for j in range(n):
                 xb[i, j] = images[src, j] * pixel_scale
-        compressed = _corrupt_batch(rng, xb, xtb, noise, q, sigma, sparse_density,
-                                    sparse_ws[0], sparse_ws[1], sparse_ws[2])
+        if stream == STREAM_COUNTER:
+            compressed = _corrupt_parts(parts, xb, xtb, noise, q, sigma, key_seed,
+                                        np.uint64(step0 + done), sparse_density,
+                                        sparse_ws[0], sparse_ws[1], sparse_ws[2], counts)
+        else:
+            compressed = _corrupt_batch(rng, xb, xtb, noise, q, sigma, sparse_density,
+                                        sparse_ws[0], sparse_ws[1], sparse_ws[2])
         recon, l2_term, sparsity = _step(
             xtb, xb, W, b, c, V, tied, loss, decoder, l2, beta, rho, rho_clip,
             hb, zb, dhb, gW, gb, gc, gV, rho_hat, stack_x, stack_h, sparse_ws,

@@ -290,12 +290,15 @@ def _counter(path: Path, state: dict, name: str, hi: int = MAX_COUNTER) -> None:
 def _state(path: Path, state, order: np.ndarray | None) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: 'state' is not a JSON object")
-    for name in ("step", "epoch_index", "adam_t"):
+    for name in ("step", "epoch_index", "adam_t", "reference_steps"):
         _counter(path, state, name)
     _counter(path, state, "pos", len(order) if order is not None else MAX_TRAIN_IMAGES)
     for name in ("order_rng", "noise_rng"):
         if name in state:
             _check_rng_state(path, name, state[name])
+    if state.get("noise_stream", 1) not in (1, 2) or isinstance(state.get("noise_stream"), bool):
+        raise CheckpointError(f"{path}: state 'noise_stream' must be 1 or 2, got "
+                              f"{_short(state['noise_stream'])}")
     curve = state.get("curve", [])
     if not isinstance(curve, list) or len(curve) > MAX_LIST_ITEMS:
         raise CheckpointError(f"{path}: state 'curve' must be a list of at most "

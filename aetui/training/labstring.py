@@ -33,7 +33,7 @@ import numpy as np
 
 from aetui import __version__
 from aetui.boundaries import bounded_json
-from aetui.config import Settings, coerce, field_names, option_name
+from aetui.config import MAX_THREADS, Settings, coerce, field_names, option_name
 from aetui.errors import AetuiError, ConfigError
 
 FORMAT = "ae1"
@@ -48,7 +48,8 @@ NOT_REPLAYABLE = ("hidden", "dataset", "limit")
 MAX_EVENTS = 10_000
 
 
-MAX_SPLIT = 4096  # more threads than any machine a step is split for
+NOISE_STREAMS = (1, 2)  # engine.NOISE_STREAMS (this module loads no numba)
+MAX_SPLIT = MAX_THREADS  # the --threads ceiling: any run's split reads back
 
 
 class LabStringError(AetuiError):
@@ -81,6 +82,12 @@ class LabRecord:
     # The threads the run's steps were split for (engine.parts_for): the split, not
     # the threads that run it, fixes the bits, so a replay splits the same way.
     split: int = 1
+    # Where the run's corruption came from (engine.NOISE_STREAMS): 1, the serial stream
+    # of strings made before the counter stream (they hold no "r"); 2, the counter one.
+    stream: int = 1
+    # The run's first updates trained on the reference path (engine/reference.py) while
+    # the kernels compiled: a replay takes it for as many (0 in older strings).
+    reference: int = 0
 
     def settings_at(self, step: int) -> Settings:
         """The settings in force after every change logged at or before `step`."""
@@ -136,6 +143,8 @@ def encode(record: LabRecord) -> str:
         "k": [[c.step, c.name, c.value] for c in record.changes],
         "n": record.step,
         "t": record.split,
+        "r": record.stream,
+        "w": record.reference,
     }
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     body = _b64(zlib.compress(text.encode(), 9))
@@ -229,7 +238,14 @@ def _record(payload: Any) -> LabRecord:
     split = payload.get("t", 1)  # strings made before steps were split: one part
     if not (_count(split) and 1 <= split <= MAX_SPLIT):
         raise LabStringError(f"bad thread split {split!r}")
-    return LabRecord(settings, changes, step, data[0], data[1], version, cpu, split)
+    stream = payload.get("r", 1)  # strings made before the counter stream: the serial one
+    if stream not in NOISE_STREAMS or isinstance(stream, bool):
+        raise LabStringError(f"bad noise stream {stream!r}")
+    reference = payload.get("w", 0)  # strings made before the reference path: none
+    if not (_count(reference) and reference <= step):
+        raise LabStringError(f"bad reference step count {reference!r}")
+    return LabRecord(settings, changes, step, data[0], data[1], version, cpu, split, stream,
+                     reference)
 
 
 def _changes(rows: Any, settings: Settings, step: int) -> tuple[KnobEvent, ...]:

@@ -24,16 +24,17 @@ from typing import Any
 import numpy as np
 
 from aetui.config import Settings
-from aetui.engine import engine, objective
+from aetui.engine import engine, objective, reference
 from aetui.engine.model import Params, init_params
 from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, NEW_WEIGHTS, RETIE
+from aetui.speed import SpeedMeter
 from aetui.training import labstring
 from aetui.training.checkpoint import MAX_COUNTER, Checkpoint
 from aetui.training.labstring import KnobEvent
 from aetui.training.lbfgs_loop import ONE, RUN, WAIT, lbfgs_session
+from aetui.training.quick_start import QuickStartMixin
 from aetui.training.session import KnobSession
 from aetui.training.snapshots import (
-    COMPILING,
     DIVERGED,
     PAUSED,
     STOPPED,
@@ -43,7 +44,6 @@ from aetui.training.snapshots import (
     LossTerms,
     Snapshot,
 )
-from aetui.training.speed import SpeedMeter
 from aetui.training.trainer_measuring import MeasuringMixin
 from aetui.training.trainer_records import CheckpointMixin, ReplayMixin
 
@@ -51,7 +51,7 @@ CHUNK_SECONDS = 0.02  # one kernel call; knobs and stop land within this
 EVAL_BUDGET = 0.03  # held-out measurements may take this share of training time
 
 
-class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
+class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin, QuickStartMixin):
     """Trains one autoencoder on `train_x` (N×n: uint8 digits, or float32 rows such as
     prepared natural-image patches), measuring on `test_x` (same dtype).
     `image_shape` is how a row is drawn (default: square when n is a square).
@@ -102,6 +102,17 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
         # The threads a step is split for: the run's own, kept on resume and replay (a
         # split runs on any number of threads and gives the same bits; README "Threads").
         self.split = max(1, int(threads or 1))
+        # Where the corruption comes from (engine.NOISE_STREAMS): new runs take the
+        # counter stream; a checkpoint or a replayed string keeps its own.
+        self.noise_stream = engine.STREAM_COUNTER
+        # The reference path (training/quick_start.py): steps before _reference_until run
+        # in numpy (a replay's recorded switch); a quick start runs there, live, until
+        # the kernels compiling in the background are ready.
+        self._reference_until = 0
+        self._reference_fixed = False
+        self._live_reference = False
+        self._compile_thread: threading.Thread | None = None
+        self._compile_error: BaseException | None = None
         if checkpoint is not None and checkpoint.lab_string:
             with contextlib.suppress(labstring.LabStringError):
                 self.split = labstring.decode(checkpoint.lab_string).split
@@ -118,7 +129,7 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
         self.state = PAUSED
         self.message = ""
         self._compiled = False
-        # Samples processed ÷ wall time while training, one way (training/speed.py): the
+        # Samples processed ÷ wall time while training, one way (aetui/speed.py): the
         # run's recent speed (status bar, progress) and the epoch's (its record).
         self.speed = SpeedMeter()
         self._epoch_speed = SpeedMeter()
@@ -240,24 +251,6 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
         self.state = TRAINING
         return RUN
 
-    def _clock(self, running: bool) -> None:
-        """Start or stop the speed meters' clocks (they count training time only)."""
-        for meter in (self.speed, self._epoch_speed):
-            meter.resume() if running else meter.pause()
-
-    @property
-    def samples_per_s(self) -> float:
-        """Recent training speed: samples ÷ wall seconds over the last ~2 s of training."""
-        return self.speed.recent()
-
-    def epoch_samples_per_s(self) -> float:
-        """This epoch's samples so far ÷ its wall seconds of training."""
-        return self._epoch_speed.overall()
-
-    def _count(self, samples: int) -> None:
-        for meter in (self.speed, self._epoch_speed):
-            meter.add(samples)
-
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
@@ -277,27 +270,6 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
             return self.params.copy()
 
     # ----- running ------------------------------------------------------------------
-
-    def warm_up(self) -> None:
-        """Compile (or load from numba's cache) every kernel, on tiny arrays of the real types."""
-        if self._compiled:
-            return
-        if self.threads is not None:
-            engine.use_threads(self.threads)
-        previous = self.state
-        self.state = COMPILING
-        self._publish()
-        # Drive tiny trainers through the very calls that training makes, so the
-        # argument types (and so the compiled signatures) are the real ones.
-        tiny_images = self.images[:2]
-        for tied in (True, False):
-            tiny = Trainer(Settings(hidden=2, tied=tied, batch=2), tiny_images, tiny_images,
-                           val_count=2, display_count=1, threads=None)
-            tiny._train_chunk(1, tiny._workspace(2))
-            tiny._evaluate()
-            tiny.snapshot()
-        self._compiled = True
-        self.state = previous
 
     def _parts(self) -> int:
         """The parts a step is split into (engine.parts_for, for the run's split)."""
@@ -365,6 +337,8 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
                     # One L-BFGS iteration is one update and one epoch (a full pass).
                     limits = [n - d for n, d in ((max_steps, steps_done),
                                                  (max_epochs, epochs_done)) if n is not None]
+                    self._on_reference()  # a quick start ends here: L-BFGS needs the kernels
+                    self._await_kernels()
                     done = self._lbfgs_session(
                         1 if single else min([*limits, MAX_COUNTER - self.step]))
                     steps_done += done
@@ -397,6 +371,9 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
     def _train_chunk(self, n_steps: int, ws: engine.Workspace) -> int:
         s = self._applied
         p = self.params
+        on_reference = self._on_reference()
+        if not on_reference:
+            self._await_kernels()  # before the lock: snapshots never wait on a compile
         with self._lock:
             # What a divergence restores. Plain SGD never touches the optimizer
             # state, so copying it (2 × the weights) would only slow every chunk.
@@ -405,9 +382,15 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
             saved = (p.copy(), opt_saved, self.adam_t, self.pos,
                      self._noise_rng.bit_generator.state)
             sums = np.zeros(4, np.float64)
-            done, pos, finite = engine.train_chunk(
-                self.images, self.order, self.pos, n_steps, self._noise_rng, p, self.opt,
-                self.adam_t, self._hyper(), ws, sums, parts=self._parts())
+            if on_reference:
+                done, pos, finite = reference.train_chunk(
+                    self.images, self.order, self.pos, n_steps, p, self.opt, self.adam_t, s,
+                    ws.batch, sums, s.seed, self.step)
+            else:
+                done, pos, finite = engine.train_chunk(
+                    self.images, self.order, self.pos, n_steps, self._noise_rng, p, self.opt,
+                    self.adam_t, self._hyper(), ws, sums, parts=self._parts(),
+                    stream=self.noise_stream, seed=s.seed, step=self.step)
             if not finite:
                 # Non-finite loss or weights: go back to the chunk's start and pause.
                 failed_at = self.step + done + 1
@@ -493,6 +476,8 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin):
             self._start_fresh(fresh)
             self._filter_units = units
             self._replay, self._pause_at = [], None  # a reset ends a replay
+            if not self._live_reference:  # a new run: on the kernels from its first step
+                self._reference_until = 0
             self._paused = self._paused and self.state != DIVERGED
             self.state = PAUSED if self._paused else TRAINING
             self.message = ""

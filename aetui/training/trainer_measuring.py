@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from aetui.data import as_float
-from aetui.engine import engine, objective
+from aetui.engine import engine, objective, reference
 from aetui.engine.model import reconstruct
 from aetui.training.snapshots import (
     LossPoint,
@@ -22,6 +22,24 @@ MAX_CURVE_POINTS = 4000  # the loss curve is halved (every other point) beyond t
 
 class MeasuringMixin:
     """Epoch ends, held-out measurements and snapshots."""
+
+    def _clock(self, running: bool) -> None:
+        """Start or stop the speed meters' clocks (they count training time only)."""
+        for meter in (self.speed, self._epoch_speed):
+            meter.resume() if running else meter.pause()
+
+    @property
+    def samples_per_s(self) -> float:
+        """Recent training speed: samples ÷ wall seconds over the last ~2 s of training."""
+        return self.speed.recent()
+
+    def epoch_samples_per_s(self) -> float:
+        """This epoch's samples so far ÷ its wall seconds of training."""
+        return self._epoch_speed.overall()
+
+    def _count(self, samples: int) -> None:
+        for meter in (self.speed, self._epoch_speed):
+            meter.add(samples)
 
     def _finish_epoch(self) -> None:
         self.epoch_index += 1
@@ -56,7 +74,10 @@ class MeasuringMixin:
         started = time.perf_counter()
         s = self._applied
         p = self.params  # only this (the trainer) thread writes the weights
-        recon, rho_hat = engine.held_out(p, self.val_x, s.loss, s.decoder)
+        if self._numpy_only():  # no numba call while the kernels compile
+            recon, rho_hat = reference.held_out(p, self.val_x, s.loss, s.decoder)
+        else:
+            recon, rho_hat = engine.held_out(p, self.val_x, s.loss, s.decoder)
         terms = LossTerms(recon, objective.l2_term(p, s.l2),
                           objective.sparsity_term(rho_hat, s.rho, s.beta))
         self.rho_hat = rho_hat.astype(np.float32)
@@ -87,10 +108,14 @@ class MeasuringMixin:
         filters = objective.normalized_filters(cols)
         clean = as_float(self.display_x)
         corrupted = np.empty_like(clean)
-        if len(clean):
+        numpy_only = self._numpy_only()
+        if len(clean) and numpy_only:
+            corrupted[...] = reference.corrupt(s.seed, step, clean, s.noise, s.q, s.sigma)
+        elif len(clean):
             engine.corrupt(np.random.default_rng([s.seed, 3, step]), clean, s.noise, s.q,
                            s.sigma, out=corrupted)
-        recon = reconstruct(p, corrupted, s.decoder) if len(clean) else clean
+        rebuild = reference.reconstruct if numpy_only else reconstruct
+        recon = rebuild(p, corrupted, s.decoder) if len(clean) else clean
         return Snapshot(
             step=step, epoch=epoch, state=self.state, samples_per_s=float(self.samples_per_s),
             settings=self.settings.to_dict(), train=self.last_train, val=self.last_val,

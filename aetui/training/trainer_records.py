@@ -11,6 +11,7 @@ from typing import Any
 
 from aetui import __version__
 from aetui.config import Settings
+from aetui.engine.engine import STREAM_SERIAL
 from aetui.errors import AetuiError, ConfigError
 from aetui.knob_table import LIVE_KNOBS
 from aetui.training import labstring
@@ -45,6 +46,8 @@ class CheckpointMixin:
                        "adam_t": self.adam_t,
                        "order_rng": self._order_rng.bit_generator.state,
                        "noise_rng": self._noise_rng.bit_generator.state,
+                       "noise_stream": self.noise_stream,
+                       "reference_steps": self.reference_steps,
                        "curve": [point_to_row(point) for point in self.curve]},
                 order=self.order.copy(),
                 lab_string=self._lab_string_if_possible(),
@@ -72,6 +75,9 @@ class CheckpointMixin:
                 self._order_rng.bit_generator.state = state["order_rng"]
             if "noise_rng" in state:
                 self._noise_rng.bit_generator.state = state["noise_rng"]
+            # Checkpoints from before the counter stream continue on the serial one.
+            self.noise_stream = int(state.get("noise_stream", STREAM_SERIAL))
+            self._reference_until = min(int(state.get("reference_steps", 0)), self.step)
             self.history = list(ckpt.history)
             self.knob_log = [KnobChange(**entry) for entry in ckpt.knob_log]
             self.curve = [point_from_row(row) for row in state.get("curve", [])]
@@ -106,14 +112,23 @@ class ReplayMixin:
     """Replay a lab string's changes, and describe the run as one."""
 
     def schedule(self, changes: Sequence[KnobEvent], pause_at: int | None = None, *,
-                 split: int | None = None) -> None:
+                 split: int | None = None, stream: int | None = None,
+                 reference: int | None = None) -> None:
         """Replay: apply each change exactly when the step count reaches its step (chunks
-        are cut there), pause at step `pause_at` (None: don't), and split steps for
-        `split` threads as the run did (None: keep this trainer's). Call before run()."""
+        are cut there), pause at step `pause_at` (None: don't), split steps for
+        `split` threads and corrupt from noise stream `stream` as the run did (None:
+        keep this trainer's), and train the first `reference` steps on the reference
+        path as the run did. Call before run()."""
         self._replay = sorted(changes, key=lambda c: c.step)  # stable: log order kept
         self._pause_at = pause_at
         if split is not None:
             self.split = max(1, int(split))
+        if stream is not None:
+            self.noise_stream = int(stream)
+        if reference is not None:
+            self._reference_until = max(0, int(reference))
+            self._reference_fixed = True
+            self._live_reference = False
 
     def lab_string(self) -> str:
         """This run as a lab string (any thread; hashes the data once, ~0.1 s for MNIST)."""
@@ -130,7 +145,8 @@ class ReplayMixin:
             settings=start, changes=tuple(labstring.KnobEvent(c.step, c.name, c.new)
                                           for c in log),
             step=step, data_name=name, data_hash=data_hash, version=__version__,
-            cpu=labstring.cpu_tag(), split=self.split)
+            cpu=labstring.cpu_tag(), split=self.split, stream=self.noise_stream,
+            reference=self.reference_steps)
 
     @property
     def data_hash(self) -> str:
@@ -163,6 +179,8 @@ class ReplayMixin:
         ahead = [c.step for c in self._replay[:1]]
         if self._pause_at is not None:
             ahead.append(self._pause_at)
+        if self.step < self._reference_until:  # the recorded switch to the kernels
+            ahead.append(self._reference_until)
         return min(ahead) - self.step if ahead else None
 
     def _lab_string_if_possible(self) -> str | None:
