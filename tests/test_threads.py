@@ -135,16 +135,17 @@ def test_held_out_measurement_and_encoder_give_the_same_bits_on_any_thread_count
 @pytest.mark.parametrize(("layer", "waits"), [("workqueue", True), ("omp", False)])
 def test_on_the_workqueue_layer_parallel_kernels_take_turns(monkeypatch, layer, waits):
     """workqueue aborts the process when two threads launch parallel kernels at once."""
+    from aetui.engine import threads
     from aetui.engine.model import init_params
 
     params = init_params(784, 8, seed=1, tied=True)
     images = np.zeros((10, 784), np.uint8)
     engine.encode(params.W, params.b, images)  # compiled before the clock starts
-    monkeypatch.setattr(engine, "_layer", layer)
+    monkeypatch.setattr(threads, "_layer", layer)
     done = threading.Event()
     worker = threading.Thread(target=lambda: (engine.encode(params.W, params.b, images),
                                               done.set()))
-    with engine._TURNS:  # another thread's kernel is running
+    with threads._TURNS:  # another thread's kernel is running
         worker.start()
         assert done.wait(1.0) is not waits
     worker.join(10)
