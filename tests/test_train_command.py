@@ -58,8 +58,18 @@ def test_corrupt_checkpoint_is_one_line_exit_2(tmp_path, capsys):
 
 
 @pytest.mark.timeout(600)
-def test_second_process_compiles_nothing(tmp_path):
-    """Kernels compiled once are loaded from numba's cache by the next process."""
+def test_second_process_compiles_nothing():
+    """Kernels compiled once are loaded from numba's cache by the next process. The first
+    process is this one: its kernels are in the test run's cache (conftest), compiled
+    here or by an earlier test, so the suite compiles them once (issue 24)."""
+    from aetui.config import Settings
+    from aetui.core import engine
+    from aetui.core.trainer import Trainer
+
+    images = (np.random.default_rng(0).random((50, 784)) < 0.2).astype(np.uint8) * 255
+    Trainer(Settings(hidden=8), images, images).run(max_steps=3)
+    trained = {k: len(k.signatures) for k in engine.kernel_dispatchers() if k.signatures}
+    assert len(trained) >= 2  # training and the held-out measurement: compiled, so on disk
     script = textwrap.dedent("""
         import json
         import numpy as np
@@ -72,12 +82,10 @@ def test_second_process_compiles_nothing(tmp_path):
         print(json.dumps({"misses": sum(sum(k.stats.cache_misses.values()) for k in kernels_used),
                           "hits": sum(sum(k.stats.cache_hits.values()) for k in kernels_used)}))
     """)
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
-    runs = []
-    for _ in range(2):
-        result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                                text=True, timeout=500)
-        assert result.returncode == 0, result.stderr
-        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
-    assert runs[0]["misses"] > 0
-    assert runs[1] == {"misses": 0, "hits": runs[0]["misses"]}
+    env = dict(os.environ, NUMBA_CACHE_DIR=os.environ["NUMBA_CACHE_DIR"])
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, timeout=500)
+    assert result.returncode == 0, result.stderr
+    second = json.loads(result.stdout.strip().splitlines()[-1])
+    assert second["misses"] == 0
+    assert second["hits"] >= len(trained)  # every kernel it used, from the cache

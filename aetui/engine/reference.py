@@ -30,7 +30,7 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 
 
 def _mix64(z: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser, elementwise on uint64 (kernels._mix64)."""
+    """SplitMix64's finaliser, elementwise on uint64 (as in the kernels)."""
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
     return z ^ (z >> np.uint64(31))
@@ -38,7 +38,7 @@ def _mix64(z: np.ndarray) -> np.ndarray:
 
 def counter_draws(seed: int, step: int, rows: int, count: int) -> np.ndarray:
     """rows × count random uint64s: draw j of row i of update `step` of a run seeded
-    `seed`, the counter stream's (kernels._row_key, kernels._draw)."""
+    `seed`, the kernels' counter stream."""
     with np.errstate(over="ignore"):
         key = _mix64(np.uint64(seed) * _GOLDEN + _GOLDEN)
         key = _mix64(key + np.uint64(step))
@@ -93,7 +93,7 @@ def _decoder_weights(params):
 def _reconstruction(o: np.ndarray, x: np.ndarray, loss: str, decoder: str
                     ) -> tuple[float, np.ndarray]:
     """(the loss summed over pixels and rows, ∂/∂o) for the decoder's input o = HV + c
-    against the clean x, as kernels._loss_rows (before dividing by m)."""
+    against the clean x, as the kernels' loss (before dividing by m)."""
     if decoder == "sigmoid" and loss == "ce":
         xhat = _sigmoid(o)
         total = float(np.sum(np.maximum(o, 0) - x * o + np.log1p(np.exp(-np.abs(o)))))
