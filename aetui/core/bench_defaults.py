@@ -72,12 +72,13 @@ class TorchReference:
 
 
 def _import_torch():
-    """torch, its OpenMP runtime loaded with the user's settings, not aetui's
-    (core/waiting.py): PyTorch at its defaults."""
-    from aetui.core.waiting import library_defaults
+    """torch, after numba's OpenMP runtime: one libgomp serves the process, and if torch
+    loaded it first numba's parts would take its spinning wait (core/waiting.py)."""
+    from aetui.core import engine
 
-    with library_defaults():
-        import torch
+    engine.threading_layer()
+    import torch
+
     return torch
 
 
@@ -197,8 +198,16 @@ def run_defaults_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
         rows.append(row)
     return {"thread_counts": list(thread_counts), "seconds": seconds, "repeats": repeats,
             "results": rows, "torch": torch_info(), "input_density": density,
+            "openmp_wait": wait_policy(),
             "flops_per_sample": {"dense": flops_per_sample(n_in, 500),
                                  "sparse": sparse_flops_per_sample(n_in, 500, density)}}
+
+
+def wait_policy() -> str:
+    """The OpenMP wait policy of this process (numba's parts, and PyTorch's threads)."""
+    from aetui.core.waiting import wait_policy as policy
+
+    return policy()
 
 
 def _label(name: str) -> str:
@@ -229,6 +238,8 @@ def format_defaults(report: dict[str, Any]) -> str:
     lines.append(f"(×: `aetui train --threads {counts[0]}` over the reference; "
                  + (f"PyTorch {report['torch']['version']} on {report['torch']['threads']} "
                     "threads" if has_torch else "PyTorch not installed") + ")")
+    lines.append(f"OpenMP wait policy: {report['openmp_wait']} (numba's parts"
+                 + (" and PyTorch's threads: one libgomp per process)" if has_torch else ")"))
     flops = report["flops_per_sample"]
     lines.append(
         f"share of the machine's limits, dense / sparse: its sgemm rate (numpy, every core, "
