@@ -42,22 +42,16 @@ def test_the_report_gives_each_runner_its_share_of_both_limits():
     assert "dense / sparse" in text and "sgemm" in text
 
 
-def test_torch_loads_its_openmp_at_its_own_defaults():
-    # aetui's passive waiting (engine/waiting.py) is for numba's threads, not PyTorch's.
+def test_numba_loads_openmp_before_torch():
+    # One libgomp per process: loaded by torch first, it would make numba's parts spin
+    # (its default wait); loaded by numba first it reads aetui's passive policy.
     pytest.importorskip("torch")
-    script = ("import os; from aetui.engine import engine; "
-              "from aetui.experiments import bench_defaults;"
-              "seen = {}; import aetui.engine.waiting as w; orig = w.library_defaults\n"
-              "import contextlib\n"
-              "@contextlib.contextmanager\n"
-              "def spy():\n"
-              "    with orig():\n"
-              "        seen['inside'] = os.environ.get('OMP_WAIT_POLICY')\n"
-              "        yield\n"
-              "w.library_defaults = spy\n"
-              "bench_defaults.torch_info()\n"
-              "print(seen.get('inside'), os.environ.get('OMP_WAIT_POLICY'))")
+    script = ("import os; from aetui.experiments import bench_defaults; "
+              "bench_defaults.torch_info(); "
+              "maps = [l.split()[-1] for l in open('/proc/self/maps') if 'libgomp' in l]; "
+              "print(os.environ.get('OMP_WAIT_POLICY'), len(set(maps)), "
+              "all('torch' not in m for m in maps))")
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                          text=True, timeout=300, check=True).stdout.split()
-    assert out[-2:] == ["None", "passive"]
+    assert out[-3:] == ["passive", "1", "True"]

@@ -14,41 +14,28 @@ to whatever can use it, so a busy neighbour costs its share of the machine, not
 a collapse. libgomp reads its settings once, when numba first loads it (the first
 parallel kernel), so this must run before that: engine.py calls it at import. A
 user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+
+One libgomp serves the whole process: PyTorch's copy has the same soname, so
+whichever loads first is the one both use, with the policy it read. If torch
+loaded first (without this policy), numba's parts would spin again: the bench
+loads numba's runtime before importing torch (bench_defaults), so both wait
+passively there, and the report says so.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 
 WAIT_ENV = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
-_set_here = False  # OMP_WAIT_POLICY is ours, not the user's
 
 
 def prefer_passive_waiting(environ=os.environ) -> bool:
     """Set OMP_WAIT_POLICY=passive unless the user set a wait policy or spin count;
     True if it was set here."""
-    global _set_here
     if any(name in environ for name in WAIT_ENV):
         return False
     environ["OMP_WAIT_POLICY"] = "passive"
-    _set_here = environ is os.environ
     return True
-
-
-@contextlib.contextmanager
-def library_defaults() -> Iterator[None]:
-    """Without aetui's wait policy while another library loads its own OpenMP runtime
-    (PyTorch bundles a libgomp of its own): the bench measures it at its defaults."""
-    if not _set_here or os.environ.get("OMP_WAIT_POLICY") != "passive":
-        yield
-        return
-    del os.environ["OMP_WAIT_POLICY"]
-    try:
-        yield
-    finally:
-        os.environ["OMP_WAIT_POLICY"] = "passive"
 
 
 def wait_policy(environ=os.environ) -> str:

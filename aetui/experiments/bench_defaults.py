@@ -72,12 +72,13 @@ class TorchReference:
 
 
 def _import_torch():
-    """torch, its OpenMP runtime loaded with the user's settings, not aetui's
-    (engine/waiting.py): PyTorch at its defaults."""
-    from aetui.engine.waiting import library_defaults
+    """torch, after numba's OpenMP runtime: one libgomp serves the process, and if torch
+    loaded it first numba's parts would take its spinning wait (engine/waiting.py)."""
+    from aetui.engine import engine
 
-    with library_defaults():
-        import torch
+    engine.threading_layer()
+    import torch
+
     return torch
 
 
@@ -122,6 +123,18 @@ class _TrainEpochs:
         if self.trainer.message and "diverg" in self.trainer.message.lower():
             raise RuntimeError(f"the engine stopped: {self.trainer.message}")
         return len(self.trainer.images) / (time.perf_counter() - started)
+
+
+def machine_sgemm(shapes) -> float:
+    """GFLOP/s of numpy's sgemm on `shapes`: the better of its default threads and one
+    thread (on a busy machine a BLAS pool's threads wait for each other and its default
+    can fall far below one thread's rate)."""
+    from aetui.engine.blas import all_blas_threads
+
+    rates = [measure_sgemm(shapes)]
+    with all_blas_threads(1):
+        rates.append(measure_sgemm(shapes))
+    return max(rates)
 
 
 def sparse_flops_per_sample(n_in: int, hidden: int, density: float) -> float:
@@ -172,7 +185,7 @@ def run_defaults_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
             run()  # warm-up: one epoch of each trainer, `seconds` of each reference
         timings = {name: Timing() for name in runners}
         names = list(runners)
-        sgemm = Timing()  # numpy's sgemm at its defaults (every core), the step's shapes
+        sgemm = Timing()  # the machine's sgemm rate on the step's shapes (machine_sgemm)
         for rep in range(repeats):
             for name in (names if rep % 2 == 0 else names[::-1]):
                 # Idle thread pools spin for a while after their last task (OpenBLAS
@@ -181,7 +194,7 @@ def run_defaults_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
                 time.sleep(SETTLE_SECONDS)
                 timings[name].runs.append(runners[name]())
             time.sleep(SETTLE_SECONDS)
-            sgemm.runs.append(measure_sgemm(gemm_shapes(batch, n_in, settings.hidden)))
+            sgemm.runs.append(machine_sgemm(gemm_shapes(batch, n_in, settings.hidden)))
             say(f"round {rep + 1}/{repeats}, batch {batch}: " + ", ".join(
                 f"{name} {t.runs[-1]:,.0f}/s" for name, t in timings.items()))
         row = {"batch": batch, **{name: t.to_dict() for name, t in timings.items()}}
@@ -197,8 +210,16 @@ def run_defaults_benchmark(train_x: np.ndarray, test_x: np.ndarray, *,
         rows.append(row)
     return {"thread_counts": list(thread_counts), "seconds": seconds, "repeats": repeats,
             "results": rows, "torch": torch_info(), "input_density": density,
+            "openmp_wait": wait_policy(),
             "flops_per_sample": {"dense": flops_per_sample(n_in, 500),
                                  "sparse": sparse_flops_per_sample(n_in, 500, density)}}
+
+
+def wait_policy() -> str:
+    """The OpenMP wait policy of this process (numba's parts, and PyTorch's threads)."""
+    from aetui.engine.waiting import wait_policy as policy
+
+    return policy()
 
 
 def _label(name: str) -> str:
@@ -229,11 +250,14 @@ def format_defaults(report: dict[str, Any]) -> str:
     lines.append(f"(×: `aetui train --threads {counts[0]}` over the reference; "
                  + (f"PyTorch {report['torch']['version']} on {report['torch']['threads']} "
                     "threads" if has_torch else "PyTorch not installed") + ")")
+    lines.append(f"OpenMP wait policy: {report['openmp_wait']} (numba's parts"
+                 + (" and PyTorch's threads: one libgomp per process)" if has_torch else ")"))
     flops = report["flops_per_sample"]
     lines.append(
-        f"share of the machine's limits, dense / sparse: its sgemm rate (numpy, every core, "
-        f"the step's shapes) over {flops['dense'] / 1e6:.2f} MFLOP/sample (five dense "
-        f"products) / {flops['sparse'] / 1e6:.2f} (X̃'s non-zero "
+        f"share of the machine's limits, dense / sparse: its sgemm rate (numpy, the better of "
+        f"its default threads and one, the step's shapes) over "
+        f"{flops['dense'] / 1e6:.2f} MFLOP/sample (five dense products) / "
+        f"{flops['sparse'] / 1e6:.2f} (X̃'s non-zero "
         f"{100 * report['input_density']:.0f}% only)")
     for r in report["results"]:
         lim = r["limits"]
