@@ -175,9 +175,12 @@ class _Reporter:
             floor = record.get("val_floor")
             above = ("" if floor is None or record["val_recon"] is None else
                      f" ({record['val_recon'] - floor:.3f} above its {floor:.2f} floor)")
+            noisy = record.get("val_recon_corrupted")
+            noisy = "" if noisy is None else f" (recon on x̃ as trained {noisy:.3f})"
             self._progress.console.print(
                 f"epoch {record['epoch']}: train {record['train_loss']:.3f} "
-                f"held-out {record['val_loss']:.3f}{above} ρ̂ {record['rho_hat_mean']:.3f} "
+                f"held-out {record['val_loss']:.3f}{above}{noisy} "
+                f"ρ̂ {record['rho_hat_mean']:.3f} "
                 f"{record['samples_per_s']:,.0f} samples/s")
 
     def diverged(self, message: str) -> None:
@@ -199,6 +202,7 @@ class _Reporter:
             "l2": None if train is None else float(train.l2),
             "sparsity": None if train is None else float(train.sparsity),
             "rho_hat_mean": float(snap.rho_hat.mean()) if snap.rho_hat.size else None,
+            "val_recon_corrupted": snap.curve[-1].val_corrupted if snap.curve else None,
             "samples_per_s": float(snap.samples_per_s),
             "seconds": round(time.perf_counter() - self._started, 3),
             "steps_run": int(snap.step) - start_step,

@@ -59,6 +59,8 @@ class LossPoint:
     val: LossTerms | None
     rho_hat_mean: float | None = None  # held-out mean ρ̂ then (None in older checkpoints)
     samples_per_s: float | None = None  # training speed then
+    # held-out recon on inputs corrupted as in training (like for like with train.recon)
+    val_corrupted: float | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from aetui import __version__
 from aetui.config import Settings
 from aetui.core import engine, labstring, objective
 from aetui.core.checkpoint import Checkpoint, fit_to_data, save_checkpoint
+from aetui.core.corrupted_loss import corrupted_held_out_loss
 from aetui.core.labstring import KnobEvent
 from aetui.core.model import Params, init_params, reconstruct
 from aetui.core.session import KnobSession
@@ -211,6 +212,7 @@ class Trainer:
         self._epoch_samples = 0
         self.last_train: LossTerms | None = None
         self.last_val: LossTerms | None = None
+        self.last_val_corrupted: float | None = None
         self.rho_hat = np.zeros(self.params.hidden, np.float32)
         self._eval_cost = 0.0
         self._last_eval = 0.0
@@ -522,6 +524,7 @@ class Trainer:
             "l2": l2,
             "sparsity": sparsity,
             "val_recon": self.last_val.recon if self.last_val else None,
+            "val_recon_corrupted": self.last_val_corrupted,
             "val_floor": self.val_floor if self._applied.loss == "ce" else None,
             "rho_hat_mean": float(self.rho_hat.mean()),
             "samples_per_s": self._epoch_samples / max(seconds, 1e-9),
@@ -668,6 +671,9 @@ class Trainer:
         recon, rho_hat = objective.clean_loss_and_rho_hat(p, self.val_x, s.loss, s.decoder)
         terms = LossTerms(recon, objective.l2_term(p, s.l2),
                           objective.sparsity_term(rho_hat, s.rho, s.beta))
+        # Like for like with the training loss: the held-out images under the run's noise.
+        self.last_val_corrupted = corrupted_held_out_loss(
+            p, self.val_x, s.noise, s.q, s.sigma, s.seed, s.loss, s.decoder)
         self.rho_hat = rho_hat.astype(np.float32)
         self.last_val = terms
         if self._sums[3] > 0:
@@ -676,7 +682,7 @@ class Trainer:
             self._sums[:] = 0
         self.curve.append(LossPoint(self.step, self.epoch, self.last_train or terms, terms,
                                     float(rho_hat.mean()) if rho_hat.size else None,
-                                    float(self.samples_per_s)))
+                                    float(self.samples_per_s), self.last_val_corrupted))
         if len(self.curve) > MAX_CURVE_POINTS:
             self.curve = self.curve[::2]
         self._eval_cost = time.perf_counter() - started
@@ -769,14 +775,16 @@ def _point_row(point: LossPoint) -> list:
     val = point.val
     return [point.step, point.epoch, point.train.recon, point.train.l2, point.train.sparsity,
             *((val.recon, val.l2, val.sparsity) if val is not None else (None, None, None)),
-            point.rho_hat_mean, point.samples_per_s]
+            point.rho_hat_mean, point.samples_per_s, point.val_corrupted]
 
 
 def _point_from_row(row: list) -> LossPoint:
-    """Rows are [step, epoch, train×3] (+ [held-out×3 or nulls] + [mean ρ̂, samples/s])."""
+    """Rows are [step, epoch, train×3] (+ [held-out×3 or nulls] + [mean ρ̂, samples/s]
+    + [held-out recon on corrupted inputs])."""
     val = LossTerms(*row[5:8]) if len(row) >= 8 and row[5] is not None else None
     extra = row[8:10] if len(row) >= 10 else (None, None)
-    return LossPoint(int(row[0]), float(row[1]), LossTerms(*row[2:5]), val, *extra)
+    corrupted = row[10] if len(row) >= 11 else None
+    return LossPoint(int(row[0]), float(row[1]), LossTerms(*row[2:5]), val, *extra, corrupted)
 
 
 def _change_dict(change: KnobChange) -> dict[str, Any]:
