@@ -86,6 +86,7 @@ class Snapshot:
     params: a copy of the weights the snapshot was taken from (model.Params), for
         the panels that run the model themselves (unit inspector, drawing); None
         where a producer has no weights to give (a stored history snapshot).
+    h_range: (2, k) least and greatest activation of each unit on the held-out subset.
     """
 
     step: int
@@ -107,6 +108,9 @@ class Snapshot:
     n_in: int = 784
     image_shape: tuple[int, int] = (28, 28)
     params: Any = None
+    # (2, k): each unit's least and greatest activation on the held-out subset, the
+    # dead/saturated rule's input (core/unit_health.py); None where not measured.
+    h_range: np.ndarray | None = None
 
     @property
     def hidden(self) -> int:

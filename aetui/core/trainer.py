@@ -21,7 +21,7 @@ import numpy as np
 
 from aetui import __version__
 from aetui.config import Settings
-from aetui.core import engine, labstring, objective
+from aetui.core import engine, labstring, objective, unit_health
 from aetui.core.checkpoint import Checkpoint, fit_to_data, save_checkpoint
 from aetui.core.corrupted_loss import corrupted_held_out_loss
 from aetui.core.labstring import KnobEvent
@@ -213,6 +213,7 @@ class Trainer:
         self.last_train: LossTerms | None = None
         self.last_val: LossTerms | None = None
         self.last_val_corrupted: float | None = None
+        self.h_range: np.ndarray | None = None
         self.rho_hat = np.zeros(self.params.hidden, np.float32)
         self._eval_cost = 0.0
         self._last_eval = 0.0
@@ -674,6 +675,7 @@ class Trainer:
         # Like for like with the training loss: the held-out images under the run's noise.
         self.last_val_corrupted = corrupted_held_out_loss(
             p, self.val_x, s.noise, s.q, s.sigma, s.seed, s.loss, s.decoder)
+        self.h_range = unit_health.activation_range(p, self.val_x)  # dead/saturated units
         self.rho_hat = rho_hat.astype(np.float32)
         self.last_val = terms
         if self._sums[3] > 0:
@@ -715,6 +717,7 @@ class Trainer:
             knob_log=knob_log, message=self.message, n_in=self.n_in,
             image_shape=self.image_shape,
             params=p,  # copied above for the reconstructions; the inspector reuses it
+            h_range=frozen_copy(self.h_range),
         )
 
     def _publish(self) -> None:
