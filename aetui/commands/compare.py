@@ -32,8 +32,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     common.add_settings_options(p)
     run_group = p.add_argument_group("comparison")
-    run_group.add_argument("--epochs", type=int, default=1, metavar="N",
-                           help="passes over the training images for every model (default: 1)")
+    run_group.add_argument("--epochs", type=int, default=None, metavar="N",
+                           help="passes over the training images for every model (default: "
+                                "1, on patches 8)")
     common.add_threads_option(run_group, "the comparison (models train at once, one "
                               "thread each)")
     run_group.add_argument("--json", action="store_true",
@@ -73,12 +74,16 @@ def _without(args: argparse.Namespace, names: tuple[str, ...]) -> argparse.Names
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.epochs < 1:
+    if args.epochs is not None and args.epochs < 1:
         raise ConfigError("--epochs", f"must be at least 1, got {args.epochs}")
     if args.units < 1:
         raise ConfigError("--units", f"must be at least 1, got {args.units}")
     field, levels = split_levels(args)
     settings, _ = common.settings_from_args(args)
+    if args.epochs is None:
+        from aetui.config import default_epochs
+
+        args.epochs = default_epochs(settings.dataset)
     args.threads = common.resolve_threads(args.threads)
     if settings.noise == "none":
         settings = settings.replace(noise="mask")

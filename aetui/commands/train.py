@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from aetui.commands import common, string
+from aetui.config import default_epochs
 from aetui.errors import ConfigError
 
 
@@ -23,8 +24,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     common.add_settings_options(p)
     run_group = p.add_argument_group("run")
     run_group.add_argument("--epochs", type=int, default=None, metavar="N",
-                           help="passes over the training images (default: 1, or no limit "
-                                "with --steps)")
+                           help="passes over the training images (default: 1, on patches 8; "
+                                "no limit with --steps)")
     run_group.add_argument("--steps", type=int, default=None, metavar="N",
                            help="stop after N minibatch updates; --steps 0 saves the initial "
                                 "weights")
@@ -74,7 +75,8 @@ def _train(args, settings, load_path, out: Path, signals: common.EndingSignals,
     steps = args.steps
     if record is not None and steps is None and args.epochs is None:
         steps = record.step  # as far as the string's run went
-    max_epochs = args.epochs if args.epochs is not None else (None if steps else 1)
+    max_epochs = args.epochs if args.epochs is not None else (
+        None if steps else default_epochs(settings.dataset))
     report = _Reporter(json_lines=args.json, total_steps=_total_steps(
         settings, len(train_x), max_epochs, steps))
     trainer = Trainer(settings, train_x, test_x, checkpoint=checkpoint,

@@ -153,7 +153,9 @@ class NoiseComparison:
         self.field = level_field(noise)
         self.levels = tuple(float(v) for v in levels)
         # Validate every level up front: a typo must not cost the first runs.
-        self.run_settings = [settings.replace(noise=noise, **{self.field: v})
+        # A compared σ is absolute: a relative one (--sigma-std) would replace it.
+        relative = {"sigma_std": None} if self.field == "sigma" else {}
+        self.run_settings = [settings.replace(noise=noise, **{self.field: v}, **relative)
                              for v in self.levels]
         self.noise = noise
         self.train_x, self.train_y, self.test_x, self.test_y = dataset

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from aetui import __version__
-from aetui.config import Settings
+from aetui.config import Settings, resolve_sigma
 from aetui.core import engine, labstring, objective, unit_health
 from aetui.core.checkpoint import Checkpoint, fit_to_data, save_checkpoint
 from aetui.core.corrupted_loss import corrupted_held_out_loss
@@ -67,7 +67,8 @@ class Trainer:
                  on_diverged: Callable[[str], None] | None = None,
                  threads: int | None = 1, knobs: KnobSession | None = None,
                  image_shape: tuple[int, int] | None = None) -> None:
-        settings = settings.validate()
+        # A relative σ (--sigma-std) becomes --sigma for these data, once, here.
+        settings = resolve_sigma(settings.validate(), train_x)
         # Knob changes arrive through this session (the lab's own, if it passes one).
         self.knobs = knobs if knobs is not None else KnobSession(settings)
         # uint8 pixels stay uint8 (the kernel scales a batch at a time); anything
