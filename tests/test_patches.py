@@ -184,7 +184,8 @@ async def test_the_lab_trains_on_patches_and_draws_them_at_their_shape():
     from aetui.tui.widgets.filters import FiltersPanel
     from aetui.tui.widgets.status import StatusBar
 
-    settings = Settings(**{**PATCH_DEFAULTS, "dataset": "patches", "patch_count": 2000,
+    settings = Settings(**{**PATCH_DEFAULTS, "dataset": "patches", "patch_size": 8,
+                           "patch_count": 2000,
                            "hidden": 16})
     app = LabApp(settings, options=LabOptions(save_on_quit=False))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -214,7 +215,8 @@ async def test_compare_screen_on_patches_shows_pca_and_the_measures():
     from aetui.data import load_dataset_for
     from aetui.tui.screens.compare import CompareScreen, GridView
 
-    settings = Settings(**{**PATCH_DEFAULTS, "dataset": "patches", "patch_count": 1000,
+    settings = Settings(**{**PATCH_DEFAULTS, "dataset": "patches", "patch_size": 8,
+                           "patch_count": 1000,
                            "hidden": 8})
     data = load_dataset_for(settings, progress=False)
 

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--epochs", f"must be at least 1, got {args.epochs}")
     if args.units < 1:
         raise ConfigError("--units", f"must be at least 1, got {args.units}")
+    swept = any(getattr(args, name, None) is not None for name in ("q", "sigma"))
     field, levels = split_levels(args)
     settings, _ = common.settings_from_args(args)
     if args.epochs is None:
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         settings.replace(**{field: level})
 
     from aetui.config import is_patches
-    from aetui.core.experiments import NoiseComparison
+    from aetui.core.experiments import NoiseComparison, patch_variants
     from aetui.data import image_layout, load_dataset_for
 
     data = load_dataset_for(settings, progress=not args.json)
@@ -99,6 +100,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"aetui: {data.note}", file=sys.stderr)
     patches = is_patches(settings.dataset)
     shape, channels = image_layout(settings)
+    # Patches with no level list: the lecture's figure, DAE vs weight decay (and PCA).
+    variants = patch_variants(settings) if (
+        patches and not swept and settings.noise == "gaussian") else None
+    if variants:
+        levels = tuple(float(v.sigma) for _, v in variants)
     if patches and args.probe:
         print("aetui: no linear probe on natural-image patches: they have no labels",
               file=sys.stderr)
@@ -119,20 +125,21 @@ def run(args: argparse.Namespace) -> int:
             settings, tuple(data), levels, epochs=args.epochs,
             probe=args.probe and data.labelled, filter_count=args.units,
             on_progress=progress.update, on_snapshot=None if args.json else on_snapshot,
-            image_shape=shape, channels=channels, edge_measures=patches,
+            image_shape=shape, channels=channels, edge_measures=patches, variants=variants,
             workers=workers, model_threads=max(1, args.threads // workers))
-        from aetui.core.experiments import level_label
-
-        comparison_labels = [level_label(comparison.noise, v) for v in levels]
+        comparison_labels = comparison.labels
         result, interrupted = common.run_interruptibly(comparison.run, comparison.stop,
                                                        "aetui-compare")
 
     if args.png and result.runs:
         from aetui.render.png import save_panels
 
-        panels = [(r.label, r.filters) for r in result.runs]
+        panels = [(_titled(r.label, r.locality, r.orientation), r.filters)
+                  for r in result.runs]
         if result.pca_filters is not None:
-            panels.insert(0, ("PCA", result.pca_filters))
+            m = result.pca_measures
+            panels.insert(0, (_titled("PCA", m["locality"], m["orientation"]),
+                              result.pca_filters))
         saved = save_panels(args.png, panels, shape, cols=10 if args.units >= 40 else None,
                             scale=max(2, round(56 / shape[0])))
         print(f"aetui: wrote {saved}", file=sys.stderr)
@@ -149,6 +156,13 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 128 + interrupted
     return 0
+
+
+def _titled(label: str, locality: float | None, orientation: float | None) -> str:
+    """A panel's title with its edge measures (patches), as in the lab's compare screen."""
+    if locality is None or orientation is None:
+        return label
+    return f"{label} · local {locality:.2f} · orient {orientation:.2f}"
 
 
 def print_table(result, data, settings, field: str) -> None:

@@ -46,6 +46,21 @@ def level_label(noise: str, level: float) -> str:
     return f"{'σ' if level_field(noise) == 'sigma' else 'q'}={level:g}"
 
 
+# The lecture's natural-image figure: the denoising AE against an AE regularised by weight
+# decay alone (no noise); λ as in the README's table (0.003).
+WEIGHT_DECAY = 0.003
+
+
+def patch_variants(settings: Settings) -> list[tuple[str, Settings]]:
+    """The models `aetui compare --dataset patches` puts beside PCA: the DAE as `settings`
+    say, and the same AE with no noise and weight decay λ = WEIGHT_DECAY instead."""
+    sigma = (f"σ={settings.sigma_std:g}×std" if settings.sigma_std is not None
+             else f"σ={settings.sigma:g}")
+    return [(f"DAE {sigma}", settings),
+            (f"weight decay λ={WEIGHT_DECAY:g}", settings.replace(noise="none",
+                                                                  l2=WEIGHT_DECAY))]
+
+
 def parse_levels(text: str, option: str = "--q") -> tuple[float, ...]:
     """Parse a comma-separated list of levels ("0,0.25,0.5"); ConfigError if bad."""
     try:
@@ -145,8 +160,8 @@ class NoiseComparison:
                  on_snapshot: Callable | None = None,
                  trainer_factory: Callable | None = None,
                  image_shape: tuple[int, int] = (28, 28), channels: int = 1,
-                 edge_measures: bool = False, workers: int = 1, model_threads: int = 1
-                 ) -> None:
+                 edge_measures: bool = False, workers: int = 1, model_threads: int = 1,
+                 variants: Sequence[tuple[str, Settings]] | None = None) -> None:
         if epochs < 1:
             raise ConfigError("--epochs", f"must be at least 1, got {epochs}")
         noise = "mask" if settings.noise == "none" else settings.noise
@@ -157,6 +172,12 @@ class NoiseComparison:
         relative = {"sigma_std": None} if self.field == "sigma" else {}
         self.run_settings = [settings.replace(noise=noise, **{self.field: v}, **relative)
                              for v in self.levels]
+        self.labels = [level_label(noise, v) for v in self.levels]
+        if variants:  # named models in place of a sweep (patches: DAE vs weight decay)
+            self.labels = [label for label, _ in variants]
+            self.run_settings = [v.validate() for _, v in variants]
+            self.levels = tuple(float(getattr(v, self.field)) if v.noise == noise else 0.0
+                                for _, v in variants)
         self.noise = noise
         self.train_x, self.train_y, self.test_x, self.test_y = dataset
         self.epochs = epochs
@@ -272,7 +293,7 @@ class NoiseComparison:
         if factory is None:
             from aetui.core.trainer import Trainer as factory
 
-        label = level_label(self.noise, getattr(settings, self.field))
+        label = self.labels[index]
         history: list[dict] = []
 
         def on_epoch(record: dict) -> None:
@@ -325,7 +346,7 @@ class NoiseComparison:
         edges = (analysis.edge_measures(all_filters, self.image_shape, self.channels)
                  if self.edge_measures else {})
         return RunResult(
-            label=label, level=float(getattr(settings, self.field)),
+            label=label, level=self.levels[index],
             settings=settings.to_dict(), epochs=len(history), steps=int(steps),
             seconds=seconds, train_loss=float(last.get("recon", last["train_loss"])),
             val_loss=analysis.reconstruction_loss(params, self.test_x, settings.loss,
