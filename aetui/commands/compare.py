@@ -201,6 +201,10 @@ def print_table(result, data, settings, field: str) -> None:
         m = result.pca_measures
         table.add_row("PCA", *[""] * (len(columns) - 3), f"{m['locality']:.3f}",
                       f"{m['orientation']:.3f}", "")
+        if result.noise_measures is not None:  # the no-structure baseline, this patch size
+            m = result.noise_measures
+            table.add_row("white noise", *[""] * (len(columns) - 3), f"{m['locality']:.3f}",
+                          f"{m['orientation']:.3f}", "")
     names = {"raw": "raw pixels", "pca": f"PCA-{settings.hidden}"}
     for key, acc in result.baselines.items():
         table.add_row(names.get(key, key), "", "", "", f"{100 * acc:.2f}%",

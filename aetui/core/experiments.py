@@ -128,12 +128,15 @@ class ComparisonResult:
     # With edge measures: the data's first PCA components and their measures.
     pca_filters: np.ndarray | None = field(default=None, repr=False)
     pca_measures: dict[str, float] | None = None
+    # With edge measures: what white-noise filters score (analysis.no_structure_baseline).
+    noise_measures: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "noise": self.noise, "level_field": self.level_field,
             "baselines": self.baselines, "runs": [r.row() for r in self.runs],
             "stopped": self.stopped, "pca_measures": self.pca_measures,
+            "noise_measures": self.noise_measures,
         }
 
 
@@ -278,15 +281,17 @@ class NoiseComparison:
             progress=self._progress_for("baseline"), which=("raw", "pca"), pca_k=k)
 
     def _finish(self, runs: list[RunResult], base: dict[str, float]) -> ComparisonResult:
-        pca_filters = pca_measures = None
+        pca_filters = pca_measures = noise_measures = None
         if self.edge_measures and runs and not self._stop.is_set():
+            noise_measures = analysis.no_structure_baseline(self.image_shape, self.channels)
             k = min(self.run_settings[0].hidden, self.train_x.shape[1])
             pca_filters = analysis.pca_components(self.train_x, k)
             pca_measures = analysis.edge_measures(pca_filters, self.image_shape, self.channels)
             pca_filters = pca_filters[: self.filter_count]
         return ComparisonResult(noise=self.noise, level_field=self.field, runs=tuple(runs),
                                 baselines=base, stopped=self._stop.is_set(),
-                                pca_filters=pca_filters, pca_measures=pca_measures)
+                                pca_filters=pca_filters, pca_measures=pca_measures,
+                                noise_measures=noise_measures)
 
     def _train_one(self, index: int, settings: Settings) -> RunResult | None:
         factory = self.trainer_factory
