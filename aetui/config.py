@@ -42,9 +42,10 @@ PATCH_DEFAULTS: dict[str, Any] = {
     "optimizer": "adam", "lr": 0.005, "batch": 100,
 }
 # Epochs of `aetui train` and `aetui compare` when --epochs is not given. Patches: the
-# units leave the noise after ~5 passes and are edges by 7 (0.48 / 0.71); 8 passes
-# over 100,000 patches take ~35 s on one free thread (README, "Natural image patches").
-PATCH_EPOCHS = 8
+# DAE's units leave the noise after ~15,000 updates and are local oriented edges by
+# ~28,000 (locality / orientation 0.48 / 0.71 after 28 passes over 100,000 patches,
+# 0.51 / 0.73 after 36: README, "Natural image patches").
+PATCH_EPOCHS = 30
 # A learning rate per optimiser that does not diverge in the first epoch, used when
 # the optimiser is chosen but the rate is not (tests/test_optimizer_defaults.py runs
 # each dataset's defaults with each). Digits: the tutorial's SGD lr 0.1; momentum 0.9

@@ -34,7 +34,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     run_group = p.add_argument_group("comparison")
     run_group.add_argument("--epochs", type=int, default=None, metavar="N",
                            help="passes over the training images for every model (default: "
-                                "1, on patches 8)")
+                                "1, on patches 30)")
     common.add_threads_option(run_group, "the comparison (models train at once, one "
                               "thread each)")
     run_group.add_argument("--json", action="store_true",

@@ -24,8 +24,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     common.add_settings_options(p)
     run_group = p.add_argument_group("run")
     run_group.add_argument("--epochs", type=int, default=None, metavar="N",
-                           help="passes over the training images (default: 1, on patches 8; "
-                                "no limit with --steps)")
+                           help="passes over the training images (default: 1, on patches "
+                                "30; no limit with --steps)")
     run_group.add_argument("--steps", type=int, default=None, metavar="N",
                            help="stop after N minibatch updates; --steps 0 saves the initial "
                                 "weights")
