@@ -86,3 +86,14 @@ def test_without_noise_the_two_held_out_losses_agree():
     trainer.run(max_epochs=1)
     assert records[-1]["val_recon_corrupted"] == pytest.approx(records[-1]["val_recon"],
                                                                rel=1e-4)
+
+
+def test_a_saved_run_keeps_its_corrupted_held_out_curve(tmp_path):
+    from aetui.core.checkpoint import load_checkpoint
+
+    x = _digits(400)
+    trainer = Trainer(Settings(hidden=8, noise="mask", q=0.4), x[:300], x[300:])
+    trainer.run(max_steps=20)
+    path = trainer.save(tmp_path / "run.npz")
+    rows = load_checkpoint(path).state["curve"]
+    assert rows[-1][10] == trainer.curve[-1].val_corrupted is not None
