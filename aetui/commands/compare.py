@@ -101,10 +101,10 @@ def run(args: argparse.Namespace) -> int:
     patches = is_patches(settings.dataset)
     shape, channels = image_layout(settings)
     # Patches with no level list: the lecture's figure, DAE vs weight decay (and PCA).
-    variants = patch_variants(settings) if (
+    variants = patch_variants(settings, data.train_x) if (
         patches and not swept and settings.noise == "gaussian") else None
     if variants:
-        levels = tuple(float(v.sigma) for _, v in variants)
+        levels = tuple(float(v.sigma) if v.noise == "gaussian" else 0.0 for _, v in variants)
     if patches and args.probe:
         print("aetui: no linear probe on natural-image patches: they have no labels",
               file=sys.stderr)

@@ -51,11 +51,17 @@ def level_label(noise: str, level: float) -> str:
 WEIGHT_DECAY = 0.003
 
 
-def patch_variants(settings: Settings) -> list[tuple[str, Settings]]:
+def patch_variants(settings: Settings, train_x: np.ndarray | None = None
+                   ) -> list[tuple[str, Settings]]:
     """The models `aetui compare --dataset patches` puts beside PCA: the DAE as `settings`
-    say, and the same AE with no noise and weight decay λ = WEIGHT_DECAY instead."""
+    say, and the same AE with no noise and weight decay λ = WEIGHT_DECAY instead. With
+    `train_x`, a relative σ is resolved for those data (so results report σ itself)."""
+    from aetui.config import resolve_sigma
+
     sigma = (f"σ={settings.sigma_std:g}×std" if settings.sigma_std is not None
              else f"σ={settings.sigma:g}")
+    if train_x is not None:
+        settings = resolve_sigma(settings, train_x)
     return [(f"DAE {sigma}", settings),
             (f"weight decay λ={WEIGHT_DECAY:g}", settings.replace(noise="none",
                                                                   l2=WEIGHT_DECAY))]
