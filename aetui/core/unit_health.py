@@ -16,8 +16,7 @@ from aetui.core.model import hidden_activations
 
 DEAD_BELOW = 0.1  # a unit whose activation stays under this on every held-out image is dead
 SATURATED_ABOVE = 0.9  # ... that stays over this on every held-out image is saturated
-RULE = (f"dead: h < {DEAD_BELOW:g} on every held-out image · "
-        f"saturated: h > {SATURATED_ABOVE:g} on every one")
+RULE = f"dead: h < {DEAD_BELOW:g}, saturated: h > {SATURATED_ABOVE:g}, on every held-out image"
 
 
 def activation_range(params, images: np.ndarray, block: int = 1000) -> np.ndarray:
