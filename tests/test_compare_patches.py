@@ -17,6 +17,9 @@ def test_compare_on_patches_puts_the_dae_beside_weight_decay_and_pca(tmp_path, c
     assert dae["label"] == "DAE σ=1.6×std" and decay["label"] == "weight decay λ=0.003"
     assert dae["level"] == pytest.approx(1.6 * 0.2, rel=1e-3)  # σ itself, in data units
     assert decay["level"] == 0.0
+    # Like for like: without noise the corrupted held-out loss is the clean one.
+    assert decay["val_loss_corrupted"] == pytest.approx(decay["val_loss"], rel=1e-4)
+    assert dae["val_loss_corrupted"] > dae["val_loss"]  # σ = 0.32 noise costs something
     for run in record["runs"]:
         assert 0 <= run["locality"] <= 1 and 0 <= run["orientation"] <= 1
     assert set(record["pca_measures"]) == {"locality", "orientation"}

@@ -110,6 +110,9 @@ class RunResult:
     # Edges vs gratings (analysis.edge_measures over all filters); None when not asked.
     locality: float | None = None
     orientation: float | None = None
+    # Held-out loss on the test images corrupted as in training (like for like with
+    # train_loss; README, "The held-out loss and the training loss").
+    val_loss_corrupted: float | None = None
 
     def row(self) -> dict[str, Any]:
         """The JSON-friendly summary (no arrays)."""
@@ -119,6 +122,7 @@ class RunResult:
             "train_loss": self.train_loss, "val_loss": self.val_loss, "probe": self.probe,
             "rho_hat_mean": self.rho_hat_mean, "smoothness": self.smoothness,
             "locality": self.locality, "orientation": self.orientation,
+            "val_loss_corrupted": self.val_loss_corrupted,
         }
 
 
@@ -367,7 +371,16 @@ class NoiseComparison:
             smoothness=analysis.filter_smoothness(all_filters, self.image_shape),
             filters=all_filters[: self.filter_count].copy(), history=tuple(history),
             locality=edges.get("locality"), orientation=edges.get("orientation"),
+            val_loss_corrupted=self._corrupted_loss(settings, params),
         )
+
+    def _corrupted_loss(self, settings: Settings, params) -> float:
+        from aetui.config import resolve_sigma
+        from aetui.core.corrupted_loss import corrupted_held_out_loss
+
+        s = resolve_sigma(settings, self.train_x)  # σ as the trainer used it
+        return corrupted_held_out_loss(params, self.test_x, s.noise, s.q, s.sigma, s.seed,
+                                       s.loss, s.decoder)
 
     def _progress_for(self, label: str) -> Callable[[str, float], None]:
         def report(stage: str, fraction: float) -> None:
