@@ -33,15 +33,29 @@ WHITENINGS = ("none", "pca", "zca")
 MAX_PATCH_SIZE = 16
 
 # What `--dataset patches` changes when the user, the config file and the
-# checkpoint leave it unset: natural-image patches are real-valued (whitened),
-# so the usual choice is the linear decoder with squared error; Gaussian noise
-# at half the data's spread, weight decay, and a sparsity pull — on whitened
-# data nothing but higher-order structure singles out a direction, and the
-# sparsity term finds it within a minute (README, "Natural image patches").
-# Applied by dataset_defaults().
+# checkpoint leave it unset: the lecture's natural-image setting (Vincent et al.,
+# JMLR 2010): 12×12 ZCA patches, 200 tied sigmoid units, linear decoder with squared
+# error, Adam lr 0.005, batch 100, Gaussian noise and nothing else (β = 0, λ = 0).
+# The paper's σ = 0.5 on whitened images of std ≈ 0.32 is 1.6× the data's spread,
+# hence σ given relative to the data (sigma_std). Within a minute most units are local
+# oriented edges (README, "Natural image patches"). Applied by dataset_defaults().
 PATCH_DEFAULTS: dict[str, Any] = {
-    "hidden": 100, "loss": "mse", "decoder": "linear", "noise": "gaussian", "sigma": 0.1,
-    "beta": 3.0, "rho": 0.05, "l2": 3e-3, "optimizer": "adam", "lr": 0.005,
+    "patch_size": 12, "hidden": 200, "loss": "mse", "decoder": "linear",
+    "noise": "gaussian", "sigma_std": 1.6, "beta": 0.0, "l2": 0.0,
+    "optimizer": "adam", "lr": 0.005, "batch": 100,
+}
+# Epochs of `aetui train` and `aetui compare` when --epochs is not given. Patches: the
+# DAE's units leave the noise after ~15,000 updates and are local oriented edges by
+# ~28,000 (locality / orientation 0.48 / 0.71 after 28 passes over 100,000 patches,
+# 0.51 / 0.73 after 36: README, "Natural image patches").
+PATCH_EPOCHS = 30
+# A learning rate per optimiser that does not diverge in the first epoch, used when
+# the optimiser is chosen but the rate is not (tests/test_optimizer_defaults.py runs
+# each dataset's defaults with each). Digits: the tutorial's SGD lr 0.1; momentum 0.9
+# multiplies the step by ~10, so a tenth of it. Patches: SGD at 0.1 diverges (step 25).
+SAFE_LR: dict[str, dict[str, float]] = {
+    "digits": {"sgd": 0.1, "momentum": 0.01, "adam": 0.001, "lbfgs": 0.1},
+    "patches": {"sgd": 0.03, "momentum": 0.003, "adam": 0.005, "lbfgs": 0.005},
 }
 
 # Stated upper limits (README: "Limits and safety"): checked before anything is allocated.
@@ -133,6 +147,11 @@ class Settings:
     )
     q: float = field(default=0.3, metadata=_meta("corruption level for mask/saltpepper, in [0, 1)"))
     sigma: float = field(default=0.5, metadata=_meta("Gaussian noise std σ, ≥ 0"))
+    sigma_std: float | None = field(
+        default=None, metadata=_meta(
+            "Gaussian σ as a multiple of the training data's standard deviation (over "
+            "all its values, about their mean), ≥ 0: sets --sigma when the data are "
+            "loaded (patches' default: 1.6, the lecture's setting)"))
     # regularizers
     rho: float = field(default=0.05, metadata=_meta("sparsity target ρ, in (0, 1)"))
     beta: float = field(default=0.0, metadata=_meta("sparsity weight β (KL penalty), ≥ 0"))
@@ -173,6 +192,8 @@ class Settings:
         _check_range(self, "rho", 0.0, 1.0, lo_open=True, hi_open=True)
         for name in ("sigma", "beta", "l2"):
             _check_range(self, name, 0.0, math.inf, lo_open=False, hi_open=True)
+        if self.sigma_std is not None:
+            _check_range(self, "sigma_std", 0.0, math.inf, lo_open=False, hi_open=True)
         _check_range(self, "lr", 0.0, math.inf, lo_open=True, hi_open=True)
         if self.optimizer == "lbfgs" and self.noise != "none":
             raise ConfigError("--optimizer", "lbfgs minimises the objective on clean inputs "
@@ -207,9 +228,53 @@ def is_patches(dataset: str) -> bool:
     return dataset == "patches" or dataset.startswith("patches:")
 
 
-def dataset_defaults(dataset: str) -> dict[str, Any]:
-    """Defaults that differ from Settings' for this dataset (PATCH_DEFAULTS for patches)."""
-    return dict(PATCH_DEFAULTS) if is_patches(str(dataset)) else {}
+def dataset_defaults(dataset: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults that differ from Settings' for this dataset (PATCH_DEFAULTS for patches),
+    adjusted to what the user `given` (names → values): an optimiser chosen without a
+    rate gets SAFE_LR's rate, and a --sigma given without --sigma-std is not
+    overridden by a relative default."""
+    kind = "patches" if is_patches(str(dataset)) else "digits"
+    defaults = dict(PATCH_DEFAULTS) if kind == "patches" else {}
+    given = given or {}
+    if "sigma" in given and "sigma_std" not in given:
+        defaults.pop("sigma_std", None)
+    optimizer = given.get("optimizer", defaults.get("optimizer", Settings.optimizer))
+    if "lr" not in given and optimizer in SAFE_LR[kind]:
+        defaults["lr"] = SAFE_LR[kind][optimizer]
+    return defaults
+
+
+def default_epochs(dataset: str) -> int:
+    """Passes over the data when --epochs is not given: 1, or PATCH_EPOCHS on patches."""
+    return PATCH_EPOCHS if is_patches(str(dataset)) else 1
+
+
+def data_std(x, block: int = 10_000) -> float:
+    """Standard deviation of all the values of the rows of x (uint8 pixels scaled by
+    1/255, floats as they are), about their overall mean: the unit of --sigma-std."""
+    import numpy as np
+
+    total = squares = 0.0
+    count = 0
+    for start in range(0, len(x), block):
+        chunk = np.asarray(x[start:start + block])
+        chunk = chunk / 255.0 if chunk.dtype == np.uint8 else chunk.astype(np.float64)
+        total += float(chunk.sum())
+        squares += float(np.square(chunk).sum())
+        count += chunk.size
+    if count == 0:
+        return 0.0
+    mean = total / count
+    return math.sqrt(max(squares / count - mean * mean, 0.0))
+
+
+def resolve_sigma(settings: Settings, train_x) -> Settings:
+    """The settings with a relative σ (sigma_std) turned into --sigma for this data:
+    σ = sigma_std × data_std(train_x); unchanged when sigma_std is not set."""
+    if settings.sigma_std is None:
+        return settings
+    return settings.replace(sigma=float(settings.sigma_std) * data_std(train_x),
+                            sigma_std=None)
 
 
 def _check_dataset(value: Any) -> None:

@@ -184,7 +184,8 @@ async def test_the_lab_trains_on_patches_and_draws_them_at_their_shape():
     from aetui.tui.widgets.filters import FiltersPanel
     from aetui.tui.widgets.status import StatusBar
 
-    settings = Settings(**{**PATCH_DEFAULTS, "dataset": "patches", "patch_count": 2000,
+    settings = Settings(**{**PATCH_DEFAULTS, "dataset": "patches", "patch_size": 8,
+                           "patch_count": 2000,
                            "hidden": 16})
     app = LabApp(settings, options=LabOptions(save_on_quit=False))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -214,7 +215,8 @@ async def test_compare_screen_on_patches_shows_pca_and_the_measures():
     from aetui.data import load_dataset_for
     from aetui.tui.screens.compare import CompareScreen, GridView
 
-    settings = Settings(**{**PATCH_DEFAULTS, "dataset": "patches", "patch_count": 1000,
+    settings = Settings(**{**PATCH_DEFAULTS, "dataset": "patches", "patch_size": 8,
+                           "patch_count": 1000,
                            "hidden": 8})
     data = load_dataset_for(settings, progress=False)
 
@@ -232,15 +234,17 @@ async def test_compare_screen_on_patches_shows_pca_and_the_measures():
 
     app = AppStandIn()
     app.compare = screen = CompareScreen.from_lab(LabStandIn())
-    assert screen.levels == (0.0, 0.1, 0.2) and screen.image_shape == (8, 8)
+    # The lecture's figure: the DAE beside the weight-decay AE (README).
+    assert screen.labels == ["DAE σ=1.6×std", "weight decay λ=0.003"]
+    assert screen.image_shape == (8, 8)
     async with app.run_test(size=(160, 50)) as pilot:
         assert await wait_for(pilot, lambda: screen.finished, timeout=120)
         await pilot.pause(0.1)
-        assert screen.error is None and sorted(screen.results) == [0, 1, 2]
+        assert screen.error is None and sorted(screen.results) == [0, 1]
         pca = screen.query_one("#filters-pca", GridView)
         assert "local" in pca.border_title and "orient" in pca.border_title
         assert pca.shape == (8, 8) and pca.images.shape[1] == 64
-        for i in range(3):
+        for i in range(2):
             title = screen.query_one(f"#filters-{i}", GridView).border_title
             assert "local" in title and "probe" not in title
 

@@ -62,10 +62,9 @@ def test_second_process_compiles_nothing():
     """Kernels compiled once are loaded from numba's cache by the next process. The first
     process is this one: its kernels are in the test run's cache (conftest), compiled
     here or by an earlier test, so the suite compiles them once (issue 24)."""
-    from aetui.core.trainer import Trainer
-
     from aetui.config import Settings
-    from aetui.core import engine
+    from aetui.engine import engine
+    from aetui.training.trainer import Trainer
 
     images = (np.random.default_rng(0).random((50, 784)) < 0.2).astype(np.uint8) * 255
     Trainer(Settings(hidden=8), images, images).run(max_steps=3)

@@ -84,7 +84,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path | None]
         if name in vars(args):
             merged[name] = getattr(args, name)
     # A dataset's own defaults (patches: linear decoder, …) sit just above Settings'.
-    merged = {**dataset_defaults(merged.get("dataset", Settings().dataset)), **merged}
+    merged = {**dataset_defaults(merged.get("dataset", Settings().dataset), merged), **merged}
     return Settings.from_dict(merged, source="--config"), load_path
 
 

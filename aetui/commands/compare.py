@@ -32,8 +32,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     common.add_settings_options(p)
     run_group = p.add_argument_group("comparison")
-    run_group.add_argument("--epochs", type=int, default=1, metavar="N",
-                           help="passes over the training images for every model (default: 1)")
+    run_group.add_argument("--epochs", type=int, default=None, metavar="N",
+                           help="passes over the training images for every model (default: "
+                                "1, on patches 30)")
     common.add_threads_option(run_group, "the comparison (models train at once, one "
                               "thread each)")
     run_group.add_argument("--json", action="store_true",
@@ -73,12 +74,17 @@ def _without(args: argparse.Namespace, names: tuple[str, ...]) -> argparse.Names
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.epochs < 1:
+    if args.epochs is not None and args.epochs < 1:
         raise ConfigError("--epochs", f"must be at least 1, got {args.epochs}")
     if args.units < 1:
         raise ConfigError("--units", f"must be at least 1, got {args.units}")
+    swept = any(getattr(args, name, None) is not None for name in ("q", "sigma"))
     field, levels = split_levels(args)
     settings, _ = common.settings_from_args(args)
+    if args.epochs is None:
+        from aetui.config import default_epochs
+
+        args.epochs = default_epochs(settings.dataset)
     args.threads = common.resolve_threads(args.threads)
     if settings.noise == "none":
         settings = settings.replace(noise="mask")
@@ -87,13 +93,18 @@ def run(args: argparse.Namespace) -> int:
 
     from aetui.config import is_patches
     from aetui.data import image_layout, load_dataset_for
-    from aetui.experiments.experiments import NoiseComparison
+    from aetui.experiments.experiments import NoiseComparison, patch_variants
 
     data = load_dataset_for(settings, progress=not args.json)
     if data.note:
         print(f"aetui: {data.note}", file=sys.stderr)
     patches = is_patches(settings.dataset)
     shape, channels = image_layout(settings)
+    # Patches with no level list: the lecture's figure, DAE vs weight decay (and PCA).
+    variants = patch_variants(settings, data.train_x) if (
+        patches and not swept and settings.noise == "gaussian") else None
+    if variants:
+        levels = tuple(float(v.sigma) if v.noise == "gaussian" else 0.0 for _, v in variants)
     if patches and args.probe:
         print("aetui: no linear probe on natural-image patches: they have no labels",
               file=sys.stderr)
@@ -114,20 +125,21 @@ def run(args: argparse.Namespace) -> int:
             settings, tuple(data), levels, epochs=args.epochs,
             probe=args.probe and data.labelled, filter_count=args.units,
             on_progress=progress.update, on_snapshot=None if args.json else on_snapshot,
-            image_shape=shape, channels=channels, edge_measures=patches,
+            image_shape=shape, channels=channels, edge_measures=patches, variants=variants,
             workers=workers, model_threads=max(1, args.threads // workers))
-        from aetui.experiments.experiments import level_label
-
-        comparison_labels = [level_label(comparison.noise, v) for v in levels]
+        comparison_labels = comparison.labels
         result, interrupted = common.run_interruptibly(comparison.run, comparison.stop,
                                                        "aetui-compare")
 
     if args.png and result.runs:
         from aetui.figures.png import save_panels
 
-        panels = [(r.label, r.filters) for r in result.runs]
+        panels = [(_titled(r.label, r.locality, r.orientation), r.filters)
+                  for r in result.runs]
         if result.pca_filters is not None:
-            panels.insert(0, ("PCA", result.pca_filters))
+            m = result.pca_measures
+            panels.insert(0, (_titled("PCA", m["locality"], m["orientation"]),
+                              result.pca_filters))
         saved = save_panels(args.png, panels, shape, cols=10 if args.units >= 40 else None,
                             scale=max(2, round(56 / shape[0])))
         print(f"aetui: wrote {saved}", file=sys.stderr)
@@ -144,6 +156,13 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 128 + interrupted
     return 0
+
+
+def _titled(label: str, locality: float | None, orientation: float | None) -> str:
+    """A panel's title with its edge measures (patches), as in the lab's compare screen."""
+    if locality is None or orientation is None:
+        return label
+    return f"{label} · local {locality:.2f} · orient {orientation:.2f}"
 
 
 def print_table(result, data, settings, field: str) -> None:
@@ -182,6 +201,10 @@ def print_table(result, data, settings, field: str) -> None:
         m = result.pca_measures
         table.add_row("PCA", *[""] * (len(columns) - 3), f"{m['locality']:.3f}",
                       f"{m['orientation']:.3f}", "")
+        if result.noise_measures is not None:  # the no-structure baseline, this patch size
+            m = result.noise_measures
+            table.add_row("white noise", *[""] * (len(columns) - 3), f"{m['locality']:.3f}",
+                          f"{m['orientation']:.3f}", "")
     names = {"raw": "raw pixels", "pca": f"PCA-{settings.hidden}"}
     for key, acc in result.baselines.items():
         table.add_row(names.get(key, key), "", "", "", f"{100 * acc:.2f}%",

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from aetui.commands import common, string
+from aetui.config import default_epochs
 from aetui.errors import ConfigError
 
 
@@ -23,8 +24,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     common.add_settings_options(p)
     run_group = p.add_argument_group("run")
     run_group.add_argument("--epochs", type=int, default=None, metavar="N",
-                           help="passes over the training images (default: 1, or no limit "
-                                "with --steps)")
+                           help="passes over the training images (default: 1, on patches "
+                                "30; no limit with --steps)")
     run_group.add_argument("--steps", type=int, default=None, metavar="N",
                            help="stop after N minibatch updates; --steps 0 saves the initial "
                                 "weights")
@@ -74,7 +75,8 @@ def _train(args, settings, load_path, out: Path, signals: common.EndingSignals,
     steps = args.steps
     if record is not None and steps is None and args.epochs is None:
         steps = record.step  # as far as the string's run went
-    max_epochs = args.epochs if args.epochs is not None else (None if steps else 1)
+    max_epochs = args.epochs if args.epochs is not None else (
+        None if steps else default_epochs(settings.dataset))
     report = _Reporter(json_lines=args.json, total_steps=_total_steps(
         settings, len(train_x), max_epochs, steps))
     trainer = Trainer(settings, train_x, test_x, checkpoint=checkpoint,
@@ -184,9 +186,12 @@ class _Reporter:
             floor = record.get("val_floor")
             above = ("" if floor is None or record["val_recon"] is None else
                      f" ({record['val_recon'] - floor:.3f} above its {floor:.2f} floor)")
+            noisy = record.get("val_recon_corrupted")
+            noisy = "" if noisy is None else f" (recon on x̃ as trained {noisy:.3f})"
             self._progress.console.print(
                 f"epoch {record['epoch']}: train {record['train_loss']:.3f} "
-                f"held-out {record['val_loss']:.3f}{above} ρ̂ {record['rho_hat_mean']:.3f} "
+                f"held-out {record['val_loss']:.3f}{above}{noisy} "
+                f"ρ̂ {record['rho_hat_mean']:.3f} "
                 f"{record['samples_per_s']:,.0f} samples/s")
 
     def diverged(self, message: str) -> None:
@@ -208,6 +213,7 @@ class _Reporter:
             "l2": None if train is None else float(train.l2),
             "sparsity": None if train is None else float(train.sparsity),
             "rho_hat_mean": float(snap.rho_hat.mean()) if snap.rho_hat.size else None,
+            "val_recon_corrupted": snap.curve[-1].val_corrupted if snap.curve else None,
             "samples_per_s": float(self.trainer.epoch_samples_per_s()),  # as epochs'
             "seconds": round(time.perf_counter() - self._started, 3),
             "steps_run": int(snap.step) - start_step,

@@ -47,6 +47,27 @@ def level_label(noise: str, level: float) -> str:
     return f"{'σ' if level_field(noise) == 'sigma' else 'q'}={level:g}"
 
 
+# The lecture's natural-image figure: the denoising AE against an AE regularised by weight
+# decay alone (no noise); λ as in the README's table (0.003).
+WEIGHT_DECAY = 0.003
+
+
+def patch_variants(settings: Settings, train_x: np.ndarray | None = None
+                   ) -> list[tuple[str, Settings]]:
+    """The models `aetui compare --dataset patches` puts beside PCA: the DAE as `settings`
+    say, and the same AE with no noise and weight decay λ = WEIGHT_DECAY instead. With
+    `train_x`, a relative σ is resolved for those data (so results report σ itself)."""
+    from aetui.config import resolve_sigma
+
+    sigma = (f"σ={settings.sigma_std:g}×std" if settings.sigma_std is not None
+             else f"σ={settings.sigma:g}")
+    if train_x is not None:
+        settings = resolve_sigma(settings, train_x)
+    return [(f"DAE {sigma}", settings),
+            (f"weight decay λ={WEIGHT_DECAY:g}", settings.replace(noise="none",
+                                                                  l2=WEIGHT_DECAY))]
+
+
 def parse_levels(text: str, option: str = "--q") -> tuple[float, ...]:
     """Parse a comma-separated list of levels ("0,0.25,0.5"); ConfigError if bad."""
     try:
@@ -90,6 +111,9 @@ class RunResult:
     # Edges vs gratings (analysis.edge_measures over all filters); None when not asked.
     locality: float | None = None
     orientation: float | None = None
+    # Held-out loss on the test images corrupted as in training (like for like with
+    # train_loss; README, "The held-out loss and the training loss").
+    val_loss_corrupted: float | None = None
 
     def row(self) -> dict[str, Any]:
         """The JSON-friendly summary (no arrays)."""
@@ -99,6 +123,7 @@ class RunResult:
             "train_loss": self.train_loss, "val_loss": self.val_loss, "probe": self.probe,
             "rho_hat_mean": self.rho_hat_mean, "smoothness": self.smoothness,
             "locality": self.locality, "orientation": self.orientation,
+            "val_loss_corrupted": self.val_loss_corrupted,
         }
 
 
@@ -114,12 +139,15 @@ class ComparisonResult:
     # With edge measures: the data's first PCA components and their measures.
     pca_filters: np.ndarray | None = field(default=None, repr=False)
     pca_measures: dict[str, float] | None = None
+    # With edge measures: what white-noise filters score (analysis.no_structure_baseline).
+    noise_measures: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "noise": self.noise, "level_field": self.level_field,
             "baselines": self.baselines, "runs": [r.row() for r in self.runs],
             "stopped": self.stopped, "pca_measures": self.pca_measures,
+            "noise_measures": self.noise_measures,
         }
 
 
@@ -146,16 +174,24 @@ class NoiseComparison:
                  on_snapshot: Callable | None = None,
                  trainer_factory: Callable | None = None,
                  image_shape: tuple[int, int] = (28, 28), channels: int = 1,
-                 edge_measures: bool = False, workers: int = 1, model_threads: int = 1
-                 ) -> None:
+                 edge_measures: bool = False, workers: int = 1, model_threads: int = 1,
+                 variants: Sequence[tuple[str, Settings]] | None = None) -> None:
         if epochs < 1:
             raise ConfigError("--epochs", f"must be at least 1, got {epochs}")
         noise = "mask" if settings.noise == "none" else settings.noise
         self.field = level_field(noise)
         self.levels = tuple(float(v) for v in levels)
         # Validate every level up front: a typo must not cost the first runs.
-        self.run_settings = [settings.replace(noise=noise, **{self.field: v})
+        # A compared σ is absolute: a relative one (--sigma-std) would replace it.
+        relative = {"sigma_std": None} if self.field == "sigma" else {}
+        self.run_settings = [settings.replace(noise=noise, **{self.field: v}, **relative)
                              for v in self.levels]
+        self.labels = [level_label(noise, v) for v in self.levels]
+        if variants:  # named models in place of a sweep (patches: DAE vs weight decay)
+            self.labels = [label for label, _ in variants]
+            self.run_settings = [v.validate() for _, v in variants]
+            self.levels = tuple(float(getattr(v, self.field)) if v.noise == noise else 0.0
+                                for _, v in variants)
         self.noise = noise
         self.train_x, self.train_y, self.test_x, self.test_y = dataset
         self.epochs = epochs
@@ -256,22 +292,24 @@ class NoiseComparison:
             progress=self._progress_for("baseline"), which=("raw", "pca"), pca_k=k)
 
     def _finish(self, runs: list[RunResult], base: dict[str, float]) -> ComparisonResult:
-        pca_filters = pca_measures = None
+        pca_filters = pca_measures = noise_measures = None
         if self.edge_measures and runs and not self._stop.is_set():
+            noise_measures = analysis.no_structure_baseline(self.image_shape, self.channels)
             k = min(self.run_settings[0].hidden, self.train_x.shape[1])
             pca_filters = analysis.pca_components(self.train_x, k)
             pca_measures = analysis.edge_measures(pca_filters, self.image_shape, self.channels)
             pca_filters = pca_filters[: self.filter_count]
         return ComparisonResult(noise=self.noise, level_field=self.field, runs=tuple(runs),
                                 baselines=base, stopped=self._stop.is_set(),
-                                pca_filters=pca_filters, pca_measures=pca_measures)
+                                pca_filters=pca_filters, pca_measures=pca_measures,
+                                noise_measures=noise_measures)
 
     def _train_one(self, index: int, settings: Settings) -> RunResult | None:
         factory = self.trainer_factory
         if factory is None:
             from aetui.training.trainer import Trainer as factory
 
-        label = level_label(self.noise, getattr(settings, self.field))
+        label = self.labels[index]
         history: list[dict] = []
 
         def on_epoch(record: dict) -> None:
@@ -324,7 +362,7 @@ class NoiseComparison:
         edges = (analysis.edge_measures(all_filters, self.image_shape, self.channels)
                  if self.edge_measures else {})
         return RunResult(
-            label=label, level=float(getattr(settings, self.field)),
+            label=label, level=self.levels[index],
             settings=settings.to_dict(), epochs=len(history), steps=int(steps),
             seconds=seconds, train_loss=float(last.get("recon", last["train_loss"])),
             val_loss=analysis.reconstruction_loss(params, self.test_x, settings.loss,
@@ -334,7 +372,16 @@ class NoiseComparison:
             smoothness=analysis.filter_smoothness(all_filters, self.image_shape),
             filters=all_filters[: self.filter_count].copy(), history=tuple(history),
             locality=edges.get("locality"), orientation=edges.get("orientation"),
+            val_loss_corrupted=self._corrupted_loss(settings, params),
         )
+
+    def _corrupted_loss(self, settings: Settings, params) -> float:
+        from aetui.config import resolve_sigma
+        from aetui.engine.corrupted_loss import corrupted_held_out_loss
+
+        s = resolve_sigma(settings, self.train_x)  # σ as the trainer used it
+        return corrupted_held_out_loss(params, self.test_x, s.noise, s.q, s.sigma, s.seed,
+                                       s.loss, s.decoder)
 
     def _progress_for(self, label: str) -> Callable[[str, float], None]:
         def report(stage: str, fraction: float) -> None:

@@ -304,14 +304,14 @@ def _state(path: Path, state, order: np.ndarray | None) -> dict[str, Any]:
         raise CheckpointError(f"{path}: state 'curve' must be a list of at most "
                               f"{MAX_LIST_ITEMS:,} rows")
     for row in curve:
-        # [step, epoch, train×3] (+ [held-out×3] (+ [mean ρ̂, samples/s])); held-out and
-        # the last two may be null.
-        if not (isinstance(row, list) and len(row) in (5, 8, 10) and _is_int(row[0])
+        # [step, epoch, train×3] (+ [held-out×3] (+ [mean ρ̂, samples/s] (+ [held-out on
+        # corrupted inputs]))); held-out and the last three may be null.
+        if not (isinstance(row, list) and len(row) in (5, 8, 10, 11) and _is_int(row[0])
                 and 0 <= row[0] <= MAX_COUNTER and all(_is_number(v) for v in row[:5])
                 and all(v is None or _is_number(v) for v in row[5:])
                 and (row[5:8] == [None] * 3 or all(_is_number(v) for v in row[5:8]))):
             raise CheckpointError(f"{path}: a loss-curve row in 'state' is not [step, epoch, "
-                                  f"3, 6 or 8 finite numbers]: {_short(row)}")
+                                  f"3, 6, 8 or 9 finite numbers]: {_short(row)}")
     return state
 
 

@@ -59,6 +59,8 @@ class LossPoint:
     val: LossTerms | None
     rho_hat_mean: float | None = None  # held-out mean ρ̂ then (None in older checkpoints)
     samples_per_s: float | None = None  # training speed then
+    # held-out recon on inputs corrupted as in training (like for like with train.recon)
+    val_corrupted: float | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Snapshot:
     params: a copy of the weights the snapshot was taken from (model.Params), for
         the panels that run the model themselves (unit inspector, drawing); None
         where a producer has no weights to give (a stored history snapshot).
+    h_range: (2, k) least and greatest activation of each unit on the held-out subset.
     """
 
     step: int
@@ -105,6 +108,9 @@ class Snapshot:
     n_in: int = 784
     image_shape: tuple[int, int] = (28, 28)
     params: Any = None
+    # (2, k): each unit's least and greatest activation on the held-out subset, the
+    # dead/saturated rule's input (core/unit_health.py); None where not measured.
+    h_range: np.ndarray | None = None
 
     @property
     def hidden(self) -> int:
@@ -118,11 +124,13 @@ def point_to_row(point: LossPoint) -> list:
     val = point.val
     return [point.step, point.epoch, point.train.recon, point.train.l2, point.train.sparsity,
             *((val.recon, val.l2, val.sparsity) if val is not None else (None, None, None)),
-            point.rho_hat_mean, point.samples_per_s]
+            point.rho_hat_mean, point.samples_per_s, point.val_corrupted]
 
 
 def point_from_row(row: list) -> LossPoint:
-    """Rows are [step, epoch, train×3] (+ [held-out×3 or nulls] + [mean ρ̂, samples/s])."""
+    """Rows are [step, epoch, train×3] (+ [held-out×3 or nulls] + [mean ρ̂, samples/s]
+    + [held-out recon on corrupted inputs])."""
     val = LossTerms(*row[5:8]) if len(row) >= 8 and row[5] is not None else None
     extra = row[8:10] if len(row) >= 10 else (None, None)
-    return LossPoint(int(row[0]), float(row[1]), LossTerms(*row[2:5]), val, *extra)
+    corrupted = row[10] if len(row) >= 11 else None
+    return LossPoint(int(row[0]), float(row[1]), LossTerms(*row[2:5]), val, *extra, corrupted)

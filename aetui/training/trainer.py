@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from aetui.config import Settings
+from aetui.config import Settings, resolve_sigma
 from aetui.engine import engine, objective, reference
 from aetui.engine.model import Params, init_params
 from aetui.knob_table import BY_NAME, FRESH_OPTIMIZER, NEW_WEIGHTS, RETIE
@@ -68,7 +68,8 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin, QuickStartMixin):
                  on_diverged: Callable[[str], None] | None = None,
                  threads: int | None = 1, knobs: KnobSession | None = None,
                  image_shape: tuple[int, int] | None = None) -> None:
-        settings = settings.validate()
+        # A relative σ (--sigma-std) becomes --sigma for these data, once, here.
+        settings = resolve_sigma(settings.validate(), train_x)
         # Knob changes arrive through this session (the lab's own, if it passes one).
         self.knobs = knobs if knobs is not None else KnobSession(settings)
         # uint8 pixels stay uint8 (the kernel scales a batch at a time); anything
@@ -185,6 +186,8 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin, QuickStartMixin):
         self._epoch_speed.reset()
         self.last_train: LossTerms | None = None
         self.last_val: LossTerms | None = None
+        self.last_val_corrupted: float | None = None
+        self.h_range: np.ndarray | None = None
         self.rho_hat = np.zeros(self.params.hidden, np.float32)
         self._eval_cost = 0.0
         self._last_eval = 0.0

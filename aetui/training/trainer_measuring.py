@@ -9,7 +9,9 @@ import numpy as np
 
 from aetui.data import as_float
 from aetui.engine import engine, objective, reference
+from aetui.engine.corrupted_loss import corrupted_held_out_loss
 from aetui.engine.model import reconstruct
+from aetui.experiments import unit_health
 from aetui.training.snapshots import (
     LossPoint,
     LossTerms,
@@ -58,6 +60,7 @@ class MeasuringMixin:
             "l2": l2,
             "sparsity": sparsity,
             "val_recon": self.last_val.recon if self.last_val else None,
+            "val_recon_corrupted": self.last_val_corrupted,
             "val_floor": self.val_floor if self._applied.loss == "ce" else None,
             "rho_hat_mean": float(self.rho_hat.mean()),
             "samples_per_s": self._epoch_speed.overall(),
@@ -80,6 +83,10 @@ class MeasuringMixin:
             recon, rho_hat = engine.held_out(p, self.val_x, s.loss, s.decoder)
         terms = LossTerms(recon, objective.l2_term(p, s.l2),
                           objective.sparsity_term(rho_hat, s.rho, s.beta))
+        # Like for like with the training loss: the held-out images under the run's noise.
+        self.last_val_corrupted = corrupted_held_out_loss(
+            p, self.val_x, s.noise, s.q, s.sigma, s.seed, s.loss, s.decoder)
+        self.h_range = unit_health.activation_range(p, self.val_x)  # dead/saturated units
         self.rho_hat = rho_hat.astype(np.float32)
         self.last_val = terms
         if self._sums[3] > 0:
@@ -88,7 +95,7 @@ class MeasuringMixin:
             self._sums[:] = 0
         self.curve.append(LossPoint(self.step, self.epoch, self.last_train or terms, terms,
                                     float(rho_hat.mean()) if rho_hat.size else None,
-                                    float(self.samples_per_s)))
+                                    float(self.samples_per_s), self.last_val_corrupted))
         if len(self.curve) > MAX_CURVE_POINTS:
             self.curve = self.curve[::2]
         self._eval_cost = time.perf_counter() - started
@@ -125,6 +132,7 @@ class MeasuringMixin:
             knob_log=knob_log, message=self.message, n_in=self.n_in,
             image_shape=self.image_shape,
             params=p,  # copied above for the reconstructions; the inspector reuses it
+            h_range=frozen_copy(self.h_range),
         )
 
     def _publish(self) -> None:

@@ -171,7 +171,7 @@ class CompareScreen(Screen):
                  probe: bool = True, mode: str | None = None, filter_count: int = 100,
                  display_count: int = 8, trainer_factory=None,
                  image_shape: tuple[int, int] = (28, 28), channels: int = 1,
-                 edge_measures: bool = False) -> None:
+                 edge_measures: bool = False, variants=None) -> None:
         super().__init__()
         from aetui.experiments.experiments import level_field, level_label
 
@@ -181,6 +181,11 @@ class CompareScreen(Screen):
         self.dataset = None if dataset is None else tuple(dataset)
         self.levels = tuple(float(v) for v in levels)
         self.labels = [level_label(noise, v) for v in self.levels]
+        # Named models instead of a sweep (patches: experiments.patch_variants).
+        self.variants = variants
+        if variants:
+            self.labels = [label for label, _ in variants]
+            self.levels = tuple(float(v.sigma) for _, v in variants)
         self.epochs = epochs
         self.probe = probe
         self.mode = mode or default_mode()
@@ -213,10 +218,17 @@ class CompareScreen(Screen):
         settings = lab.session.settings
         factory = lab.run.trainer_factory
         if is_patches(settings.dataset):
+            from aetui.config import default_epochs
+            from aetui.experiments.experiments import patch_variants
+
             shape, channels = image_layout(settings)
+            # The lecture's figure: the DAE beside the weight-decay AE (and PCA), trained
+            # as long as `aetui compare` trains them.
+            variants = patch_variants(settings) if settings.noise == "gaussian" else None
             return cls(settings, lab.run.dataset, levels=(0, 0.1, 0.2), probe=False,
                        mode=lab.options.image_mode(), image_shape=shape, channels=channels,
-                       edge_measures=True, trainer_factory=factory)
+                       edge_measures=True, trainer_factory=factory, variants=variants,
+                       epochs=default_epochs(settings.dataset) if variants else 1)
         return cls(settings, lab.run.dataset, mode=lab.options.image_mode(),
                    trainer_factory=factory)
 
@@ -259,7 +271,8 @@ class CompareScreen(Screen):
             on_run_finished=lambda i, r: self.post_message(CompareRunFinished(i, r)),
             on_progress=lambda s, f: self.post_message(CompareProgressed(s, f)),
             trainer_factory=self.trainer_factory, image_shape=self.image_shape,
-            channels=self.channels, edge_measures=self.edge_measures)
+            channels=self.channels, edge_measures=self.edge_measures,
+            variants=self.variants)
         self.run_worker(self._work, thread=True, exclusive=True, group="compare",
                         name="compare")
 

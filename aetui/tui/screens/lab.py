@@ -288,7 +288,7 @@ class LabScreen(LabInstrument, LabJobs, LabFiles, Screen[None]):
         # A stored moment is drawn against the target it had then.
         self.query_one(SparsityPanel).set_rho_hat(
             snap.rho_hat, snap.settings.get("rho", self.session.settings.rho),
-            self.trainer.val_count)
+            self.trainer.val_count, getattr(snap, "h_range", None))
 
     def on_training_diverged(self, message: TrainingDiverged) -> None:
         self.report(_diverged_text(message.message), title="diverged")

@@ -1,5 +1,6 @@
-"""The Loss panel: train and held-out reconstruction loss, and each penalty
-term as its own series, with a vertical marker wherever a knob changed."""
+"""The Loss panel: train and held-out reconstruction loss (held-out on x̃ as in
+training, and on clean x), and each penalty term as its own series, with a
+vertical marker wherever a knob changed."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from aetui.tui.widgets.plot_view import PlotView
 from aetui.tui.widgets.redraw import RedrawTimer
 
 TRANSIENT = 0.1  # the first tenth of the run is left out of the y range by default
-COLOURS = {"train recon": "cyan", "held-out recon": "orange", "λ‖W‖²": "green",
-           "β·Ω": "magenta"}
-SHORT = {"train recon": "train", "held-out recon": "held-out", "λ‖W‖²": "λ‖W‖²",
-         "β·Ω": "β·Ω"}
+# "held-out recon" feeds clean x; "held-out x̃" feeds x̃ under the run's noise, as the
+# training loss does: the like-for-like pair is train and held-out x̃ (README, "The
+# held-out loss and the training loss"). Without noise the two held-out series agree.
+COLOURS = {"train recon": "cyan", "held-out x̃": "red", "held-out recon": "orange",
+           "λ‖W‖²": "green", "β·Ω": "magenta"}
+SHORT = {"train recon": "train", "held-out x̃": "held-out x̃", "held-out recon": "clean",
+         "λ‖W‖²": "λ‖W‖²", "β·Ω": "β·Ω"}
+LEGEND = {"train recon": "train (x̃)", "held-out x̃": "held-out x̃",
+          "held-out recon": "held-out recon, clean x", "λ‖W‖²": "λ‖W‖²", "β·Ω": "β·Ω"}
 
 
 def y_range(steps: list[int], series: dict[str, list[tuple[int, float]]],
@@ -98,6 +104,8 @@ class LossPanel(RedrawTimer, PlotView):
         steps = [p.step for p in points]
         series = {
             "train recon": [p.train.recon for p in points],
+            "held-out x̃": [p.val_corrupted if p.val and p.val_corrupted != p.val.recon
+                           else None for p in points],
             "held-out recon": [p.val.recon if p.val else None for p in points],
             "λ‖W‖²": [p.train.l2 for p in points],
             "β·Ω": [p.train.sparsity for p in points],
@@ -116,7 +124,7 @@ class LossPanel(RedrawTimer, PlotView):
             drawn[label] = xy
             # The legend needs room; below 8 lines the title's numbers name the series.
             plt.plot([x for x, _ in xy], [y for _, y in xy], color=colours[label],
-                     label=label if self.size.height >= 8 else None, marker="braille")
+                     label=LEGEND[label] if self.size.height >= 8 else None, marker="braille")
         self.markers = [c.step for c in self.knob_log
                         if steps and steps[0] <= c.step <= steps[-1]][-30:]
         for step in self.markers:

@@ -1,5 +1,6 @@
 """The Sparsity panel: histogram of ρ̂ over the hidden units with the target ρ,
-dead/saturated counts, and the KL penalty curve Ω(ρ̂) for the current ρ."""
+dead/saturated counts (by each unit's activation range on the held-out images:
+core/unit_health.py), and the KL penalty curve Ω(ρ̂) for the current ρ."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from aetui.engine.objective import kl_divergence
+from aetui.experiments import unit_health
 from aetui.tui.widgets.plot_view import PlotView
 from aetui.tui.widgets.redraw import RedrawTimer
-
-DEAD, SATURATED = 0.01, 0.99
 
 
 def kl_curve(rho: float, rho_hat: np.ndarray) -> np.ndarray:
@@ -42,7 +42,9 @@ class SparsityPanel(RedrawTimer, Vertical):
         self.rho_hat: np.ndarray | None = None
         self.rho = 0.05
         self.val_count = 0
-        self.dead = self.saturated = 0
+        self.dead: int | None = None  # None: the activation range was not measured
+        self.saturated: int | None = None
+        self.h_range: np.ndarray | None = None
         self._caption = ""
         self._plotted: dict[str, tuple] = {}  # what each plot last showed
         self.border_title = "sparsity ρ̂ (held-out)"
@@ -53,8 +55,12 @@ class SparsityPanel(RedrawTimer, Vertical):
             yield PlotView(id="rho-hist")
             yield PlotView(id="kl-curve")
 
-    def set_rho_hat(self, rho_hat: np.ndarray, rho: float, val_count: int) -> None:
+    def set_rho_hat(self, rho_hat: np.ndarray, rho: float, val_count: int,
+                    h_range: np.ndarray | None = None) -> None:
+        """ρ̂ per unit, the target, the held-out count, and (2, k) each unit's least and
+        greatest held-out activation (the dead/saturated rule's input; None: unknown)."""
         self.rho_hat, self.rho, self.val_count = rho_hat, rho, val_count
+        self.h_range = h_range
         self.mark_dirty()
 
     def set_target(self, rho: float) -> None:
@@ -67,9 +73,11 @@ class SparsityPanel(RedrawTimer, Vertical):
             return "waiting for the first snapshot…"
         k = len(self.rho_hat)
         # Numbers first: on a narrow panel the tail wraps or is cut, not them.
+        dead = "–" if self.dead is None else self.dead
+        saturated = "–" if self.saturated is None else self.saturated
         return (f"target ρ {self.rho:.3g} · mean ρ̂ {float(np.mean(self.rho_hat)):.3g} · "
-                f"dead {self.dead} · saturated {self.saturated} of {k} · ρ̂ = mean "
-                f"activation on {self.val_count} held-out digits")
+                f"dead {dead} · saturated {saturated} of {k} ({unit_health.RULE}) · "
+                f"ρ̂ = mean activation on {self.val_count} held-out digits")
 
     def _tick(self) -> None:
         # Hidden (a screen covers the lab): wait. The caption's update asks for a layout
@@ -79,8 +87,8 @@ class SparsityPanel(RedrawTimer, Vertical):
 
     def redraw(self) -> None:
         if self.rho_hat is not None and len(self.rho_hat):
-            self.dead = int(np.sum(self.rho_hat < DEAD))
-            self.saturated = int(np.sum(self.rho_hat > SATURATED))
+            found = unit_health.counts(self.h_range)
+            self.dead, self.saturated = found if found is not None else (None, None)
             self._plot_histogram()
             self._plot_kl()
         caption = self.caption()
