@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,6 +119,9 @@ def screen_png(app):
             if style is not None and style.reverse:
                 fg, bg = bg, fg
             for ch in seg.text:
+                if unicodedata.combining(ch) and x:  # ρ̂, x̃: drawn over the cell before
+                    draw.text(((x - 1) * CELL_W, y * CELL_H + 2), ch, fill=fg, font=font)
+                    continue
                 box = (x * CELL_W, y * CELL_H, (x + 1) * CELL_W - 1, (y + 1) * CELL_H - 1)
                 draw.rectangle(box, fill=bg)
                 if ch == "▀":

@@ -26,6 +26,7 @@ from aetui.core.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.errors import AetuiError, ConfigError
 from aetui.knob_table import format_value, noise_label, symbol
 from aetui.tui.history import HistoryController
+from aetui.tui.layouts import apply_layout, choose_layout
 from aetui.tui.messages import PcaComputed, ProbeFinished, SnapshotReady, TrainingDiverged
 from aetui.tui.options import LabOptions
 from aetui.tui.saving import export_screen, latest_checkpoint
@@ -98,6 +99,7 @@ class LabScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._fit_layout()
         self._apply_graphics()
         self._mark_selected()
         self.set_interval(1.0, self.refresh_status)
@@ -145,7 +147,15 @@ class LabScreen(Screen[None]):
             self.maximize(self.query_one(f"#{self.selected}"), container=False)
 
     def on_resize(self) -> None:
+        self._fit_layout()
         self.app.check_size()
+
+    def _fit_layout(self) -> None:
+        """The layout for the terminal's size (aetui/tui/layouts.py), applied on change."""
+        layout = choose_layout(*self.app.size)
+        if layout != getattr(self, "lab_layout", None):
+            self.lab_layout = layout
+            apply_layout(self, layout)
 
     def on_screen_suspend(self) -> None:
         """An opaque screen (inspector, drawing) covers the lab: hide the panels. Textual
