@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 SEP = " · "
-BORDER_RESERVED = 4  # a border title leaves two corners and two blanks
+BORDER_RESERVED = 6  # a border title leaves two corners, two rules and two blanks
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,9 @@ def _cost(p: Part, form: int) -> int:
 def fit(parts: list[Part], width: int, sep: str = SEP) -> str:
     """The longest title from `parts` that is at most `width` cells: parts shrink
     (and drop, if their last form is "") least important first, the rightmost first
-    among equals; a drop counts as DROP_COST more important than a shrink. If even the shortest forms are too long, whole parts are left off
-    from the right: never a cut inside one."""
+    among equals; a drop counts as DROP_COST more important than a shrink. If even
+    the shortest forms are too long, whole parts are left off from the right: never
+    a cut inside one."""
     index = [0] * len(parts)
 
     def text() -> str:
