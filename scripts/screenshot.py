@@ -34,7 +34,6 @@ sys.path.insert(0, str(REPO))
 
 from aetui.commands import common  # noqa: E402
 
-
 # README "Layouts": one screenshot per layout, at the size that names it.
 LAYOUT_SHOTS = (("small", 80, 24), ("default", 120, 40), ("large", 160, 48))
 

@@ -40,6 +40,9 @@ async def settle(pilot, app):
     filters = app.lab.query_one(FiltersPanel)
     assert await wait_for(pilot, lambda: filters.capacity > 0 and filters.units)
     await pilot.pause(1.5)  # an image tick and a plot tick after the resize
+    # The trainer sends the units of a page that grew at its next snapshot.
+    assert await wait_for(pilot, lambda: len(filters._slots) == min(
+        filters.capacity, filters.total - filters.first))
 
 
 def check_titles(app) -> None:

@@ -55,6 +55,13 @@ class SparsityPanel(RedrawTimer, Vertical):
             yield PlotView(id="rho-hist")
             yield PlotView(id="kl-curve")
 
+    def on_resize(self) -> None:
+        # A tall, narrow panel (the large layout's plot column) stacks the two plots:
+        # side by side they would be too narrow to read.
+        width, height = self.size
+        stacked = width < 60 and height >= 24
+        self.query_one(Horizontal).styles.layout = "vertical" if stacked else "horizontal"
+
     def set_rho_hat(self, rho_hat: np.ndarray, rho: float, val_count: int) -> None:
         self.rho_hat, self.rho, self.val_count = rho_hat, rho, val_count
         self.mark_dirty()
