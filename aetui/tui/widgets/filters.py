@@ -245,10 +245,11 @@ class FiltersPanel(ImageView):
             what = [part(f"PCA components {lo + 1}–{hi} of {self.total}",
                          f"PCA {lo + 1}–{hi} of {self.total}", keep=4)]
         else:
-            what = [part("filters Wₗ/‖Wₗ‖", "filters", keep=9),
+            # The cursor's unit is kept longest: the arrows and the inspector use it.
+            what = [part("filters Wₗ/‖Wₗ‖", "filters", keep=8),
                     part(f"units {lo}–{max(hi - 1, lo)} of {self.total}",
-                         f"{lo}–{max(hi - 1, lo)} of {self.total}", "", keep=2),
-                    part(f"▸{self.cursor}", "", keep=1)]
+                         f"{lo}–{max(hi - 1, lo)} of {self.total}", "", keep=6),
+                    part(f"▸{self.cursor}", "", keep=9)]
         drawn = "pixels" if self.graphics == "pixels" else self.draw_mode
         cmap = "" if drawn == "ascii" else f"{'grey' if drawn == 'grey' else self.cmap} map"
         width = title_width(self) if self.is_mounted else 200
