@@ -55,5 +55,8 @@ def axis(lo: float, hi: float, cells: int, *, per_tick: int = 8,
     """(ticks, labels) for an axis `cells` long: one tick per `per_tick` cells at most."""
     count = max(1, min(6, cells // per_tick))
     ticks = nice_ticks(lo, hi, count, integer=integer)
+    while len(ticks) < 2 and count < 6 and hi > lo:  # a short axis still gets two ticks
+        count += 1
+        ticks = nice_ticks(lo, hi, count, integer=integer)
     step = ticks[1] - ticks[0] if len(ticks) > 1 else nice_step(hi - lo, count)
     return ticks, tick_labels(ticks, step)

@@ -150,7 +150,8 @@ class SparsityPanel(RedrawTimer, Vertical):
 
         def draw(plt) -> None:
             plt.plot(xs.tolist(), ys.tolist(), color="magenta", marker="braille")
-            plt.xticks(*axis(0, float(xs[-1]), width - 6, per_tick=8))
+            plt.xlim(0, 1)  # ticks at 0 and 1 fit; the curve stops just short of 1
+            plt.xticks(*axis(0, 1, width - 6, per_tick=8))
             plt.yticks(*axis(0, float(ys.max()), height - 3, per_tick=2))
             plt.scatter([mean], [float(kl_curve(self.rho, np.array([mean]))[0])],
                         color="orange", marker="●")
