@@ -89,9 +89,9 @@ class DigitsPanel(ImageView):
         return float(np.abs(self.images[:, :shown]).max()) or 1.0
 
     def choose_layout(self, width: int, height: int, d: int) -> tuple[str, int, int]:
-        """(orientation, pixel size, digits shown): 28 px if one digit fits, else
-        the largest size that shows MIN_DIGITS digits (or all), trying
-        kinds-as-rows first.
+        """(orientation, pixel size, digits shown): the largest size that shows
+        `min_digits` digits (one when full screen; or all), trying kinds-as-rows
+        first; if none does, the size that shows the most.
 
         rows: 4 grid rows (x, x̃, x̂, |x−x̂|), one digit per column.
         cols: each digit is a group of 4 images side by side; groups fill
@@ -100,7 +100,7 @@ class DigitsPanel(ImageView):
         sizes = pixel_sizes(self.shape)
         best = ("rows", sizes[-1], 0)
         for size in sizes:
-            # Digits: 28 px as soon as one fits; smaller sizes only for MIN_DIGITS.
+            # Largest first: the first size that shows the layout's minimum wins.
             least = 1 if self.has_class("-maximized") else self.min_digits
             want = min(least, d)
             for orient in ("rows", "cols"):
