@@ -10,7 +10,11 @@ deterministic FakeTrainer instead (no numba, for a quick layout check).
     python scripts/screenshot.py --colours 256 --out docs/lab-256.svg
     python scripts/screenshot.py --graphics pixels --out docs/lab-pixels.png
 
-`--colours 256` draws with the 256-colour maps (as in tmux without RGB).
+    python scripts/screenshot.py --layouts --colours 256      # README "Layouts"
+
+`--layouts` writes one PNG per layout (docs/lab-small.png at 80×24,
+docs/lab-default.png at 120×40, docs/lab-large.png at 160×48), each from its
+own run. `--colours 256` draws with the 256-colour maps (as in tmux without RGB).
 A .png output is the screen's cells drawn 10×20 px each; with `--graphics
 pixels` the image panels' pictures are pasted where a kitty/sixel terminal
 draws them (a headless app has no terminal to draw pixels on).
@@ -22,12 +26,16 @@ import argparse
 import asyncio
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from aetui.commands import common  # noqa: E402
+
+# README "Layouts": one screenshot per layout, at the size that names it.
+LAYOUT_SHOTS = (("small", 80, 24), ("default", 120, 40), ("large", 160, 48))
 
 
 async def shoot(args) -> Path:
@@ -118,6 +126,9 @@ def screen_png(app):
             if style is not None and style.reverse:
                 fg, bg = bg, fg
             for ch in seg.text:
+                if unicodedata.combining(ch) and x:  # ρ̂, x̃: drawn over the cell before
+                    draw.text(((x - 1) * CELL_W, y * CELL_H + 2), ch, fill=fg, font=font)
+                    continue
                 box = (x * CELL_W, y * CELL_H, (x + 1) * CELL_W - 1, (y + 1) * CELL_H - 1)
                 draw.rectangle(box, fill=bg)
                 if ch == "▀":
@@ -154,7 +165,16 @@ def main() -> int:
     parser.add_argument("--fake", action="store_true", help="use the tests' FakeTrainer")
     parser.add_argument("--keys", nargs="*", default=[],
                         help="keys to press before the shot (e.g. y for a log loss plot)")
-    asyncio.run(shoot(parser.parse_args()))
+    parser.add_argument("--layouts", action="store_true",
+                        help="one PNG per layout into docs/ (small, default, large)")
+    args = parser.parse_args()
+    if not args.layouts:
+        asyncio.run(shoot(args))
+        return 0
+    for name, width, height in LAYOUT_SHOTS:
+        args.width, args.height = width, height
+        args.out = str(REPO / "docs" / f"lab-{name}.png")
+        asyncio.run(shoot(args))
     return 0
 
 

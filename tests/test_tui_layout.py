@@ -44,7 +44,7 @@ def assert_layout(app, width, height, *, min_filters, min_digits):
 
 
 @pytest.mark.parametrize(("size", "min_filters", "min_digits"),
-                         [((80, 24), 6, 1), ((120, 40), 8, 3), ((160, 50), 8, 4)])
+                         [((80, 24), 6, 1), ((120, 40), 16, 2), ((160, 50), 24, 1)])
 async def test_layout_sizes(size, min_filters, min_digits):
     app = make_lab_app()
     async with app.run_test(size=size) as pilot:

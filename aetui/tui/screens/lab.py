@@ -27,6 +27,7 @@ from aetui.training.history import MB
 from aetui.training.run import LabRun
 from aetui.training.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.tui.history import HistoryController
+from aetui.tui.layouts import apply_layout, choose_layout
 from aetui.tui.messages import (
     DatasetLoaded,
     PostedEvents,
@@ -110,6 +111,7 @@ class LabScreen(LabInstrument, LabJobs, LabFiles, Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._fit_layout()
         self._apply_graphics()
         self._mark_selected()
         self.set_interval(1.0, self.refresh_status)
@@ -204,7 +206,15 @@ class LabScreen(LabInstrument, LabJobs, LabFiles, Screen[None]):
             self.maximize(self.query_one(f"#{self.selected}"), container=False)
 
     def on_resize(self) -> None:
+        self._fit_layout()
         self.app.check_size()
+
+    def _fit_layout(self) -> None:
+        """The layout for the terminal's size (aetui/tui/layouts.py), applied on change."""
+        layout = choose_layout(*self.app.size)
+        if layout != getattr(self, "lab_layout", None):
+            self.lab_layout = layout
+            apply_layout(self, layout)
 
     def on_screen_suspend(self) -> None:
         """An opaque screen (inspector, drawing) covers the lab: hide the panels. Textual

@@ -8,15 +8,16 @@ from rich.segment import Segment
 
 from aetui.render import grid_geometry, render_grid
 from aetui.render.pixels import grid_capacity, grid_rgb
-from aetui.tui.widgets.filters import resolution_note
+from aetui.tui.widgets.filters import resolution_forms
 from aetui.tui.widgets.image_view import ImageView, pixel_sizes
+from aetui.tui.widgets.titles import fit, part, title_width
 
 KINDS = ("x", "x̃", "x̂", "|x−x̂|")
 GROUP_GAP = 3  # columns between one digit's four images and the next digit's
-# Full resolution whenever one digit fits: smaller pictures average the
-# corruption away (x̃ would look like x), so one sharp digit beats four
-# smudges. When none fits at 28 px, the largest size that shows MIN_DIGITS.
-MIN_DIGITS = 4
+# The largest size that shows `min_digits` digits (the layout sets it; full
+# screen: one): smaller pictures average the corruption away (x̃ would look
+# like x), so a few sharp digits beat many smudges.
+MIN_DIGITS = 1
 
 
 class DigitsPanel(ImageView):
@@ -34,6 +35,7 @@ class DigitsPanel(ImageView):
         self.signed = False
         self.noise_label = ""
         self.layout_used = ("rows", 0, 0)
+        self.min_digits = MIN_DIGITS  # the layout's target
         self.set_titles(title="digits")
 
     def set_digits(self, clean: np.ndarray, corrupted: np.ndarray, recon: np.ndarray,
@@ -65,12 +67,20 @@ class DigitsPanel(ImageView):
             images = self.images[:, :shown].transpose(1, 0, 2).reshape(4 * shown, -1)
             grid_cols = 4 * min(per_row, shown)
         self.layout_used = ("pixels", self.shape[1], shown)
-        self.set_titles(title=f"{self._what()}: {' · '.join(KINDS)} · x̃ with "
-                              f"{self.noise_label} · {self.shape[1]} px")
+        self._title(self.shape[1], "")
         if self.signed:
             return grid_rgb(images / self._signed_scale(shown), self.shape, cols=grid_cols,
                             normalise="none", diverging=True)
         return grid_rgb(images, self.shape, cols=grid_cols, normalise="none", diverging=False)
+
+    def _title(self, size: int, orient: str) -> None:
+        """What is shown, shortened to the border by dropping words, never figures."""
+        width = title_width(self) if self.is_mounted else 200
+        self.set_titles(title=fit([
+            part(f"{self._what()}: {' · '.join(KINDS)}", self._what(), keep=9),
+            part(f"({orient})" if orient else "", "", keep=0),
+            part(f"x̃ with {self.noise_label}", f"x̃: {self.noise_label}", "", keep=3),
+            part(*resolution_forms(size, self.shape[1]), keep=5)], width))
 
     def _what(self) -> str:
         return "patches" if self.signed else "digits"
@@ -79,9 +89,9 @@ class DigitsPanel(ImageView):
         return float(np.abs(self.images[:, :shown]).max()) or 1.0
 
     def choose_layout(self, width: int, height: int, d: int) -> tuple[str, int, int]:
-        """(orientation, pixel size, digits shown): 28 px if one digit fits, else
-        the largest size that shows MIN_DIGITS digits (or all), trying
-        kinds-as-rows first.
+        """(orientation, pixel size, digits shown): the largest size that shows
+        `min_digits` digits (one when full screen; or all), trying kinds-as-rows
+        first; if none does, the size that shows the most.
 
         rows: 4 grid rows (x, x̃, x̂, |x−x̂|), one digit per column.
         cols: each digit is a group of 4 images side by side; groups fill
@@ -90,9 +100,9 @@ class DigitsPanel(ImageView):
         sizes = pixel_sizes(self.shape)
         best = ("rows", sizes[-1], 0)
         for size in sizes:
-            # Digits: 28 px as soon as one fits; smaller sizes only for MIN_DIGITS.
-            full = size == sizes[0] and not self.signed
-            want = 1 if full else min(MIN_DIGITS, d)
+            # Largest first: the first size that shows the layout's minimum wins.
+            least = 1 if self.has_class("-maximized") else self.min_digits
+            want = min(least, d)
             for orient in ("rows", "cols"):
                 if orient == "rows":
                     geo = grid_geometry(d, self.shape, size=size, width=width)
@@ -119,11 +129,8 @@ class DigitsPanel(ImageView):
         d = self.images.shape[1]
         orient, size, shown = self.choose_layout(width, height, d)
         self.layout_used = (orient, size, shown)
-        kinds = " · ".join(KINDS)
         what = self._what()
-        self.set_titles(title=(f"{what}: {kinds} ({'rows' if orient == 'rows' else 'columns'})"
-                               f" · x̃ with {self.noise_label} · "
-                               f"{resolution_note(size, self.shape[1])}"))
+        self._title(size, "rows" if orient == "rows" else "columns")
         if shown == 0:
             return [[Segment(f"too small for {what}")]]
         # Digits: intensities, not signed weights: black..white, no rescaling, so a

@@ -10,18 +10,36 @@ from aetui.render import CMAPS, MODES, grid_geometry, render_grid
 from aetui.render.pixels import grid_capacity, grid_rgb
 from aetui.tui.widgets.image_view import ImageView, pixel_sizes
 from aetui.tui.widgets.marks import mark_cursor
+from aetui.tui.widgets.titles import fit, part, title_width
 
-# Pixel sizes to try, largest first; "auto" takes the largest that still shows
-# AUTO_MIN_UNITS filters: full resolution (28 px) whenever that many fit, else
-# an area-averaged smaller picture, said so in the title. `z` forces 28 px.
+# "auto" takes the largest whole pixel size from 28 down to 7 that still shows
+# `min_units` filters (the layout sets it; AUTO_MIN_UNITS by default): full
+# resolution (28 px) whenever that many fit, else an area-averaged smaller
+# picture, said so in the title -- any size, so the grid fills the panel.
+# `z` forces 28 px or 14 px.
 ZOOMS = ("auto", 28, 14)
 AUTO_MIN_UNITS = 8
 NATIVE = 28
+FILTER_SIZES = tuple(range(NATIVE, 6, -1))
+
+
+def filter_sizes(shape: tuple[int, int]) -> tuple[int, ...]:
+    """Widths "auto" tries for filters of `shape`, largest first."""
+    return FILTER_SIZES if tuple(shape) == (NATIVE, NATIVE) else pixel_sizes(shape)
+
+
+def resolution_forms(size: int, native: int = NATIVE) -> tuple[str, ...]:
+    """How the panel's pictures relate to the data's pixels, longest form first (the
+    title takes the longest that fits; every form says when it is an area mean)."""
+    if size == native:
+        return (f"{native} px",)
+    return (f"{size} px (area mean of {native})", f"{size} px (mean of {native})",
+            f"{size} px mean")
 
 
 def resolution_note(size: int, native: int = NATIVE) -> str:
     """How the panel's pictures relate to the data's pixels, for its title."""
-    return f"{native} px" if size == native else f"{size} px (area mean of {native})"
+    return resolution_forms(size, native)[0]
 
 
 class FiltersPanel(ImageView):
@@ -48,6 +66,7 @@ class FiltersPanel(ImageView):
         self.pca: np.ndarray | None = None
         self.pca_status = ""
         self.capacity = 0
+        self.min_units = AUTO_MIN_UNITS  # the layout's target for "auto"
         self.cursor = 0  # the unit the inspector opens (arrows, mouse)
         self._geo = None
         self._slots: list[int] = []  # units in grid order, as last drawn
@@ -159,9 +178,9 @@ class FiltersPanel(ImageView):
         """The grid for this panel size and zoom: the largest size that shows
         AUTO_MIN_UNITS images (one when full screen; or all of them), else the
         smallest size."""
-        sizes = pixel_sizes(self.shape) if self.zoom == "auto" else (self.zoom,)
+        sizes = filter_sizes(self.shape) if self.zoom == "auto" else (self.zoom,)
         # Full screen is for detail: full resolution as soon as one filter fits.
-        least = 1 if self.has_class("-maximized") else AUTO_MIN_UNITS
+        least = 1 if self.has_class("-maximized") else self.min_units
         want = min(least, max(self.total, 1))
         geo = None
         for size in sizes:
@@ -222,11 +241,21 @@ class FiltersPanel(ImageView):
         cap = max(self.capacity, 1)
         lo = self.first
         hi = min(self.total, lo + cap)
-        what = (f"PCA components {lo + 1}–{hi} of {self.total}" if self.show_pca
-                else f"filters Wₗ/‖Wₗ‖ · units {lo}–{max(hi - 1, lo)} of {self.total}"
-                     f" · ▸{self.cursor}")
+        if self.show_pca:
+            what = [part(f"PCA components {lo + 1}–{hi} of {self.total}",
+                         f"PCA {lo + 1}–{hi} of {self.total}", keep=4)]
+        else:
+            # The cursor's unit is kept longest: the arrows and the inspector use it.
+            what = [part("filters Wₗ/‖Wₗ‖", "filters", keep=8),
+                    part(f"units {lo}–{max(hi - 1, lo)} of {self.total}",
+                         f"{lo}–{max(hi - 1, lo)} of {self.total}", "", keep=6),
+                    part(f"▸{self.cursor}", "", keep=9)]
         drawn = "pixels" if self.graphics == "pixels" else self.draw_mode
-        cmap = "" if drawn == "ascii" else f" · {'grey' if drawn == 'grey' else self.cmap} map"
-        self.set_titles(f"{what} · {resolution_note(self.size_shown, self.shape[1])}",
-                        f"page {self.page + 1}/{self.pages()} · {self.normalise} · "
-                        f"{drawn}{cmap}")
+        cmap = "" if drawn == "ascii" else f"{'grey' if drawn == 'grey' else self.cmap} map"
+        width = title_width(self) if self.is_mounted else 200
+        self.set_titles(
+            fit([*what, part(*resolution_forms(self.size_shown, self.shape[1]), keep=5)],
+                width),
+            fit([part(f"page {self.page + 1}/{self.pages()}", keep=3),
+                 part(self.normalise, "", keep=1), part(drawn, "", keep=2),
+                 part(cmap, "", keep=0)], width))

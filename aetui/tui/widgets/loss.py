@@ -5,9 +5,11 @@ vertical marker wherever a knob changed."""
 from __future__ import annotations
 
 from aetui.knob_table import format_value, symbol
+from aetui.render.ticks import axis
 from aetui.training.snapshots import KnobChange, LossPoint
 from aetui.tui.widgets.plot_view import PlotView
 from aetui.tui.widgets.redraw import RedrawTimer
+from aetui.tui.widgets.titles import fit, part, title_width
 
 TRANSIENT = 0.1  # the first tenth of the run is left out of the y range by default
 # "held-out recon" feeds clean x; "held-out x̃" feeds x̃ under the run's noise, as the
@@ -17,8 +19,7 @@ COLOURS = {"train recon": "cyan", "held-out x̃": "red", "held-out recon": "oran
            "λ‖W‖²": "green", "β·Ω": "magenta"}
 SHORT = {"train recon": "train", "held-out x̃": "held-out x̃", "held-out recon": "clean",
          "λ‖W‖²": "λ‖W‖²", "β·Ω": "β·Ω"}
-LEGEND = {"train recon": "train (x̃)", "held-out x̃": "held-out x̃",
-          "held-out recon": "held-out recon, clean x", "λ‖W‖²": "λ‖W‖²", "β·Ω": "β·Ω"}
+
 
 
 def y_range(steps: list[int], series: dict[str, list[tuple[int, float]]],
@@ -38,8 +39,19 @@ def y_range(steps: list[int], series: dict[str, list[tuple[int, float]]],
     return lo - pad, hi + pad
 
 
-def _number(value: float) -> str:
-    return f"{value:.4g}"
+def _number(value: float, digits: int = 4) -> str:
+    return f"{value:.{digits}g}"
+
+
+def series_forms(label: str, value: float) -> tuple[str, ...]:
+    """A series' name in its plot colour with its current value: the legend, in the
+    title (a legend inside the plot covers the curves). Shorter forms round the
+    value; none cuts it."""
+    name = f"[{COLOURS.get(label, 'white')}]{SHORT.get(label, label)}[/]"
+    return (f"{name} {_number(value)}", f"{name} {_number(value, 3)}")
+
+
+Y_AXIS_CELLS = 7  # plotext's y tick labels and axis line, about
 
 
 def downsample(n: int, width: int) -> list[int]:
@@ -123,8 +135,9 @@ class LossPanel(RedrawTimer, PlotView):
             self.series[label] = [y for _, y in xy]
             drawn[label] = xy
             # The legend needs room; below 8 lines the title's numbers name the series.
-            plt.plot([x for x, _ in xy], [y for _, y in xy], color=colours[label],
-                     label=LEGEND[label] if self.size.height >= 8 else None, marker="braille")
+            # No plot legend: it covers the curves; the title names them, in colour.
+            plt.plot([x for x, _ in xy], [y for _, y in xy],
+                     color=colours.get(label, "white"), marker="braille")
         self.markers = [c.step for c in self.knob_log
                         if steps and steps[0] <= c.step <= steps[-1]][-30:]
         for step in self.markers:
@@ -138,17 +151,40 @@ class LossPanel(RedrawTimer, PlotView):
             self.y_limits = y_range(steps, drawn)
             if self.y_limits is not None:
                 plt.ylim(*self.y_limits)
+        self._round_ticks(plt, steps)
         plt.xlabel("step")
         # The current values as numbers: a flat-looking curve still says how far it got.
-        now = " · ".join(f"{SHORT[label]} {_number(values[-1])}"
-                         for label, values in self.series.items())
-        scale = "log scale" if self.log_scale else "y: last 90 %"
-        self.set_titles(title="loss/example" + (f" · {now}" if now else "") + f" · {scale}")
+        width = title_width(self)
+        parts = [part("loss/example", "loss", "", keep=4)]
+        parts += [part(*series_forms(label, values[-1]), keep=5)
+                  for label, values in self.series.items()]
+        parts.append(part("log scale", "log", keep=4) if self.log_scale
+                     else part("y: last 90 %", "", keep=1))
+        self.set_titles(title=fit(parts, width))
         last = self.knob_log[-1] if self.knob_log else None
         if self.history_step is not None:
-            self.set_titles(subtitle=f"yellow │ = shown moment, step {self.history_step:,}")
+            self.set_titles(subtitle=fit([
+                part("yellow │ = shown moment", "[yellow]│[/] shown", keep=1),
+                part(f"step {self.history_step:,}", keep=5)], width))
             return
-        self.set_titles(subtitle=(
-            f"│ = knob change · last: {symbol(last.name)} "
-            f"{format_value(last.old)}→{format_value(last.new)} @ {last.step}"
-            if last else "│ = knob change"))
+        change = [] if last is None else [
+            part(f"last: {symbol(last.name)} {format_value(last.old)}→"
+                 f"{format_value(last.new)} @ {last.step:,}",
+                 f"{symbol(last.name)} {format_value(last.old)}→{format_value(last.new)}",
+                 "", keep=2)]
+        self.set_titles(subtitle=fit([part("│ = knob change", "│ knob", keep=3), *change],
+                                     width))
+
+    def _round_ticks(self, plt, steps: list[int]) -> None:
+        """Round numbers on both axes: whole steps with k/M, y by 1, 2 or 5 × 10ⁿ."""
+        width, height = self.size
+        if not steps:
+            return
+        xs, labels = axis(steps[0], steps[-1], max(width - Y_AXIS_CELLS, 1), per_tick=10,
+                          integer=True)
+        if xs:
+            plt.xticks(xs, labels)
+        if self.y_limits is not None:
+            ys, labels = axis(*self.y_limits, max(height - 3, 1), per_tick=2)
+            if ys:
+                plt.yticks(ys, labels)

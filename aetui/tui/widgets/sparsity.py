@@ -11,8 +11,10 @@ from textual.widgets import Static
 
 from aetui.engine.objective import kl_divergence
 from aetui.experiments import unit_health
+from aetui.render.ticks import axis
 from aetui.tui.widgets.plot_view import PlotView
 from aetui.tui.widgets.redraw import RedrawTimer
+from aetui.tui.widgets.titles import fit, part
 
 
 def kl_curve(rho: float, rho_hat: np.ndarray) -> np.ndarray:
@@ -55,6 +57,13 @@ class SparsityPanel(RedrawTimer, Vertical):
             yield PlotView(id="rho-hist")
             yield PlotView(id="kl-curve")
 
+    def on_resize(self) -> None:
+        # A tall, narrow panel (the large layout's plot column) stacks the two plots:
+        # side by side they would be too narrow to read.
+        width, height = self.size
+        stacked = width < 60 and height >= 24
+        self.query_one(Horizontal).styles.layout = "vertical" if stacked else "horizontal"
+
     def set_rho_hat(self, rho_hat: np.ndarray, rho: float, val_count: int,
                     h_range: np.ndarray | None = None) -> None:
         """ρ̂ per unit, the target, the held-out count, and (2, k) each unit's least and
@@ -68,16 +77,28 @@ class SparsityPanel(RedrawTimer, Vertical):
         self.rho = rho
         self.mark_dirty(now=True)
 
-    def caption(self) -> str:
+    def caption(self, width: int = 200) -> str:
+        """Two lines, each fitted to `width` by dropping words, never a figure: the
+        numbers, then what ρ̂ is."""
         if self.rho_hat is None or len(self.rho_hat) == 0:
             return "waiting for the first snapshot…"
         k = len(self.rho_hat)
-        # Numbers first: on a narrow panel the tail wraps or is cut, not them.
         dead = "–" if self.dead is None else self.dead
         saturated = "–" if self.saturated is None else self.saturated
-        return (f"target ρ {self.rho:.3g} · mean ρ̂ {float(np.mean(self.rho_hat)):.3g} · "
-                f"dead {dead} · saturated {saturated} of {k} ({unit_health.RULE}) · "
-                f"ρ̂ = mean activation on {self.val_count} held-out digits")
+        numbers = [part(f"target ρ {self.rho:.3g}", f"ρ {self.rho:.3g}", keep=5),
+                   part(f"mean ρ̂ {float(np.mean(self.rho_hat)):.3g}",
+                        f"ρ̂ {float(np.mean(self.rho_hat)):.3g}", keep=4),
+                   part(f"dead {dead}", keep=6),
+                   part(f"saturated {saturated} of {k}", f"sat. {saturated} of {k}",
+                        keep=6)]
+        meaning = [part(f"ρ̂ = mean activation on {self.val_count} held-out digits",
+                        f"ρ̂: mean activation, {self.val_count} held-out digits",
+                        f"ρ̂: mean on {self.val_count} held-out", keep=1),
+                   part(unit_health.RULE, "", keep=0)]
+        line = fit(numbers, width)
+        if line.count(" · ") + 1 < len(numbers):  # a figure would be left off: two lines
+            return fit(numbers[:2], width) + "\n" + fit(numbers[2:], width)
+        return line + "\n" + fit(meaning, width)
 
     def _tick(self) -> None:
         # Hidden (a screen covers the lab): wait. The caption's update asks for a layout
@@ -91,7 +112,7 @@ class SparsityPanel(RedrawTimer, Vertical):
             self.dead, self.saturated = found if found is not None else (None, None)
             self._plot_histogram()
             self._plot_kl()
-        caption = self.caption()
+        caption = self.caption(self.size.width or 200)
         if caption != self._caption:  # an update repaints the line: skip if unchanged
             self._caption = caption
             self.query_one("#sparsity-caption", Static).update(caption)
@@ -106,11 +127,19 @@ class SparsityPanel(RedrawTimer, Vertical):
             return
         self._plotted["hist"] = key
 
+        counts = key[0]
+        centres = ((np.arange(bins) + 0.5) / bins).tolist()
+        width, height = plot.size
+
         def draw(plt) -> None:
-            plt.hist(rho_hat, bins=bins, color="cyan")
+            # The counts drawn are the counts on the axis: one binning, np.histogram's.
+            plt.bar(centres, list(counts), width=1, color="cyan")
             plt.vline(self.rho, "red")
             plt.xlim(0, 1)
-            plt.title("units per ρ̂ │ρ")
+            plt.xticks(*axis(0, 1, width - 6, per_tick=8))
+            plt.yticks(*axis(0, max(counts, default=1), height - 3, per_tick=2, integer=True))
+            plt.title(fit([part("units per ρ̂", "units", keep=2),
+                           part("red line = ρ", "", keep=1)], width))
 
         plot.draw(draw)
 
@@ -124,12 +153,18 @@ class SparsityPanel(RedrawTimer, Vertical):
         top = max(1.0, 3.0 * self.rho, 2.0 * mean)
         xs = np.linspace(1e-3, min(0.999, top), 120)
 
+        ys = kl_curve(self.rho, xs)
+        width, height = plot.size
+
         def draw(plt) -> None:
-            plt.plot(xs.tolist(), kl_curve(self.rho, xs).tolist(), color="magenta",
-                     marker="braille")
+            plt.plot(xs.tolist(), ys.tolist(), color="magenta", marker="braille")
+            plt.xlim(0, 1)  # ticks at 0 and 1 fit; the curve stops just short of 1
+            plt.xticks(*axis(0, 1, width - 6, per_tick=8))
+            plt.yticks(*axis(0, float(ys.max()), height - 3, per_tick=2))
             plt.scatter([mean], [float(kl_curve(self.rho, np.array([mean]))[0])],
                         color="orange", marker="●")
             plt.vline(self.rho, "red")
-            plt.title("Ω(ρ̂) per unit, ● mean ρ̂")
+            plt.title(fit([part("Ω(ρ̂) per unit", "Ω(ρ̂)", keep=2),
+                           part("● = mean ρ̂", "", keep=1)], width))
 
         plot.draw(draw)

@@ -6,6 +6,7 @@ from rich.text import Text
 
 from aetui.knob_table import KNOBS, format_value
 from aetui.tui.widgets.line_cache import LineCacheWidget
+from aetui.tui.widgets.titles import fit, part
 
 STATE_STYLES = {"compiling": "bold yellow", "training": "bold green", "paused": "bold cyan",
                 "diverged": "bold white on red", "stopped": "bold", "loading": "bold yellow",
@@ -51,9 +52,15 @@ class StatusBar(LineCacheWidget):
         head.append(f" {label} ", STATE_STYLES.get(state, "bold"))
         if self.graphics:
             head.append(f" {self.graphics} ·", "dim")
-        # Most telling first: at 80 columns the epoch is what gets cut.
-        head.append(f" {dataset} · {n_in}→{s.hidden} {'tied' if s.tied else 'untied'} · "
-                    f"step {step:,} · {_sig(samples_per_s)} samples/s · epoch {epoch:.2f}")
+        # Fitted by words, never through a figure (README, "Layouts").
+        room = (self.size.width or 200) - head.cell_len - 1
+        head.append(" " + fit([
+            part(dataset, dataset.split(" ")[0], keep=6),
+            part(f"{n_in}→{s.hidden} {'tied' if s.tied else 'untied'}", f"{n_in}→{s.hidden}",
+                 keep=5),
+            part(f"step {step:,}", keep=8),
+            part(f"{_sig(samples_per_s)} samples/s", f"{_sig(samples_per_s)}/s", "", keep=4),
+            part(f"epoch {epoch:.2f}", f"ep {epoch:.2f}", "", keep=3)], room))
         knobs = Text(no_wrap=True, overflow="ellipsis")
         parts = [(knob.symbol, getattr(s, knob.name)) for knob in KNOBS if knob.in_status]
         for i, (name, value) in enumerate(parts):
