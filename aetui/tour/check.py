@@ -38,7 +38,10 @@ class Size:
 
 QUICK = Size(limit=3000, epochs=1, hidden=100, overcomplete=1000, patch_count=5000,
              patch_hidden=50, patch_epochs=2, probe_images=3000)
-FULL = Size(limit=None, epochs=5, hidden=500, overcomplete=1000, patch_count=100_000,
+# Full: the chapters' own sizes (k = 500 and 1000, the paper's 200 patch units) on the
+# first 20,000 MNIST images for 2 epochs, so that the whole check takes ~20 minutes on a
+# loaded 2-core machine (README, "Tour", has the figures).
+FULL = Size(limit=20_000, epochs=2, hidden=500, overcomplete=1000, patch_count=50_000,
             patch_hidden=200, patch_epochs=10, probe_images=None)
 
 
@@ -207,10 +210,13 @@ def patch_settings(size: Size, seed: int = 0) -> Settings:
 
 def patch_experiment(seed: int, size: Size, threads: int,
                      say: Callable[[str], None] = lambda _t: None,
-                     stop=None, on_snapshot: Callable | None = None) -> dict[str, float]:
+                     stop=None, on_snapshot: Callable | None = None,
+                     register: Callable[[Callable], None] | None = None
+                     ) -> dict[str, float]:
     """The step-9 experiment: a Gaussian denoising AE (σ = 1.6 × the patches' std) and a
     weight-decay AE (no noise) on natural-image patches, against PCA; their locality
-    gaps. `stop` (a threading.Event) ends it early (then {}). Also returns the three
+    gaps. `stop` (a threading.Event) ends it early (then {}); `register(stop_fn)` is
+    given each model's stop function as it starts. Also returns the three
     models' mean locality and orientation, for the tour panel."""
     from aetui.core import analysis
     from aetui.core.experiments import NoiseComparison
@@ -235,6 +241,10 @@ def patch_experiment(seed: int, size: Size, threads: int,
             filter_count=run_settings.hidden, image_shape=shape, channels=channels,
             on_snapshot=(lambda _i, snap, n=name: on_snapshot(n, snap)) if on_snapshot
             else None)
+        if register is not None:
+            register(comparison.stop)
+        if stop is not None and stop.is_set():
+            return {}
         runs = comparison.run().runs
         if not runs:
             return {}

@@ -49,6 +49,7 @@ PANEL_ORDER = ("filters", "digits", "loss", "sparsity")
 
 class LabScreen(Screen[None]):
     BINDINGS = LAB_BINDINGS
+    tour_at_start = False  # `aetui tour`: open the tour's first chapter on mount
     # Full screen keeps the status bar (knobs, state) and the keys in view.
     ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, Footer, .-textual-system"
     app: LabApp
@@ -102,6 +103,8 @@ class LabScreen(Screen[None]):
         self._mark_selected()
         self.set_interval(1.0, self.refresh_status)
         self.refresh_status()
+        if self.tour_at_start:
+            self.action_tour()
 
     # -- pictures and panels (README, "Pictures") -----------------------------------------
     def graphics_label(self) -> str:
@@ -601,6 +604,28 @@ class LabScreen(Screen[None]):
             return
         self.last_export = path
         self.app.notify(f"exported to {path}", title="export", timeout=10)
+
+    # -- the guided tour (aetui/tui/widgets/tour.py; README "Tour") ---------------------
+    def action_tour(self) -> None:
+        from aetui.tui.widgets.tour import toggle_tour
+
+        toggle_tour(self)
+
+    def action_chapter(self, delta: int) -> None:
+        from aetui.tui.widgets.tour import toggle_tour, tour_panel
+
+        panel = tour_panel(self)
+        if panel is None:
+            toggle_tour(self, 0 if delta > 0 else -1)
+        else:
+            panel.turn(delta)
+
+    def action_tour_caption(self) -> None:
+        from aetui.tui.widgets.tour import tour_panel
+
+        panel = tour_panel(self)
+        if panel is not None:
+            panel.toggle_caption()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(LAB_BINDINGS))
