@@ -51,6 +51,9 @@ VERDICT_STYLES = {measures.HOLDS: "bold green", measures.NOT_YET: "bold yellow",
 class TourPanel(Static):
     """The chapter's title, caption, claims with their live verdicts, and progress."""
 
+    # Tests turn the background experiments off, or give them a fake trainer.
+    background_jobs = True
+    trainer_factory = None
     SCOPED_CSS = False  # the highlight rule below styles the lab's panels too
     DEFAULT_CSS = """
     TourPanel {
@@ -238,6 +241,8 @@ class TourPanel(Static):
     # -- background experiments ---------------------------------------------------------
     def _start_job(self) -> None:
         chapter = self.chapter
+        if not self.background_jobs:
+            return
         if chapter.background is None or not self.app.arrays:
             if chapter.background is not None:
                 self.progress = "waiting for the data…"
@@ -331,7 +336,8 @@ class TourPanel(Static):
         comparison = NoiseComparison(
             settings, (train_x[:n], train_y[:n], test_x, test_y), levels,
             epochs=LIVE_COMPARE["epochs"], probe=False, filter_count=settings.hidden,
-            on_snapshot=on_snapshot, snapshot_interval=1.0, workers=1)
+            on_snapshot=on_snapshot, snapshot_interval=1.0, workers=1,
+            trainer_factory=self.trainer_factory)
         self._stoppers.append(comparison.stop)
         if stop.is_set():
             return
