@@ -19,8 +19,7 @@ def test_quick_check_prints_one_json_line_per_claim_then_a_table(capsys):
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     expected = [(c.number, claim.text) for c in CHAPTERS for claim in c.claims]
     assert [(r["chapter"], r["claim"]) for r in lines] == expected
-    for record, (chapter, claim) in zip(lines, [(c, k) for c in CHAPTERS for k in c.claims],
-                                        strict=True):
+    for record, claim in zip(lines, [k for c in CHAPTERS for k in c.claims], strict=True):
         assert set(record) == KEYS
         assert record["threshold"] == claim.threshold and record["seconds"] >= 0
         assert isinstance(record["measured"], float)

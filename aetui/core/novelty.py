@@ -13,6 +13,7 @@ x̂ = f(h(x)), pixels in [0, 1]; the same unit whatever loss the model trains on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -39,7 +40,7 @@ def scribbles(n: int, seed: int = 0, shape: tuple[int, int] = (28, 28)) -> np.nd
         canvas = Canvas(shape)
         canvas.pen = int(rng.integers(1, 3))
         points = rng.uniform(2, np.array(shape) - 2, size=(int(rng.integers(3, 6)), 2))
-        for a, b in zip(points[:-1], points[1:], strict=False):
+        for a, b in pairwise(points):
             canvas.stroke(tuple(a), tuple(b))
         out[i] = canvas.flat
     return out
