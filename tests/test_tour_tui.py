@@ -118,3 +118,13 @@ async def test_compare_chapter_trains_three_models_in_the_background(monkeypatch
         assert await wait_for(pilot, lambda: "done" in tour.progress, timeout=60)
         assert "smoothness_rise" in tour.values
         assert "vanilla" in panel_text(app)
+
+
+async def test_aetui_tour_opens_the_lab_on_the_first_chapter(no_jobs):
+    """`aetui tour` sets tour_at_start (commands/lab.py): the lab opens on 7.3.1."""
+    app = make_lab_app(Settings(dataset="digits", hidden=64))
+    app.lab.tour_at_start = True
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: bool(app.lab.query(TourPanel)))
+        assert app.lab.query_one(TourPanel).chapter is CHAPTERS[0]
+        assert app.session.settings.hidden == 1000 and not app.session.settings.tied

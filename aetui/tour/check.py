@@ -87,7 +87,11 @@ class TourCheck:
                 continue
             started = time.perf_counter()
             self._say(f"{chapter.number} {chapter.title}")
-            values = self.measure(chapter)
+            try:
+                values = self.measure(chapter)
+            except Exception as exc:  # one chapter's failure must not cost the others
+                self._say(f"{chapter.number} failed: {type(exc).__name__}: {exc}")
+                values = {}
             seconds = time.perf_counter() - started
             for claim in chapter.claims:
                 value = float(values.get(claim.measure, float("nan")))
@@ -249,7 +253,8 @@ def patch_experiment(seed: int, size: Size, threads: int,
         if not runs:
             return {}
         filters[name] = runs[0].filters
-    pca = analysis.pca_components(data.train_x, settings.hidden)
+    # As many components as units, at most one per pixel (200 units on 144 pixels).
+    pca = analysis.pca_components(data.train_x, min(settings.hidden, data.train_x.shape[1]))
     for name, f in (*filters.items(), ("pca", pca)):
         for key, value in analysis.edge_measures(f, shape, channels).items():
             out[f"{key}_{name}"] = value
