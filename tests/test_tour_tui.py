@@ -42,6 +42,10 @@ async def test_walk_every_chapter(no_jobs, size):
                 assert chapter.caption_line in text and chapter.caption not in text
                 await pilot.press("v")
                 assert chapter.caption in panel_text(app)
+                await pilot.pause(0.05)
+                focus = app.lab.query_one(f"#{chapter.panel}")
+                assert focus.region.height >= 3  # unfolded, the panel is still in view
+                assert not focus.region.overlaps(tour.region)
                 await pilot.press("v")
             else:
                 assert chapter.caption in text

@@ -93,6 +93,11 @@ class TourPanel(Static):
         self.set_interval(MEASURE_SECONDS, self.measure_live)
         self.open_chapter(self.index)
 
+    def on_unmount(self) -> None:
+        # Left, or the app quits: the background models stop within one trainer chunk
+        # (a thread worker cannot be cancelled; quitting must not wait for them).
+        self._end_job()
+
     # -- chapters -------------------------------------------------------------------
     def open_chapter(self, index: int) -> None:
         """Show chapter `index`: its settings, its panel picked out, its experiment."""
