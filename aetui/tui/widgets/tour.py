@@ -42,6 +42,7 @@ LIVE_IMAGES = 300  # held-out images a live measure uses
 # the lab's own model on a loaded machine.
 LIVE_COMPARE = {"hidden": 200, "epochs": 1, "images": 10_000}
 LIVE_PROBE_IMAGES = 10_000
+PROBE_PAUSE_SECONDS = 10.0  # between two probes of the live weights
 LIVE_PATCHES = Size(limit=None, epochs=1, hidden=200, overcomplete=1000, patch_count=20_000,
                     patch_hidden=200, patch_epochs=3, probe_images=None)
 VERDICT_STYLES = {measures.HOLDS: "bold green", measures.NOT_YET: "bold yellow",
@@ -288,6 +289,8 @@ class TourPanel(Static):
     def _probe_job(self, stop: threading.Event, post) -> None:
         from aetui.core.analysis import probe_accuracies
 
+        if "probe_gain" in self.values and stop.wait(PROBE_PAUSE_SECONDS):
+            return  # again, but leave the lab's model the cores for a while first
         snap = self.lab.snapshot
         for _ in range(600):  # the lab's first weights
             if stop.is_set():
