@@ -195,7 +195,10 @@ class TourPanel(Static):
         trainer = self.lab.trainer
         if trainer is None:
             return False
-        return float(trainer.epoch) - self._opened_epoch >= self.chapter.settle_epochs
+        epoch = float(trainer.epoch)
+        # A new k starts a new model at epoch 0: count from there.
+        elapsed = epoch - self._opened_epoch if epoch >= self._opened_epoch else epoch
+        return elapsed >= self.chapter.settle_epochs
 
     # -- live measures (thread worker; never on the UI thread) -----------------------------
     def measure_live(self) -> None:
