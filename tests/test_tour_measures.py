@@ -113,3 +113,13 @@ def test_every_lecture_step_is_covered_in_order():
     assert covered_steps() == set(range(1, 13))
     order = [s for c in CHAPTERS for s in c.steps]
     assert order == sorted(order)
+
+
+def test_verdict_holds_not_yet_does_not_hold():
+    v = measures.verdict
+    assert v(0.6, 0.5, ">=", False) == measures.HOLDS
+    assert v(0.4, 0.5, ">=", False) == measures.NOT_YET
+    assert v(0.4, 0.5, ">=", True) == measures.FAILS
+    assert v(0.4, 0.5, "<=", True) == measures.HOLDS
+    assert v(float("nan"), 0.5, ">=", True) == measures.NOT_YET
+    assert v(None, 0.5, "<=", True) == measures.NOT_YET
