@@ -14,7 +14,7 @@ from aetui import __version__
 from aetui.errors import AetuiError
 
 # Subcommand name -> module in aetui.commands (each: add_parser, run).
-SUBCOMMANDS = ("train", "probe", "compare", "filters", "bench", "string", "export")
+SUBCOMMANDS = ("train", "probe", "compare", "filters", "bench", "string", "export", "tour")
 
 
 class _Parser(argparse.ArgumentParser):

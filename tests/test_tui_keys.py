@@ -437,6 +437,25 @@ async def test_instrument_keys_cursor_inspect_draw_and_history():
         assert lab.history.shown is None
 
 
+async def test_tour_keys_open_turn_and_leave_the_tour(monkeypatch):
+    # The tour's own walk is tests/test_tour_tui.py; this marks its keys as tested here.
+    from aetui.tui.widgets.tour import TourPanel
+
+    _mark_tested("tour", "chapter(1)", "chapter(-1)", "tour_caption")
+    monkeypatch.setattr(TourPanel, "background_jobs", False)
+    app = make_lab_app(Settings(dataset="digits", hidden=64))
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("T", "pagedown", "pagedown", "pageup")
+        tour = app.lab.query_one(TourPanel)
+        assert tour.index == 1
+        folded = tour.folded
+        await pilot.press("v")
+        assert tour.folded != folded
+        await pilot.press("T")
+        assert await wait_for(pilot, lambda: not app.lab.query(TourPanel))
+
+
 def test_every_footer_binding_has_a_test():
     """Runs last in this file: each lab binding's action was exercised above."""
     actions = {b.action for b in LAB_BINDINGS}

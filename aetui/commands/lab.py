@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
                          history_mb=history_mb)
     app = build_lab_app(settings, checkpoint_path=load_path, options=options, record=record,
                         trainer_threads=trainer_threads)
+    app.lab.tour_at_start = bool(getattr(args, "tour", False))  # `aetui tour`
     saved = app.run()
     if app.exit_watchdog is not None:
         app.exit_watchdog.cancel()  # Textual's shutdown finished: no need to force it

@@ -109,7 +109,7 @@ class Snapshot:
     image_shape: tuple[int, int] = (28, 28)
     params: Any = None
     # (2, k): each unit's least and greatest activation on the held-out subset, the
-    # dead/saturated rule's input (core/unit_health.py); None where not measured.
+    # dead/saturated rule's input (experiments/unit_health.py); None where not measured.
     h_range: np.ndarray | None = None
 
     @property

@@ -207,6 +207,8 @@ class DrawScreen(Screen[None]):
         self._dirty = True
         self._model_shown_at = 0.0
         self._shown_key: tuple = ()
+        self.errors: tuple[float, float] | None = None  # (drawing, digits), MSE per pixel
+        self._digit_error: tuple | None = None  # (model step, held-out digits' error)
 
     def compose(self) -> ComposeResult:
         yield HeadLine(id="draw-head")
@@ -264,15 +266,33 @@ class DrawScreen(Screen[None]):
         filters = normalized_filters(params.W, top)
         self.query_one(ResponseView).show(self.response, filters,
                                           noise_label(s.noise, s.q, s.sigma))
+        self.errors = self._errors(params, step, s.decoder)
         self._update_head()
+
+    def _errors(self, params, step, decoder: str) -> tuple[float, float] | None:
+        """(the drawing's, the held-out digits') reconstruction error, MSE per pixel: the
+        measure the tour's chapter 7.3.1 uses (aetui/experiments/novelty.py). None for patches."""
+        from aetui.experiments.novelty import reconstruction_errors
+        from aetui.tui.screens.inspector import held_out_images
+
+        images = held_out_images(self.run)
+        if images is None or images.shape[1] != self.canvas.flat.size:
+            return None
+        if self._digit_error is None or self._digit_error[0] != step:
+            self._digit_error = (step, float(reconstruction_errors(params, images[:100],
+                                                                   decoder).mean()))
+        drawing = float(reconstruction_errors(params, self.canvas.flat[None], decoder)[0])
+        return drawing, self._digit_error[1]
 
     def _update_head(self) -> None:
         model = (f"FROZEN at step {self.model_step:,} (f: follow)" if self.frozen is not None
                  else f"live model, step {self.model_step:,} (f: freeze)"
                  if self.model_step is not None else "waiting for the model…")
         r, c = self.canvas.cursor
+        error = ("" if self.errors is None else
+                 f"error {self.errors[0]:.4f} (digits {self.errors[1]:.4f}) · ")
         self.query_one(HeadLine).text = (
-            f"draw a digit · {model} · pen {PEN_RADII[self.canvas.pen]:g} px · cursor "
+            f"draw a digit · {model} · {error}pen {PEN_RADII[self.canvas.pen]:g} px · cursor "
             f"{r},{c} · mouse: drag to ink, right button erases")
 
     # -- keys ---------------------------------------------------------------------

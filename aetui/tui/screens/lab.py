@@ -61,6 +61,7 @@ PANEL_ORDER = ("filters", "digits", "loss", "sparsity")
 
 class LabScreen(LabInstrument, LabJobs, LabFiles, Screen[None]):
     BINDINGS = LAB_BINDINGS
+    tour_at_start = False  # `aetui tour`: open the tour's first chapter on mount
     # Full screen keeps the status bar (knobs, state) and the keys in view.
     ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, Footer, .-textual-system"
 
@@ -117,6 +118,8 @@ class LabScreen(LabInstrument, LabJobs, LabFiles, Screen[None]):
         self.set_interval(1.0, self.refresh_status)
         self.refresh_status()
         self.start_training()
+        if self.tour_at_start:
+            self.action_tour()
 
     # -- the run's worker (the work itself: LabRun.work) ------------------------------------
     def start_training(self) -> None:
@@ -451,6 +454,28 @@ class LabScreen(LabInstrument, LabJobs, LabFiles, Screen[None]):
         wanted = range(lo, min(k, lo + panel.capacity))
         if tuple(self.trainer.filter_units) != tuple(wanted):
             self.trainer.filter_units = wanted
+
+    # -- the guided tour (aetui/tui/widgets/tour.py; README "Tour") ---------------------
+    def action_tour(self) -> None:
+        from aetui.tui.widgets.tour import toggle_tour
+
+        toggle_tour(self)
+
+    def action_chapter(self, delta: int) -> None:
+        from aetui.tui.widgets.tour import toggle_tour, tour_panel
+
+        panel = tour_panel(self)
+        if panel is None:
+            toggle_tour(self, 0 if delta > 0 else -1)
+        else:
+            panel.turn(delta)
+
+    def action_tour_caption(self) -> None:
+        from aetui.tui.widgets.tour import tour_panel
+
+        panel = tour_panel(self)
+        if panel is not None:
+            panel.toggle_caption()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(LAB_BINDINGS))

@@ -1,6 +1,6 @@
 """The Sparsity panel: histogram of ρ̂ over the hidden units with the target ρ,
 dead/saturated counts (by each unit's activation range on the held-out images:
-core/unit_health.py), and the KL penalty curve Ω(ρ̂) for the current ρ."""
+experiments/unit_health.py), and the KL penalty curve Ω(ρ̂) for the current ρ."""
 
 from __future__ import annotations
 
