@@ -7,7 +7,8 @@ from aetui.config import Settings
 from aetui.data import as_float
 from aetui.engine.corrupted_loss import corrupt_held_out, corrupted_held_out_loss
 from aetui.engine.model import init_params
-from aetui.training.trainer import Trainer, _point_from_row, _point_row
+from aetui.training.snapshots import point_from_row, point_to_row
+from aetui.training.trainer import Trainer
 
 
 def _digits(n=300, n_in=64, seed=0):
@@ -73,9 +74,9 @@ def test_trainer_reports_both_held_out_losses_and_keeps_them_in_checkpoints():
     assert record["val_recon_corrupted"] != pytest.approx(record["val_recon"], rel=1e-3)
     point = trainer.curve[-1]
     assert point.val_corrupted == record["val_recon_corrupted"]
-    assert _point_from_row(_point_row(point)) == point
+    assert point_from_row(point_to_row(point)) == point
     # Old rows (no corrupted figure) still load.
-    assert _point_from_row(_point_row(point)[:10]).val_corrupted is None
+    assert point_from_row(point_to_row(point)[:10]).val_corrupted is None
 
 
 def test_without_noise_the_two_held_out_losses_agree():
