@@ -8,8 +8,8 @@ from fake_trainer import FakeTrainer, make_lab_app, wait_for
 from aetui.config import Settings
 from aetui.knob_table import format_value, symbol
 from aetui.tour.chapters import CHAPTERS
+from aetui.tui.tour_panel import FOCUS, TourPanel
 from aetui.tui.widgets.status import StatusBar
-from aetui.tui.widgets.tour import FOCUS, TourPanel
 
 
 def panel_text(app) -> str:

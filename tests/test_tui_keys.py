@@ -439,7 +439,7 @@ async def test_instrument_keys_cursor_inspect_draw_and_history():
 
 async def test_tour_keys_open_turn_and_leave_the_tour(monkeypatch):
     # The tour's own walk is tests/test_tour_tui.py; this marks its keys as tested here.
-    from aetui.tui.widgets.tour import TourPanel
+    from aetui.tui.tour_panel import TourPanel
 
     _mark_tested("tour", "chapter(1)", "chapter(-1)", "tour_caption")
     monkeypatch.setattr(TourPanel, "background_jobs", False)

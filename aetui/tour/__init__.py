@@ -2,5 +2,5 @@
 
 No Textual here: `chapters` holds the chapters as data, `measures` the numbers
 that decide each claim, `check` the headless runner (`aetui tour --check`).
-The lab's tour panel is aetui/tui/widgets/tour.py.
+The lab's tour panel is aetui/tui/tour_panel.py.
 """

@@ -15,7 +15,17 @@ from aetui.training.snapshots import COMPILING
 
 class QuickStartMixin:
     """Part of Trainer: where its updates run (reference path or kernels) and when the
-    kernels are compiled. State is set in Trainer.__init__ (_reference_until …)."""
+    kernels are compiled."""
+
+    def _init_quick_start(self) -> None:
+        # Steps before _reference_until run in numpy (a replay's recorded switch); a
+        # quick start runs there, live, until the kernels compiling in the background
+        # are ready.
+        self._reference_until = 0
+        self._reference_fixed = False
+        self._live_reference = False
+        self._compile_thread: threading.Thread | None = None
+        self._compile_error: BaseException | None = None
 
     @property
     def reference_steps(self) -> int:

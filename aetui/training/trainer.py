@@ -106,14 +106,7 @@ class Trainer(CheckpointMixin, MeasuringMixin, ReplayMixin, QuickStartMixin):
         # Where the corruption comes from (engine.NOISE_STREAMS): new runs take the
         # counter stream; a checkpoint or a replayed string keeps its own.
         self.noise_stream = engine.STREAM_COUNTER
-        # The reference path (training/quick_start.py): steps before _reference_until run
-        # in numpy (a replay's recorded switch); a quick start runs there, live, until
-        # the kernels compiling in the background are ready.
-        self._reference_until = 0
-        self._reference_fixed = False
-        self._live_reference = False
-        self._compile_thread: threading.Thread | None = None
-        self._compile_error: BaseException | None = None
+        self._init_quick_start()
         if checkpoint is not None and checkpoint.lab_string:
             with contextlib.suppress(labstring.LabStringError):
                 self.split = labstring.decode(checkpoint.lab_string).split

@@ -83,10 +83,14 @@ class MeasuringMixin:
             recon, rho_hat = engine.held_out(p, self.val_x, s.loss, s.decoder)
         terms = LossTerms(recon, objective.l2_term(p, s.l2),
                           objective.sparsity_term(rho_hat, s.rho, s.beta))
-        # Like for like with the training loss: the held-out images under the run's noise.
-        self.last_val_corrupted = corrupted_held_out_loss(
-            p, self.val_x, s.noise, s.q, s.sigma, s.seed, s.loss, s.decoder)
-        self.h_range = unit_health.activation_range(p, self.val_x)  # dead/saturated units
+        if self._numpy_only():  # both run the kernels: measured from the switch on
+            self.last_val_corrupted, self.h_range = None, None
+        else:
+            # Like for like with the training loss: the held-out images under the run's
+            # noise; and each unit's activation range (dead/saturated units).
+            self.last_val_corrupted = corrupted_held_out_loss(
+                p, self.val_x, s.noise, s.q, s.sigma, s.seed, s.loss, s.decoder)
+            self.h_range = unit_health.activation_range(p, self.val_x)
         self.rho_hat = rho_hat.astype(np.float32)
         self.last_val = terms
         if self._sums[3] > 0:

@@ -30,6 +30,10 @@ DEFAULT_FILTER_COLS, SMALLEST_FILTER = 6, 10
 DIGITS_SHARE = 0.5  # the digits panel takes at most this share of the panels' height
 
 
+# The lab's panels, in the order `w` selects them (ids of the lab screen's widgets).
+PANEL_ORDER = ("filters", "digits", "loss", "sparsity")
+
+
 @dataclass(frozen=True)
 class Layout:
     """What a layout asks of the lab screen and its panels.

@@ -27,7 +27,7 @@ from aetui.training.history import MB
 from aetui.training.run import LabRun
 from aetui.training.snapshots import DIVERGED, PAUSED, TRAINING
 from aetui.tui.history import HistoryController
-from aetui.tui.layouts import apply_layout, choose_layout
+from aetui.tui.layouts import PANEL_ORDER, apply_layout, choose_layout
 from aetui.tui.messages import (
     DatasetLoaded,
     PostedEvents,
@@ -56,7 +56,6 @@ if TYPE_CHECKING:
     from aetui.training.contracts import LabTrainer
 
 
-PANEL_ORDER = ("filters", "digits", "loss", "sparsity")
 
 
 class LabScreen(LabInstrument, LabJobs, LabFiles, Screen[None]):
@@ -455,14 +454,14 @@ class LabScreen(LabInstrument, LabJobs, LabFiles, Screen[None]):
         if tuple(self.trainer.filter_units) != tuple(wanted):
             self.trainer.filter_units = wanted
 
-    # -- the guided tour (aetui/tui/widgets/tour.py; README "Tour") ---------------------
+    # -- the guided tour (aetui/tui/tour_panel.py; README "Tour") ---------------------
     def action_tour(self) -> None:
-        from aetui.tui.widgets.tour import toggle_tour
+        from aetui.tui.tour_panel import toggle_tour
 
         toggle_tour(self)
 
     def action_chapter(self, delta: int) -> None:
-        from aetui.tui.widgets.tour import toggle_tour, tour_panel
+        from aetui.tui.tour_panel import toggle_tour, tour_panel
 
         panel = tour_panel(self)
         if panel is None:
@@ -471,7 +470,7 @@ class LabScreen(LabInstrument, LabJobs, LabFiles, Screen[None]):
             panel.turn(delta)
 
     def action_tour_caption(self) -> None:
-        from aetui.tui.widgets.tour import tour_panel
+        from aetui.tui.tour_panel import tour_panel
 
         panel = tour_panel(self)
         if panel is not None:

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from rich.text import Text
+from textual.screen import Screen
 from textual.widgets import Static
 
 from aetui.errors import ConfigError
@@ -30,9 +31,6 @@ from aetui.knob_table import format_value, symbol
 from aetui.tour import chapters as ch
 from aetui.tour import measures
 from aetui.tour.check import Size, corruption_measures, patch_experiment, sparsity_measures
-
-if TYPE_CHECKING:
-    from aetui.tui.screens.lab import LabScreen
 
 FOCUS = "-tour-focus"
 MEASURE_SECONDS = 2.0  # how often the live claim is measured
@@ -70,7 +68,7 @@ class TourPanel(Static):
     }
     """
 
-    def __init__(self, lab: LabScreen, index: int = 0) -> None:
+    def __init__(self, lab: Screen, index: int = 0) -> None:
         super().__init__(id="tour")
         self.lab = lab
         self.index = index
@@ -127,7 +125,7 @@ class TourPanel(Static):
     def pick_out(self, panel: str | None) -> None:
         """Select `panel` (so a layout that shows one panel shows this one) and give it
         the tour's highlight; None: no highlight anywhere."""
-        from aetui.tui.screens.lab import PANEL_ORDER
+        from aetui.tui.layouts import PANEL_ORDER
 
         for name in PANEL_ORDER:
             for widget in self.lab.query(f"#{name}"):
@@ -421,7 +419,7 @@ def live_values(names: set[str], params, rho_hat: np.ndarray, test_x: np.ndarray
     return out
 
 
-def toggle_tour(lab: LabScreen, index: int = 0) -> TourPanel | None:
+def toggle_tour(lab: Screen, index: int = 0) -> TourPanel | None:
     """Open the tour on chapter `index` under the status bar, or leave it."""
     found = lab.query(TourPanel)
     if found:
@@ -435,6 +433,6 @@ def toggle_tour(lab: LabScreen, index: int = 0) -> TourPanel | None:
     return panel
 
 
-def tour_panel(lab: LabScreen) -> TourPanel | None:
+def tour_panel(lab: Screen) -> TourPanel | None:
     found = lab.query(TourPanel)
     return found.first() if found else None
