@@ -4,8 +4,10 @@ at their library defaults (every core), on bench.py's workload.
 The engine is measured as `aetui train` runs it: Trainer.run over whole epochs
 (its held-out evaluation and snapshots included) on `threads` threads, after one
 warm-up epoch. numpy (NumpyReference) and PyTorch (TorchReference, when torch is
-installed) keep their own thread pools at their defaults; they compute the loss
-every batch but no held-out evaluation, which, if anything, favours them.
+installed) keep their own thread pools at their defaults (except that PyTorch's
+OpenMP threads share numba's libgomp, and so its passive waiting: core/waiting.py);
+they compute the loss every batch but no held-out evaluation, which, if anything,
+favours them.
 Rounds alternate the order; medians are reported (README, "Speed").
 """
 
