@@ -49,14 +49,14 @@ async def test_loss_panel_scales_to_progress_and_prints_current_values():
         assert loss.y_limits is not None and loss.y_limits[1] < 100
         title = loss.border_title
         assert f"train {curve[-1].train.recon:.4g}" in title
-        assert f"held-out {curve[-1].val.recon:.4g}" in title
+        assert f"clean {curve[-1].val.recon:.4g}" in title  # the clean held-out loss
         # the y axis labels are in the 60s-70s, not 0..670
         ticks = [float(t) for line in loss.text_lines()[:15]
                  for t in re.findall(r"^\s*(\d+\.\d)", line)]
         assert ticks and max(ticks) < 100 and min(ticks) > 50
         # the legend names both series in their colours
         text = "\n".join(loss.text_lines())
-        assert "train recon" in text and "held-out recon" in text
+        assert "train (x̃)" in text and "held-out recon, clean x" in text
         loss.toggle_log()
         await pilot.pause()
         assert loss.y_limits is None and "log scale" in loss.border_title
