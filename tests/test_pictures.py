@@ -50,13 +50,13 @@ async def test_loss_panel_scales_to_progress_and_prints_current_values():
         assert loss.y_limits is not None and loss.y_limits[1] < 100
         title = Text.from_markup(loss.border_title).plain
         assert f"train {curve[-1].train.recon:.4g}" in title
-        assert f"held-out {curve[-1].val.recon:.4g}" in title
+        assert f"clean {curve[-1].val.recon:.4g}" in title  # the clean held-out loss
         # the y axis labels are in the 60s-70s, not 0..670
         ticks = [float(t) for line in loss.text_lines()[:15]
                  for t in re.findall(r"^\s*(\d+(?:\.\d+)?)┤", line)]
         assert ticks and max(ticks) < 100 and min(ticks) > 50
         # the legend is the title, naming both series in their colours; none covers the plot
-        assert "[cyan]train" in loss.border_title and "[orange]held-out" in loss.border_title
+        assert "[cyan]train" in loss.border_title and "[orange]clean" in loss.border_title
         text = "\n".join(loss.text_lines())
         assert "train recon" not in text and "held-out recon" not in text
         loss.toggle_log()
