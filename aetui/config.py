@@ -310,7 +310,7 @@ def _field(name: str) -> dataclasses.Field:
 
 # Numbers as typed: ASCII digits only (int() and float() also take spaces, `1_0` and
 # other scripts' digits); README "Limits and safety".
-_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+INT_TEXT = re.compile(r"[+-]?[0-9]+")
 _FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -350,7 +350,7 @@ def coerce(name: str, value: Any) -> Any:
                 raise ValueError
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
-            if isinstance(value, str) and not _INT_TEXT.fullmatch(value):
+            if isinstance(value, str) and not INT_TEXT.fullmatch(value):
                 raise ValueError  # no spaces, `1_0` or other scripts' digits
             return int(value)
         if kind.startswith("float"):

@@ -164,6 +164,9 @@ def test_threads_come_from_the_option_then_the_environment_then_the_cpus(monkeyp
     (["--threads", "0"], None, "--threads"),
     (["--threads", "two"], None, "--threads"),
     ([], "-1", "AETUI_THREADS"),
+    ([], "٣", "AETUI_THREADS"),  # an Arabic-Indic 3: int() takes it, aetui does not
+    ([], " 2", "AETUI_THREADS"),
+    (["--threads", "1_0"], None, "--threads"),
 ])
 def test_bad_thread_counts_are_refused_in_one_line(monkeypatch, capsys, tmp_path, argv, env,
                                                    named):

@@ -187,7 +187,7 @@ def resolve_threads(value: str | int | None) -> int:
     (more than the CPUs available is allowed, and clamped by the engine)."""
     import os
 
-    from aetui.config import MAX_THREADS
+    from aetui.config import INT_TEXT, MAX_THREADS
     from aetui.engine.engine import available_threads
 
     option = "--threads"
@@ -196,10 +196,11 @@ def resolve_threads(value: str | int | None) -> int:
         option = THREADS_ENV
     if value is None:
         return available_threads()
-    try:
-        count = int(str(value).strip())
-    except ValueError:
-        raise ConfigError(option, f"expected a whole number of threads, got {value!r}") from None
+    # ASCII digits only, as every number aetui reads (config.coerce): int() would also
+    # take '٣', ' 5' and '1_0'.
+    if not isinstance(value, int) and not INT_TEXT.fullmatch(str(value)):
+        raise ConfigError(option, f"expected a whole number of threads, got {value!r}")
+    count = int(value)
     if count < 1:
         raise ConfigError(option, f"must be at least 1, got {count}")
     if count > MAX_THREADS:  # the lab string's split has the same ceiling
