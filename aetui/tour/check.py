@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from aetui.config import Settings
+from aetui.config import PATCH_EPOCHS, Settings
 from aetui.tour import chapters as ch
 from aetui.tour import measures
 
@@ -39,10 +39,11 @@ class Size:
 QUICK = Size(limit=3000, epochs=1, hidden=100, overcomplete=1000, patch_count=5000,
              patch_hidden=50, patch_epochs=2, probe_images=3000)
 # Full: the chapters' own sizes (k = 500 and 1000, the paper's 200 patch units) on the
-# first 20,000 MNIST images for 2 epochs, so that the whole check takes 20–30 minutes on a
-# loaded 2-core machine (README, "Tour", has the figures).
-FULL = Size(limit=20_000, epochs=2, hidden=500, overcomplete=1000, patch_count=50_000,
-            patch_hidden=200, patch_epochs=10, probe_images=None)
+# first 20,000 MNIST images for 2 epochs; the patch models as `aetui train --dataset
+# patches` trains them (100,000 patches, PATCH_EPOCHS passes: the ~28,000 updates a DAE
+# needs to become edges; ten passes over 50,000 left both models near noise).
+FULL = Size(limit=20_000, epochs=2, hidden=500, overcomplete=1000, patch_count=100_000,
+            patch_hidden=200, patch_epochs=PATCH_EPOCHS, probe_images=None)
 
 
 @dataclass(frozen=True)
