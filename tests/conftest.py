@@ -50,3 +50,25 @@ def tiny_dataset(request):
             rng.integers(0, 10, n_train).astype(np.uint8),
             rng.integers(0, 256, (n_test, 784), dtype=np.uint8),
             rng.integers(0, 10, n_test).astype(np.uint8))
+
+
+@pytest.fixture
+def tiny_data(monkeypatch):
+    """Commands in this process load crafted.tiny_dataset() (honouring --limit) instead
+    of a real dataset."""
+    from crafted import tiny_dataset
+
+    import aetui.data
+    import aetui.data.load
+
+    data = tiny_dataset()
+
+    def load(*_args, limit=None, **_kwargs):
+        if limit is None:
+            return data
+        return type(data)(data.train_x[:limit], data.train_y[:limit], data.test_x,
+                          data.test_y, data.name, data.source)
+
+    monkeypatch.setattr(aetui.data, "load_dataset", load)
+    monkeypatch.setattr(aetui.data.load, "load_dataset", load)  # load_dataset_for's
+    return data

@@ -15,7 +15,6 @@ from crafted import N_TRAIN, arrays_of, crafted, json_field, tiny_dataset, valid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import aetui.data
 from aetui.cli import main
 from aetui.config import Settings
 from aetui.errors import CheckpointError
@@ -28,15 +27,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
     return valid_checkpoint(tmp_path_factory.mktemp("ckpt") / "good.npz")
-
-
-@pytest.fixture
-def tiny_data(monkeypatch):
-    """`aetui train` (in this process) trains on a tiny dataset instead of loading one."""
-    data = tiny_dataset()
-    monkeypatch.setattr(aetui.data, "load_dataset", lambda *a, **k: data)
-    monkeypatch.setattr(aetui.data.load, "load_dataset", lambda *a, **k: data)  # ..._for's
-    return data
 
 
 def train_from(path, tmp_path, capsys, steps="2"):

@@ -13,7 +13,6 @@ import time
 
 import numpy as np
 import pytest
-from crafted import tiny_dataset
 
 import aetui.data
 from aetui.cli import main
@@ -23,22 +22,6 @@ from aetui.training.trainer import Trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.path.join(REPO, "tests")]))
-
-
-@pytest.fixture
-def tiny_data(monkeypatch):
-    """Commands in this process use a tiny dataset (honouring --limit) instead of loading one."""
-    data = tiny_dataset()
-
-    def load(*_args, limit=None, **_kwargs):
-        if limit is None:
-            return data
-        return type(data)(data.train_x[:limit], data.train_y[:limit], data.test_x,
-                          data.test_y, data.name, data.source)
-
-    monkeypatch.setattr(aetui.data, "load_dataset", load)
-    monkeypatch.setattr(aetui.data.load, "load_dataset", load)  # load_dataset_for's
-    return data
 
 
 def one_line_error(capsys, code, *needles) -> str:

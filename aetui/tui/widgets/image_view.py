@@ -18,7 +18,7 @@ from rich.segment import Segment
 from aetui.render.graphics import cell_pixels, pixel_widget_class
 from aetui.render.pixels import BACKGROUND
 from aetui.tui.widgets.line_cache import LineCacheWidget
-from aetui.tui.widgets.redraw import RedrawTimer
+from aetui.tui.widgets.redraw import RedrawTimer, panel_css
 
 # Pixel widths tried for an image, largest first (28 = native MNIST).
 PIXEL_SIZES = (28, 21, 14, 12, 10, 7)
@@ -56,15 +56,8 @@ class ImageView(RedrawTimer, LineCacheWidget):
     """Subclasses implement `build_lines(width, height) -> list[list[Segment]]` and
     `build_pixels(width_px, height_px) -> (H, W, 3) uint8 array | None`."""
 
-    DEFAULT_CSS = """
-    ImageView {
-        border: round $primary 60%;
-        border-title-color: $text;
-        padding: 0 1;
-    }
-    ImageView.-selected {
-        border: round $accent;
-    }
+    DEFAULT_CSS = panel_css("ImageView") + """
+    ImageView { padding: 0 1; }
     """
 
     ALLOW_MAXIMIZE = True  # the lab's full-screen key; panels take no focus

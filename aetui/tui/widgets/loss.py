@@ -8,7 +8,7 @@ from aetui.knob_table import format_value, symbol
 from aetui.render.ticks import axis
 from aetui.training.snapshots import KnobChange, LossPoint
 from aetui.tui.widgets.plot_view import PlotView
-from aetui.tui.widgets.redraw import RedrawTimer
+from aetui.tui.widgets.redraw import RedrawTimer, panel_css
 from aetui.tui.widgets.titles import fit, part, title_width
 
 TRANSIENT = 0.1  # the first tenth of the run is left out of the y range by default
@@ -67,15 +67,7 @@ def downsample(n: int, width: int) -> list[int]:
 
 
 class LossPanel(RedrawTimer, PlotView):
-    DEFAULT_CSS = """
-    LossPanel {
-        border: round $primary 60%;
-        border-title-color: $text;
-    }
-    LossPanel.-selected {
-        border: round $accent;
-    }
-    """
+    DEFAULT_CSS = panel_css("LossPanel")
 
     ALLOW_MAXIMIZE = True  # the lab's full-screen key; panels take no focus
 

@@ -10,6 +10,20 @@ would cost the link and the UI thread for nothing.
 from __future__ import annotations
 
 
+def panel_css(type_name: str) -> str:
+    """The lab panels' frame, one rule for all: a dim round border, the accent one
+    when the panel is selected (`w`)."""
+    return f"""
+    {type_name} {{
+        border: round $primary 60%;
+        border-title-color: $text;
+    }}
+    {type_name}.-selected {{
+        border: round $accent;
+    }}
+    """
+
+
 class RedrawTimer:
     """Mixin for a Textual widget: subclasses implement `redraw()`, and may say the
     picture is `stale()` without new data (e.g. the panel was resized)."""

@@ -13,7 +13,7 @@ from aetui.engine.objective import kl_divergence
 from aetui.experiments import unit_health
 from aetui.render.ticks import axis
 from aetui.tui.widgets.plot_view import PlotView
-from aetui.tui.widgets.redraw import RedrawTimer
+from aetui.tui.widgets.redraw import RedrawTimer, panel_css
 from aetui.tui.widgets.titles import fit, part
 
 
@@ -23,14 +23,7 @@ def kl_curve(rho: float, rho_hat: np.ndarray) -> np.ndarray:
 
 
 class SparsityPanel(RedrawTimer, Vertical):
-    DEFAULT_CSS = """
-    SparsityPanel {
-        border: round $primary 60%;
-        border-title-color: $text;
-    }
-    SparsityPanel.-selected {
-        border: round $accent;
-    }
+    DEFAULT_CSS = panel_css("SparsityPanel") + """
     SparsityPanel #sparsity-caption { height: auto; max-height: 2; }
     SparsityPanel Horizontal { height: 1fr; }
     SparsityPanel PlotView { width: 1fr; height: 1fr; }
