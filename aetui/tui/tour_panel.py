@@ -62,6 +62,7 @@ class TourPanel(Static):
         background: $boost;
         border-left: thick $warning;
     }
+    TourPanel.-folded { text-wrap: nowrap; text-overflow: ellipsis; }
     #main .-tour-focus {
         border: double $warning;
         border-subtitle-color: $warning;
@@ -160,6 +161,9 @@ class TourPanel(Static):
 
     def render_chapter(self) -> None:
         chapter = self.chapter
+        # Folded (small terminals): one row per line, cut at the end, so the panel it
+        # talks about keeps its rows; each claim's verdict and figures come first.
+        self.set_class(self.folded, "-folded")
         text = Text(overflow="fold")
         text.append(f"tour {chapter.number}", "bold reverse")
         text.append(f" {chapter.title}", "bold")
@@ -179,6 +183,12 @@ class TourPanel(Static):
         for claim, value, verdict in self.verdicts():
             shown = "…" if value is None or not np.isfinite(value) else f"{value:.4g}"
             text.append("\n✓ " if verdict == measures.HOLDS else "\n· ")
+            if self.folded:
+                text.append(verdict, VERDICT_STYLES[verdict])
+                text.append(" ")
+                text.append(shown, "bold")
+                text.append(f" (threshold {claim.sense} {claim.threshold:g}): {claim.text}")
+                continue
             text.append(f"{claim.text}: ")
             text.append(shown, "bold")
             text.append(f" (threshold {claim.sense} {claim.threshold:g}) ")
