@@ -105,7 +105,9 @@ async def test_double_click_on_a_filter_opens_it():
         await pilot.click(FiltersPanel, offset=(x, y))
         assert panel.cursor == panel.first + 1
         await pilot.click(FiltersPanel, offset=(x, y), times=2)
-        assert await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen))
+        # A busy machine (a background compile of an earlier test's lab) may take seconds.
+        assert await wait_for(pilot, lambda: isinstance(app.screen, InspectorScreen),
+                              timeout=30.0)
         assert app.screen.unit == panel.first + 1
 
 
