@@ -15,6 +15,19 @@ import numpy as np
 from aetui.engine import objective
 
 
+def random_problem(seed: int, tied: bool, m: int, n: int, k: int):
+    """(x, x̃, params): m random rows of n pixels, x̃ with 30 % of them dropped, and
+    random weights for k hidden units (V too when untied): the gradient checks' batch."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((m, n))
+    xt = x * (rng.random((m, n)) > 0.3)
+    p = {"W": rng.normal(0, 0.5, (n, k)), "b": rng.normal(0, 0.1, k),
+         "c": rng.normal(0, 0.1, n)}
+    if not tied:
+        p["V"] = rng.normal(0, 0.5, (k, n))
+    return x, xt, p
+
+
 def sigmoid(a: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-a))
 

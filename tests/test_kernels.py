@@ -14,17 +14,7 @@ M, N, HID = 5, 12, 7  # a batch small enough for exhaustive finite differences
 
 
 def _problem(seed: int, tied: bool):
-    rng = np.random.default_rng(seed)
-    x = rng.random((M, N))
-    xt = x * (rng.random((M, N)) > 0.3)
-    params = {
-        "W": rng.normal(0, 0.5, (N, HID)),
-        "b": rng.normal(0, 0.1, HID),
-        "c": rng.normal(0, 0.1, N),
-    }
-    if not tied:
-        params["V"] = rng.normal(0, 0.5, (HID, N))
-    return x, xt, params
+    return naive.random_problem(seed, tied, M, N, HID)
 
 
 def _as_params(p) -> Params:

@@ -21,14 +21,7 @@ from aetui.training.snapshots import COMPILING, TRAINING
 
 
 def _problem(seed, tied, m=6, n=20, k=8):
-    rng = np.random.default_rng(seed)
-    x = rng.random((m, n))
-    xt = x * (rng.random((m, n)) > 0.3)
-    p = {"W": rng.normal(0, 0.5, (n, k)), "b": rng.normal(0, 0.1, k),
-         "c": rng.normal(0, 0.1, n)}
-    if not tied:
-        p["V"] = rng.normal(0, 0.5, (k, n))
-    return x, xt, p
+    return naive.random_problem(seed, tied, m, n, k)
 
 
 @pytest.mark.parametrize(("tied", "variant", "beta"), list(itertools.product(

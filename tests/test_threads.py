@@ -36,14 +36,7 @@ def test_a_thread_safe_layer_is_loaded(threaded):
 
 def _wide_problem(seed: int, tied: bool, m=5, n=20, k=40):
     """A batch wide enough to split: 3 blocks of hidden units, 2 of pixels."""
-    rng = np.random.default_rng(seed)
-    x = rng.random((m, n))
-    xt = x * (rng.random((m, n)) > 0.3)
-    p = {"W": rng.normal(0, 0.5, (n, k)), "b": rng.normal(0, 0.1, k),
-         "c": rng.normal(0, 0.1, n)}
-    if not tied:
-        p["V"] = rng.normal(0, 0.5, (k, n))
-    return x, xt, p
+    return naive.random_problem(seed, tied, m, n, k)
 
 
 def _split_objective(x, xt, tied, loss, decoder, beta, sparse, parts):
