@@ -54,3 +54,18 @@ def crafted(src: Path, dst: Path, **changes) -> Path:
 
 def json_field(src: Path, name: str):
     return json.loads(str(arrays_of(src)[name]))
+
+
+def refused_train(monkeypatch, capsys, tmp_path: Path, argv: list[str], env: str | None):
+    """Run `aetui train` on the built-in digits with `argv`, $AETUI_THREADS = `env` (None:
+    unset); returns (exit code, stderr)."""
+    from aetui.cli import main
+    from aetui.commands import common
+
+    if env is None:
+        monkeypatch.delenv(common.THREADS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(common.THREADS_ENV, env)
+    code = main(["train", "--dataset", "digits", "--steps", "1",
+                 "--out", str(tmp_path / "run.npz"), *argv])
+    return code, capsys.readouterr().err

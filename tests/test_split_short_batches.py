@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from crafted import refused_train
 from test_threads import _train
 
 from aetui.cli import main
@@ -67,6 +68,7 @@ _CHILD = """
 import hashlib, json, sys
 import numba, numpy as np
 sys.path.insert(0, {tests!r})
+from crafted import refused_train
 from test_threads import _train
 images = (np.random.default_rng(0).random(({rows}, 300)) < 0.2).astype(np.uint8) * 255
 out = {{"pool": numba.config.NUMBA_NUM_THREADS}}
@@ -122,13 +124,7 @@ def test_train_with_more_threads_than_the_pool_finishes_and_saves(tmp_path, caps
 ])
 def test_thread_counts_beyond_the_one_ceiling_are_refused_in_one_line(
         monkeypatch, capsys, tmp_path, argv, env, named):
-    if env is None:
-        monkeypatch.delenv(common.THREADS_ENV, raising=False)
-    else:
-        monkeypatch.setenv(common.THREADS_ENV, env)
-    code = main(["train", "--dataset", "digits", "--steps", "1",
-                 "--out", str(tmp_path / "run.npz"), *argv])
-    err = capsys.readouterr().err
+    code, err = refused_train(monkeypatch, capsys, tmp_path, argv, env)
     assert code == 2
     assert err.startswith("aetui: error:") and named in err and str(MAX_THREADS) in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -9,6 +9,7 @@ import naive
 import numba
 import numpy as np
 import pytest
+from crafted import refused_train
 from test_kernels import VARIANTS
 
 from aetui.cli import main
@@ -163,13 +164,7 @@ def test_threads_come_from_the_option_then_the_environment_then_the_cpus(monkeyp
 ])
 def test_bad_thread_counts_are_refused_in_one_line(monkeypatch, capsys, tmp_path, argv, env,
                                                    named):
-    if env is None:
-        monkeypatch.delenv(common.THREADS_ENV, raising=False)
-    else:
-        monkeypatch.setenv(common.THREADS_ENV, env)
-    code = main(["train", "--dataset", "digits", "--steps", "1",
-                 "--out", str(tmp_path / "run.npz"), *argv])
-    err = capsys.readouterr().err
+    code, err = refused_train(monkeypatch, capsys, tmp_path, argv, env)
     assert code == 2
     assert err.startswith("aetui: error:") and named in err and "Traceback" not in err
     assert not (tmp_path / "run.npz").exists()
